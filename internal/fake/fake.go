@@ -1,0 +1,504 @@
+package fake
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is an httptest server with a request log and fault injection in front of a
+// provider's handler. It is safe for concurrent use.
+type Server struct {
+	ts *httptest.Server
+
+	mu       sync.Mutex
+	requests []Request
+	faults   []*pending
+}
+
+// Option configures a Server.
+type Option func(*serverConfig)
+
+type serverConfig struct {
+	tls *tls.Config
+}
+
+// WithTLS serves HTTPS with the given configuration (certificates, client
+// authentication). Over TLS the raw header capture is not available: Request.RawHeaders
+// is nil and Request.Header holds the canonicalised names.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *serverConfig) { c.tls = cfg }
+}
+
+// Start serves h behind the request log and the fault injector.
+func Start(h http.Handler, opts ...Option) *Server {
+	var cfg serverConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{}
+	ts := httptest.NewUnstartedServer(s.middleware(h))
+	if cfg.tls != nil {
+		ts.TLS = cfg.tls
+		ts.StartTLS()
+	} else {
+		ts.Listener = &recordingListener{Listener: ts.Listener}
+		ts.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			if rc, ok := c.(*recordingConn); ok {
+				return context.WithValue(ctx, connKey{}, rc)
+			}
+			return ctx
+		}
+		ts.Start()
+	}
+	s.ts = ts
+	return s
+}
+
+// URL is the server's base URL, e.g. http://127.0.0.1:41234.
+func (s *Server) URL() string { return s.ts.URL }
+
+// Client returns an *http.Client configured for the server (it trusts the server's
+// certificate when serving TLS).
+func (s *Server) Client() *http.Client { return s.ts.Client() }
+
+// Certificate returns the server's TLS certificate, or nil for plain HTTP.
+func (s *Server) Certificate() *tls.Certificate {
+	if s.ts.TLS == nil || len(s.ts.TLS.Certificates) == 0 {
+		return nil
+	}
+	return &s.ts.TLS.Certificates[0]
+}
+
+// Close shuts the server down and closes its connections.
+func (s *Server) Close() {
+	s.ts.CloseClientConnections()
+	s.ts.Close()
+}
+
+// Requests returns a copy of every request received so far, in arrival order,
+// including requests that a fault answered or dropped.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	copy(out, s.requests)
+	return out
+}
+
+// Count returns how many requests matched method and path exactly ("" matches any
+// method).
+func (s *Server) Count(method, path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if (method == "" || r.Method == method) && r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	s.requests = nil
+	s.mu.Unlock()
+}
+
+// Inject makes the next n requests that match f take fault f. Faults queue up in the
+// order they were injected; each request takes at most one.
+func (s *Server) Inject(n int, f Fault) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.faults = append(s.faults, &pending{f: f, left: n})
+	s.mu.Unlock()
+}
+
+// ClearFaults drops every fault not yet taken.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
+}
+
+type pending struct {
+	f    Fault
+	left int
+}
+
+func (s *Server) take(r *http.Request) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, p := range s.faults {
+		if p.f.matches(r) {
+			p.left--
+			if p.left == 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			return p.f, true
+		}
+	}
+	return Fault{}, false
+}
+
+func (s *Server) record(rec Request) {
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+}
+
+func (s *Server) middleware(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := Request{
+			Method:   r.Method,
+			Path:     r.URL.Path,
+			RawPath:  r.URL.EscapedPath(),
+			RawQuery: r.URL.RawQuery,
+			Header:   r.Header.Clone(),
+			Time:     time.Now(),
+		}
+		if rc, ok := r.Context().Value(connKey{}).(*recordingConn); ok {
+			rec.RawHeaders = rc.takeHead(r)
+		}
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		_ = r.Body.Close()
+		rec.Body = body
+		r.Body = io.NopCloser(bytes.NewReader(body))
+
+		f, faulted := s.take(r)
+		if faulted {
+			rec.Fault = f.kind.String()
+		}
+		s.record(rec)
+		if !faulted {
+			h.ServeHTTP(w, r)
+			return
+		}
+		f.apply(w, r, h)
+	})
+}
+
+// Request is one request as the server received it.
+type Request struct {
+	Method   string
+	Path     string // decoded path
+	RawPath  string // path as escaped on the wire
+	RawQuery string
+	// Header is the header as net/http parsed it (canonical names).
+	Header http.Header
+	// RawHeaders are the header lines exactly as they arrived (name case preserved, in
+	// order, duplicates kept). Nil over TLS.
+	RawHeaders []HeaderField
+	Body       []byte
+	Time       time.Time
+	// Fault names the injected fault that answered this request, or "".
+	Fault string
+}
+
+// HeaderField is one header line as received.
+type HeaderField struct {
+	Name, Value string
+}
+
+// RawHeader returns the values of every header line whose name is exactly name
+// (case-sensitive), in order.
+func (r Request) RawHeader(name string) []string {
+	var out []string
+	for _, f := range r.RawHeaders {
+		if f.Name == name {
+			out = append(out, f.Value)
+		}
+	}
+	return out
+}
+
+// HeaderNames returns every header name exactly as received, in order.
+func (r Request) HeaderNames() []string {
+	out := make([]string, 0, len(r.RawHeaders))
+	for _, f := range r.RawHeaders {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// DuplicateHeaderNames reports header names that arrived more than once, compared
+// case-insensitively, as received on the wire.
+func DuplicateHeaderNames(r *http.Request) []string {
+	rc, ok := r.Context().Value(connKey{}).(*recordingConn)
+	if !ok {
+		return nil
+	}
+	return duplicates(rc.lastHeadFor(r))
+}
+
+// RawHeaderNames returns the header names of r exactly as they arrived on the wire,
+// in order, or nil when the server cannot see them (TLS). Handlers of the provider
+// fakes use it to enforce case-sensitive header names.
+func RawHeaderNames(r *http.Request) []string {
+	rc, ok := r.Context().Value(connKey{}).(*recordingConn)
+	if !ok {
+		return nil
+	}
+	fields := rc.lastHeadFor(r)
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func duplicates(fields []HeaderField) []string {
+	seen := map[string]int{}
+	var out []string
+	for _, f := range fields {
+		k := strings.ToLower(f.Name)
+		seen[k]++
+		if seen[k] == 2 {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// FaultKind says what a fault does.
+type FaultKind int
+
+// The fault kinds.
+const (
+	// KindStatus answers with a status (and optional Retry-After and body) without
+	// running the handler.
+	KindStatus FaultKind = iota + 1
+	// KindDropBefore closes the connection before the handler runs: the request was
+	// not processed, and the client sees a transport error.
+	KindDropBefore
+	// KindDropAfter runs the handler and then closes the connection without sending
+	// its answer: the request was processed, and the client never learns the outcome.
+	KindDropAfter
+	// KindDelay waits before running the handler.
+	KindDelay
+	// KindMalformed answers 200 with a truncated JSON body without running the handler.
+	KindMalformed
+	// KindOversized answers with a valid JSON body of at least Size bytes without
+	// running the handler.
+	KindOversized
+)
+
+func (k FaultKind) String() string {
+	switch k {
+	case KindStatus:
+		return "status"
+	case KindDropBefore:
+		return "drop-before"
+	case KindDropAfter:
+		return "drop-after"
+	case KindDelay:
+		return "delay"
+	case KindMalformed:
+		return "malformed"
+	case KindOversized:
+		return "oversized"
+	}
+	return fmt.Sprintf("FaultKind(%d)", int(k))
+}
+
+// Fault is one injected misbehaviour. Build it with Status, DropBefore, DropAfter,
+// Delay, Malformed or Oversized, then narrow it with On.
+type Fault struct {
+	kind       FaultKind
+	status     int
+	retryAfter string
+	body       string
+	delay      time.Duration
+	size       int
+	method     string
+	pathPrefix string
+}
+
+// Status answers with status (and body, if given) without running the handler.
+func Status(status int, body string) Fault {
+	return Fault{kind: KindStatus, status: status, body: body}
+}
+
+// DropBefore closes the connection before the handler runs.
+func DropBefore() Fault { return Fault{kind: KindDropBefore} }
+
+// DropAfter runs the handler, then closes the connection without answering.
+func DropAfter() Fault { return Fault{kind: KindDropAfter} }
+
+// Delay waits d (or until the client gives up) before running the handler.
+func Delay(d time.Duration) Fault { return Fault{kind: KindDelay, delay: d} }
+
+// Malformed answers 200 with a body that is not valid JSON.
+func Malformed() Fault { return Fault{kind: KindMalformed} }
+
+// Oversized answers 200 with a JSON document of at least size bytes.
+func Oversized(size int) Fault { return Fault{kind: KindOversized, size: size} }
+
+// WithRetryAfter adds a Retry-After header to a Status fault.
+func (f Fault) WithRetryAfter(v string) Fault { f.retryAfter = v; return f }
+
+// On limits the fault to requests with this method ("" for any) whose path starts
+// with pathPrefix.
+func (f Fault) On(method, pathPrefix string) Fault {
+	f.method, f.pathPrefix = method, pathPrefix
+	return f
+}
+
+func (f Fault) matches(r *http.Request) bool {
+	if f.method != "" && f.method != r.Method {
+		return false
+	}
+	return strings.HasPrefix(r.URL.Path, f.pathPrefix)
+}
+
+func (f Fault) apply(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	switch f.kind {
+	case KindStatus:
+		if f.retryAfter != "" {
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
+		if f.body != "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(f.status)
+		_, _ = io.WriteString(w, f.body)
+	case KindDropBefore:
+		drop(w)
+	case KindDropAfter:
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		drop(w)
+	case KindDelay:
+		t := time.NewTimer(f.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+		h.ServeHTTP(w, r)
+	case KindMalformed:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"malformed": [1, 2,`)
+	case KindOversized:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"padding":"`)
+		chunk := strings.Repeat("x", 32<<10)
+		for n := 0; n < f.size; n += len(chunk) {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+		_, _ = io.WriteString(w, `"}`)
+	}
+}
+
+func drop(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if l, ok := raw.(interface{ SetLinger(int) error }); ok {
+		_ = l.SetLinger(0) // reset, so the client sees the failure at once
+	}
+	_ = conn.Close()
+}
+
+type connKey struct{}
+
+type recordingListener struct{ net.Listener }
+
+func (l *recordingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &recordingConn{Conn: c}, nil
+}
+
+// recordingConn keeps the bytes read from the connection so that the header block of
+// the current request can be read back with its original name casing. HTTP/1.1
+// clients do not pipeline, so when a handler runs, the buffer holds that request's
+// head (possibly preceded by the previous request's unread body bytes).
+type recordingConn struct {
+	net.Conn
+	mu   sync.Mutex
+	buf  []byte
+	last []HeaderField
+	lreq *http.Request
+}
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		if len(c.buf) < 1<<20 {
+			c.buf = append(c.buf, p[:n]...)
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// SetLinger forwards to the TCP connection so drop() can reset it.
+func (c *recordingConn) SetLinger(sec int) error {
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		return tc.SetLinger(sec)
+	}
+	return nil
+}
+
+func (c *recordingConn) takeHead(r *http.Request) []HeaderField {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	line := []byte(r.Method + " " + r.RequestURI + " " + r.Proto + "\r\n")
+	i := bytes.LastIndex(c.buf, line)
+	if i < 0 {
+		return nil
+	}
+	rest := c.buf[i+len(line):]
+	end := bytes.Index(rest, []byte("\r\n\r\n"))
+	if end < 0 {
+		return nil
+	}
+	var fields []HeaderField
+	for _, l := range strings.Split(string(rest[:end]), "\r\n") {
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		fields = append(fields, HeaderField{Name: name, Value: strings.TrimSpace(value)})
+	}
+	c.buf = append(c.buf[:0], rest[end+4:]...)
+	c.last, c.lreq = fields, r
+	return fields
+}
+
+func (c *recordingConn) lastHeadFor(r *http.Request) []HeaderField {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lreq != nil && c.lreq.Method == r.Method && c.lreq.RequestURI == r.RequestURI {
+		return c.last
+	}
+	return nil
+}
