@@ -1,0 +1,283 @@
+package auth
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// LoadRSAPrivateKey parses the first RSA private key in PEM data: PKCS#1 ("RSA PRIVATE
+// KEY") or PKCS#8 ("PRIVATE KEY"). Errors never include key material.
+func LoadRSAPrivateKey(pemData []byte) (*rsa.PrivateKey, error) {
+	rest := pemData
+	sawPEM := false
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		sawPEM = true
+		switch block.Type {
+		case "RSA PRIVATE KEY":
+			if x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // detecting, not decrypting
+				return nil, errors.New("auth: RSA private key: encrypted PEM is not supported; decrypt it first")
+			}
+			k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+			if err != nil {
+				return nil, errors.New("auth: RSA private key: invalid PKCS#1 data")
+			}
+			return k, nil
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if err != nil {
+				return nil, errors.New("auth: RSA private key: invalid PKCS#8 data")
+			}
+			rk, ok := k.(*rsa.PrivateKey)
+			if !ok {
+				return nil, fmt.Errorf("auth: private key: PKCS#8 key is %T, not RSA", k)
+			}
+			return rk, nil
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, errors.New("auth: RSA private key: encrypted PKCS#8 is not supported; decrypt it first")
+		}
+	}
+	if !sawPEM {
+		return nil, errors.New("auth: RSA private key: no PEM block found")
+	}
+	return nil, errors.New("auth: RSA private key: no RSA PRIVATE KEY or PRIVATE KEY block found")
+}
+
+// LoadRSAPublicKey parses the first RSA public key in PEM data: PKIX ("PUBLIC KEY"),
+// PKCS#1 ("RSA PUBLIC KEY") or an X.509 certificate ("CERTIFICATE").
+func LoadRSAPublicKey(pemData []byte) (*rsa.PublicKey, error) {
+	rest := pemData
+	sawPEM := false
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		sawPEM = true
+		var key any
+		var err error
+		switch block.Type {
+		case "PUBLIC KEY":
+			key, err = x509.ParsePKIXPublicKey(block.Bytes)
+		case "RSA PUBLIC KEY":
+			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		case "CERTIFICATE":
+			var cert *x509.Certificate
+			if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
+				key = cert.PublicKey
+			}
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("auth: RSA public key: invalid %s data: %w", block.Type, err)
+		}
+		pk, ok := key.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("auth: public key is %T, not RSA", key)
+		}
+		return pk, nil
+	}
+	if !sawPEM {
+		return nil, errors.New("auth: RSA public key: no PEM block found")
+	}
+	return nil, errors.New("auth: RSA public key: no PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE block found")
+}
+
+// JWTMinter signs RS256 JWTs. It is safe for concurrent use.
+type JWTMinter struct {
+	key *rsa.PrivateKey
+	ttl time.Duration
+	kid string
+	now func() time.Time
+}
+
+// MinterOption configures a JWTMinter.
+type MinterOption func(*JWTMinter) error
+
+// WithTTL sets exp = now + d on every token that has no exp claim of its own.
+func WithTTL(d time.Duration) MinterOption {
+	return func(m *JWTMinter) error {
+		if d < 0 {
+			return fmt.Errorf("JWT TTL: must not be negative, got %v", d)
+		}
+		m.ttl = d
+		return nil
+	}
+}
+
+// WithKeyID sets the kid header.
+func WithKeyID(kid string) MinterOption {
+	return func(m *JWTMinter) error { m.kid = kid; return nil }
+}
+
+// WithMinterClock replaces time.Now (for tests).
+func WithMinterClock(now func() time.Time) MinterOption {
+	return func(m *JWTMinter) error {
+		if now == nil {
+			return errors.New("JWT clock: must not be nil")
+		}
+		m.now = now
+		return nil
+	}
+}
+
+// NewJWTMinter returns a minter signing with key (at least 2048 bits).
+func NewJWTMinter(key *rsa.PrivateKey, opts ...MinterOption) (*JWTMinter, error) {
+	if key == nil {
+		return nil, errors.New("JWT minter: private key is required")
+	}
+	if key.N.BitLen() < 2048 {
+		return nil, fmt.Errorf("JWT minter: RSA key has %d bits; at least 2048 are required", key.N.BitLen())
+	}
+	m := &JWTMinter{key: key, now: time.Now}
+	for _, o := range opts {
+		if err := o(m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Mint signs claims (copied, never modified) as an RS256 JWT, adding exp when the
+// minter has a TTL and claims has none.
+func (m *JWTMinter) Mint(claims map[string]any) (string, error) {
+	mc := make(jwt.MapClaims, len(claims)+1)
+	maps.Copy(mc, claims)
+	if _, ok := mc["exp"]; !ok && m.ttl > 0 {
+		mc["exp"] = m.now().Add(m.ttl).Unix()
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, mc)
+	if m.kid != "" {
+		t.Header["kid"] = m.kid
+	}
+	s, err := t.SignedString(m.key)
+	if err != nil {
+		return "", fmt.Errorf("auth: signing JWT: %w", err)
+	}
+	return s, nil
+}
+
+// String does not reveal the key.
+func (m *JWTMinter) String() string { return "auth.JWTMinter{RS256, key: [REDACTED]}" }
+
+// GoString does not reveal the key.
+func (m *JWTMinter) GoString() string { return m.String() }
+
+// JWTVerifier verifies RS256 JWTs against one public key: the algorithm is pinned to
+// RS256 (alg none, HS256 and others are rejected before the key is used), exp is
+// required, the issuer is checked when configured, and a small clock leeway applies.
+type JWTVerifier struct {
+	key    *rsa.PublicKey
+	parser *jwt.Parser
+}
+
+type verifierOptions struct {
+	issuer string
+	leeway time.Duration
+	now    func() time.Time
+}
+
+// VerifierOption configures a JWTVerifier.
+type VerifierOption func(*verifierOptions) error
+
+// WithIssuer requires the iss claim to equal iss.
+func WithIssuer(iss string) VerifierOption {
+	return func(o *verifierOptions) error {
+		if iss == "" {
+			return errors.New("JWT issuer: must not be empty")
+		}
+		o.issuer = iss
+		return nil
+	}
+}
+
+// WithLeeway sets the clock-skew allowance for exp, nbf and iat (default 10 s, at
+// most 5 min).
+func WithLeeway(d time.Duration) VerifierOption {
+	return func(o *verifierOptions) error {
+		if d < 0 || d > 5*time.Minute {
+			return fmt.Errorf("JWT leeway: must be between 0 and 5m, got %v", d)
+		}
+		o.leeway = d
+		return nil
+	}
+}
+
+// WithVerifierClock replaces time.Now (for tests).
+func WithVerifierClock(now func() time.Time) VerifierOption {
+	return func(o *verifierOptions) error {
+		if now == nil {
+			return errors.New("JWT clock: must not be nil")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// NewJWTVerifier returns a verifier for tokens signed by key's private half.
+func NewJWTVerifier(key *rsa.PublicKey, opts ...VerifierOption) (*JWTVerifier, error) {
+	if key == nil {
+		return nil, errors.New("JWT verifier: public key is required")
+	}
+	o := verifierOptions{leeway: 10 * time.Second}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	popts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(o.leeway),
+	}
+	if o.issuer != "" {
+		popts = append(popts, jwt.WithIssuer(o.issuer))
+	}
+	if o.now != nil {
+		popts = append(popts, jwt.WithTimeFunc(o.now))
+	}
+	return &JWTVerifier{key: key, parser: jwt.NewParser(popts...)}, nil
+}
+
+// ErrInvalidJWT is wrapped by every verification failure.
+var ErrInvalidJWT = errors.New("auth: invalid JWT")
+
+func (v *JWTVerifier) keyFunc(t *jwt.Token) (any, error) {
+	if _, ok := t.Method.(*jwt.SigningMethodRSA); !ok || t.Method.Alg() != "RS256" {
+		return nil, fmt.Errorf("unexpected signing method %q", t.Method.Alg())
+	}
+	return v.key, nil // a typed *rsa.PublicKey, never bytes
+}
+
+// Verify checks token and returns its claims.
+func (v *JWTVerifier) Verify(token string) (jwt.MapClaims, error) {
+	claims := jwt.MapClaims{}
+	if err := v.VerifyInto(token, claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// VerifyInto checks token and decodes its claims into claims.
+func (v *JWTVerifier) VerifyInto(token string, claims jwt.Claims) error {
+	if len(token) > 64<<10 {
+		return fmt.Errorf("%w: token longer than 64 KiB", ErrInvalidJWT)
+	}
+	if _, err := v.parser.ParseWithClaims(token, claims, v.keyFunc); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidJWT, err)
+	}
+	return nil
+}

@@ -1,0 +1,366 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors reported by a KeepAlive.
+var (
+	// ErrSessionExpired: the session cap passed; an administrator must issue a new token.
+	ErrSessionExpired = errors.New("auth: session expired: the session cap was reached and a new token must be issued")
+	// ErrTokenRevoked: the token was not refreshed within the provider's revoke window
+	// (or the provider said it is revoked); a new token must be issued.
+	ErrTokenRevoked = errors.New("auth: token revoked: it was not refreshed within the provider's revoke window")
+	// ErrClosed: the KeepAlive was closed.
+	ErrClosed = errors.New("auth: keep-alive closed")
+)
+
+// KeepAliveConfig configures a KeepAlive.
+type KeepAliveConfig struct {
+	// Initial is the token issued by an administrator. Required.
+	Initial Token
+	// IssuedAt starts the session clock (default: now).
+	IssuedAt time.Time
+	// Refresh exchanges the current token for a fresh one. An answer with an empty
+	// Value means "current token refreshed in place". Returning an error wrapping
+	// ErrTokenRevoked or ErrSessionExpired stops the keep-alive. Required.
+	Refresh func(ctx context.Context, current Token) (Token, error)
+	// Interval between refreshes (default 10 min). Must be below RevokeAfter.
+	Interval time.Duration
+	// RevokeAfter is how long the provider keeps a token that was not refreshed
+	// (default 15 min).
+	RevokeAfter time.Duration
+	// SessionLength is the session cap counted from IssuedAt (default 24 h).
+	SessionLength time.Duration
+	// SessionWarning is how long before the cap OnSessionExpiring fires (default 30 min,
+	// at most SessionLength).
+	SessionWarning time.Duration
+	// OnSessionExpiring is called once, SessionWarning before the cap.
+	OnSessionExpiring func(remaining time.Duration)
+	// OnRefresh is called after each successful refresh.
+	OnRefresh func(Token)
+	// RetryMin and RetryMax bound the backoff between failed refreshes (default 1 s
+	// and 30 s); retries are always scheduled before the revoke deadline.
+	RetryMin, RetryMax time.Duration
+	// RefreshTimeout bounds one refresh call (default 30 s, at most Interval).
+	RefreshTimeout time.Duration
+	// Logger receives refresh outcomes (never token values). Default: discard.
+	Logger *slog.Logger
+}
+
+// KeepAlive keeps a short-lived token alive by refreshing it on a schedule in a
+// background goroutine, even when the process makes no calls, and tracks the
+// provider's session cap. Close stops it. It is safe for concurrent use.
+//
+// Acquire holds the token for the duration of a request, and a refresh waits for
+// requests in flight: a provider that retires the old token the moment it issues a
+// new one never sees a request carrying a retired token.
+type KeepAlive struct {
+	cfg        KeepAliveConfig
+	sessionEnd time.Time
+
+	cur       atomic.Pointer[kaState]
+	terminal  atomic.Pointer[error]
+	refreshes atomic.Int64
+	gate      gate
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+type kaState struct {
+	tok         Token
+	refreshedAt time.Time
+}
+
+// NewKeepAlive validates cfg and starts the background refresher.
+func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
+	if cfg.Initial.Value == "" {
+		return nil, errors.New("keep-alive: initial token is required")
+	}
+	if cfg.Refresh == nil {
+		return nil, errors.New("keep-alive: refresh function is required")
+	}
+	if cfg.RevokeAfter == 0 {
+		cfg.RevokeAfter = 15 * time.Minute
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = min(10*time.Minute, cfg.RevokeAfter*2/3)
+	}
+	if cfg.SessionLength == 0 {
+		cfg.SessionLength = 24 * time.Hour
+	}
+	if cfg.SessionWarning == 0 {
+		cfg.SessionWarning = 30 * time.Minute
+	}
+	if cfg.RetryMin == 0 {
+		cfg.RetryMin = time.Second
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 30 * time.Second
+	}
+	if cfg.RefreshTimeout == 0 {
+		cfg.RefreshTimeout = 30 * time.Second
+	}
+	switch {
+	case cfg.RevokeAfter < 0 || cfg.Interval <= 0 || cfg.SessionLength <= 0 || cfg.SessionWarning < 0:
+		return nil, errors.New("keep-alive: durations must be positive")
+	case cfg.Interval >= cfg.RevokeAfter:
+		return nil, fmt.Errorf("keep-alive: refresh interval %v must be below the revoke window %v", cfg.Interval, cfg.RevokeAfter)
+	case cfg.RetryMin <= 0 || cfg.RetryMax < cfg.RetryMin:
+		return nil, errors.New("keep-alive: retry bounds must satisfy 0 < RetryMin <= RetryMax")
+	}
+	cfg.SessionWarning = min(cfg.SessionWarning, cfg.SessionLength)
+	cfg.RefreshTimeout = min(cfg.RefreshTimeout, cfg.Interval)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	now := time.Now()
+	if cfg.IssuedAt.IsZero() {
+		cfg.IssuedAt = now
+	}
+	k := &KeepAlive{cfg: cfg, sessionEnd: cfg.IssuedAt.Add(cfg.SessionLength), done: make(chan struct{})}
+	k.gate.changed = make(chan struct{})
+	// The admin-issued token was refreshed (issued) at IssuedAt at the earliest.
+	refreshedAt := cfg.IssuedAt
+	if earliest := now.Add(-cfg.Interval); refreshedAt.Before(earliest) {
+		refreshedAt = earliest
+	}
+	k.cur.Store(&kaState{tok: cfg.Initial, refreshedAt: refreshedAt})
+	k.ctx, k.cancel = context.WithCancel(context.Background())
+	go k.run()
+	return k, nil
+}
+
+// Token returns the current token, or an error if the session expired, the token was
+// revoked or the keep-alive was closed.
+func (k *KeepAlive) Token(ctx context.Context) (Token, error) {
+	if err := ctx.Err(); err != nil {
+		return Token{}, err
+	}
+	return k.current()
+}
+
+func (k *KeepAlive) current() (Token, error) {
+	if p := k.terminal.Load(); p != nil {
+		return Token{}, *p
+	}
+	now := time.Now()
+	if !now.Before(k.sessionEnd) {
+		return Token{}, ErrSessionExpired
+	}
+	st := k.cur.Load()
+	if now.Sub(st.refreshedAt) >= k.cfg.RevokeAfter {
+		return Token{}, ErrTokenRevoked
+	}
+	return st.tok, nil
+}
+
+// Acquire returns the current token and holds it until release is called: a refresh
+// (which may retire the token) waits until every holder released it. Call release as
+// soon as the request's answer has arrived.
+func (k *KeepAlive) Acquire(ctx context.Context) (Token, func(), error) {
+	if err := k.gate.rlock(ctx); err != nil {
+		return Token{}, nil, err
+	}
+	t, err := k.current()
+	if err != nil {
+		k.gate.runlock()
+		return Token{}, nil, err
+	}
+	var once sync.Once
+	return t, func() { once.Do(k.gate.runlock) }, nil
+}
+
+// Refreshes counts successful refreshes.
+func (k *KeepAlive) Refreshes() int64 { return k.refreshes.Load() }
+
+// SessionEnd is when the session cap is reached.
+func (k *KeepAlive) SessionEnd() time.Time { return k.sessionEnd }
+
+// Close stops the background refresher and waits for it to exit. Token then returns
+// ErrClosed.
+func (k *KeepAlive) Close() error {
+	k.closeOnce.Do(func() {
+		err := ErrClosed
+		k.terminal.CompareAndSwap(nil, &err)
+		k.cancel()
+	})
+	<-k.done
+	return nil
+}
+
+func (k *KeepAlive) stop(err error) {
+	k.terminal.CompareAndSwap(nil, &err)
+}
+
+func (k *KeepAlive) run() {
+	defer close(k.done)
+	log := k.cfg.Logger
+	warnAt := k.sessionEnd.Add(-k.cfg.SessionWarning)
+	warned := k.cfg.OnSessionExpiring == nil
+	next := k.cur.Load().refreshedAt.Add(k.cfg.Interval)
+	failures := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for {
+		now := time.Now()
+		wake := earliest(next, k.sessionEnd)
+		if !warned {
+			wake = earliest(wake, warnAt)
+		}
+		timer.Reset(max(wake.Sub(now), 0))
+		select {
+		case <-k.ctx.Done():
+			return
+		case <-timer.C:
+		}
+		now = time.Now()
+		if !warned && !now.Before(warnAt) {
+			warned = true
+			k.cfg.OnSessionExpiring(max(k.sessionEnd.Sub(now), 0))
+		}
+		if !now.Before(k.sessionEnd) {
+			log.Warn("banksdk keep-alive: session cap reached; a new token must be issued")
+			k.stop(ErrSessionExpired)
+			return
+		}
+		if now.Before(next) {
+			continue
+		}
+		err := k.refresh()
+		if err == nil {
+			failures = 0
+			st := k.cur.Load()
+			next = st.refreshedAt.Add(k.cfg.Interval)
+			if exp := st.tok.Expiry; !exp.IsZero() && exp.Before(next) {
+				next = st.refreshedAt.Add(exp.Sub(st.refreshedAt) * 3 / 4)
+			}
+			continue
+		}
+		if k.ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrTokenRevoked) || errors.Is(err, ErrSessionExpired) {
+			log.Error("banksdk keep-alive: provider refused the token; a new token must be issued", "error", err.Error())
+			k.stop(err)
+			return
+		}
+		failures++
+		deadline := k.cur.Load().refreshedAt.Add(k.cfg.RevokeAfter)
+		now = time.Now()
+		if !now.Before(deadline) {
+			log.Error("banksdk keep-alive: token not refreshed before the revoke deadline", "error", err.Error())
+			k.stop(ErrTokenRevoked)
+			return
+		}
+		wait := k.cfg.RetryMin << min(failures-1, 20)
+		if wait <= 0 || wait > k.cfg.RetryMax {
+			wait = k.cfg.RetryMax
+		}
+		wait = wait/2 + rand.N(wait/2+1)
+		// Always leave room for further attempts before the deadline.
+		wait = min(wait, deadline.Sub(now)/3)
+		log.Warn("banksdk keep-alive: refresh failed; retrying", "attempt", failures, "retry_in", wait, "error", err.Error())
+		next = now.Add(wait)
+	}
+}
+
+func (k *KeepAlive) refresh() error {
+	k.gate.lock()
+	defer k.gate.unlock()
+	cur := k.cur.Load()
+	ctx, cancel := context.WithTimeout(k.ctx, k.cfg.RefreshTimeout)
+	defer cancel()
+	tok, err := k.cfg.Refresh(ctx, cur.tok)
+	if err != nil {
+		return err
+	}
+	if tok.Value == "" {
+		tok = Token{Value: cur.tok.Value, Expiry: tok.Expiry}
+	}
+	k.cur.Store(&kaState{tok: tok, refreshedAt: time.Now()})
+	k.refreshes.Add(1)
+	k.cfg.Logger.Debug("banksdk keep-alive: token refreshed", "rotated", tok.Value != cur.tok.Value)
+	if k.cfg.OnRefresh != nil {
+		k.cfg.OnRefresh(tok)
+	}
+	return nil
+}
+
+// gate is a readers-writer lock whose readers honour a context and whose writer has
+// priority over new readers.
+type gate struct {
+	mu      sync.Mutex
+	readers int
+	writer  bool
+	changed chan struct{}
+}
+
+func (g *gate) broadcast() {
+	close(g.changed)
+	g.changed = make(chan struct{})
+}
+
+func (g *gate) rlock(ctx context.Context) error {
+	for {
+		g.mu.Lock()
+		if !g.writer {
+			g.readers++
+			g.mu.Unlock()
+			return nil
+		}
+		ch := g.changed
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (g *gate) runlock() {
+	g.mu.Lock()
+	g.readers--
+	if g.readers == 0 {
+		g.broadcast()
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) lock() {
+	g.mu.Lock()
+	g.writer = true
+	for g.readers > 0 {
+		ch := g.changed
+		g.mu.Unlock()
+		<-ch
+		g.mu.Lock()
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) unlock() {
+	g.mu.Lock()
+	g.writer = false
+	g.broadcast()
+	g.mu.Unlock()
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

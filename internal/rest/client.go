@@ -1,0 +1,360 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Client is one provider client's request pipeline. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	base *url.URL
+	log  *slog.Logger
+	rc   *retryablehttp.Client
+}
+
+// New validates cfg and builds the pipeline.
+func New(cfg Config) (*Client, error) {
+	base, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, base: base, log: cfg.Logger}
+	at := &attemptTransport{client: c}
+	hc, err := cfg.buildHTTPClient(at)
+	if err != nil {
+		return nil, err
+	}
+	c.rc = &retryablehttp.Client{
+		HTTPClient:   hc,
+		Logger:       nil, // its log lines carry full URLs, queries included
+		RetryWaitMin: cfg.RetryWaitMin,
+		RetryWaitMax: cfg.RetryWaitMax,
+		RetryMax:     cfg.RetryMax,
+		CheckRetry:   c.checkRetry,
+		Backoff:      c.backoff,
+		// Keep the last answer: its body becomes the provider's typed error.
+		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) {
+			if resp != nil {
+				return resp, nil
+			}
+			return nil, err
+		},
+	}
+	return c, nil
+}
+
+// BaseURL returns a copy of the base URL.
+func (c *Client) BaseURL() *url.URL {
+	u := *c.base
+	return &u
+}
+
+// Config returns a copy of the configuration the client was built with.
+func (c *Client) Config() Config { return c.cfg }
+
+// Logger returns the client's logger.
+func (c *Client) Logger() *slog.Logger { return c.log }
+
+// ResolveLink resolves a link from a response (an absolute URL, an absolute path or a
+// relative reference) against the base URL. It refuses links to another scheme or
+// host, so credentials never travel elsewhere.
+func (c *Client) ResolveLink(href string) (*url.URL, error) {
+	ref, err := url.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	if ref.User != nil {
+		return nil, errors.New("link: must not contain user information")
+	}
+	u := c.base.ResolveReference(ref)
+	if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+		return nil, fmt.Errorf("link %q: points to another host than the base URL", redactURL(u))
+	}
+	u.Fragment = ""
+	return u, nil
+}
+
+// Request is one logical API call.
+type Request struct {
+	Method string
+	// Path is an escaped path relative to the base URL; build it with Path.
+	Path string
+	// URL, when set, is used instead of Path (a link from ResolveLink).
+	URL *url.URL
+	// Query is added to the URL.
+	Query url.Values
+	// Header is sent as is on every attempt; its keys are not canonicalised.
+	Header http.Header
+	// Body is sent as is when it is a []byte (with ContentType) and encoded as JSON
+	// once otherwise; nil sends no body.
+	Body        any
+	ContentType string
+	// Authorizer overrides the client's Authorizer for this call.
+	Authorizer Authorizer
+	// Idempotent overrides the classification by method (see Idempotent).
+	Idempotent *bool
+	// NoAuthReplay disables the single replay after an auth-expired answer.
+	NoAuthReplay bool
+}
+
+// Response describes a successful answer.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Attempts   int
+	RequestID  string
+	// Body is the open answer body for Stream; nil for Do.
+	Body io.ReadCloser
+}
+
+// Do sends req and decodes a 2xx JSON answer into out: a pointer to any JSON type,
+// *json.RawMessage or *[]byte for the raw bytes, or nil to discard. An empty body
+// leaves out untouched. A non-2xx answer returns the provider's error.
+func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, error) {
+	resp, meta, err := c.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := c.decode(resp, out); err != nil {
+		return nil, err
+	}
+	return meta, nil
+}
+
+// Stream sends req and returns the open body of a 2xx answer in Response.Body, for
+// downloads. The caller must close it. The per-attempt timeout also bounds reading it.
+func (c *Client) Stream(ctx context.Context, req *Request) (*Response, error) {
+	resp, meta, err := c.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	meta.Body = resp.Body
+	return meta, nil
+}
+
+// DoJSON is the generic escape hatch behind every provider's Do[T]: method and a
+// relative reference such as "objects/42?expand=1", with the client's authorisation,
+// retries and errors.
+func DoJSON[T any](ctx context.Context, c *Client, method, ref string, body any) (T, error) {
+	var out T
+	if c == nil {
+		return out, errors.New("nil client")
+	}
+	p, q, err := SplitRelative(ref)
+	if err != nil {
+		return out, err
+	}
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if method == "" {
+		return out, errors.New("method: must not be empty")
+	}
+	_, err = c.Do(ctx, &Request{Method: method, Path: p, Query: q, Body: body}, &out)
+	return out, err
+}
+
+func (c *Client) buildURL(req *Request) (*url.URL, error) {
+	var u *url.URL
+	if req.URL != nil {
+		cp := *req.URL
+		u = &cp
+		if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+			return nil, fmt.Errorf("URL %q: points to another host than the base URL", redactURL(u))
+		}
+	} else {
+		var err error
+		if u, err = joinPath(c.base, req.Path); err != nil {
+			return nil, err
+		}
+	}
+	if len(req.Query) > 0 {
+		q := u.Query()
+		for k, vs := range req.Query {
+			for _, v := range vs {
+				q.Add(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u, nil
+}
+
+func (c *Client) encodeBody(req *Request) ([]byte, string, error) {
+	switch b := req.Body.(type) {
+	case nil:
+		return nil, "", nil
+	case []byte:
+		ct := req.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		return b, ct, nil
+	case json.RawMessage:
+		return b, "application/json", nil
+	default:
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(b); err != nil {
+			return nil, "", fmt.Errorf("encoding request body: %w", err)
+		}
+		ct := req.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), ct, nil
+	}
+}
+
+// send runs the retry loop and at most one auth-expired replay. On success the
+// answer's body is open.
+func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Response, error) {
+	if req == nil {
+		return nil, nil, errors.New("nil request")
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	u, err := c.buildURL(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, ct, err := c.encodeBody(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	authz := req.Authorizer
+	if authz == nil {
+		authz = c.cfg.Authorizer
+	}
+	idem := idempotentMethod(method)
+	if req.Idempotent != nil {
+		idem = *req.Idempotent
+	}
+	header := make(http.Header, len(req.Header)+4)
+	for k, vs := range req.Header {
+		header[k] = append([]string(nil), vs...)
+	}
+	if header.Get("Accept") == "" {
+		header["Accept"] = []string{"application/json"}
+	}
+	header["User-Agent"] = []string{c.cfg.UserAgent}
+	if ct != "" && header.Get("Content-Type") == "" {
+		header["Content-Type"] = []string{ct}
+	}
+
+	for replay := 0; ; replay++ {
+		st := &callState{idempotent: idem, authz: authz, body: body, method: method}
+		actx := context.WithValue(ctx, stateKey{}, st)
+		var rb any
+		if body != nil {
+			rb = body
+		}
+		rreq, err := retryablehttp.NewRequestWithContext(actx, method, u.String(), rb)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: building request: %w", c.cfg.Provider, scrub(unwrapURLError(err), u.RawQuery))
+		}
+		rreq.URL = u
+		rreq.Header = header.Clone()
+
+		resp, err := c.rc.Do(rreq)
+		attempts := int(st.attempts.Load())
+		if err != nil {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return nil, nil, &TransportError{
+				Provider:       c.cfg.Provider,
+				Method:         method,
+				URL:            redactURL(u),
+				RequestID:      c.requestID(rreq.Request, nil),
+				Attempts:       attempts,
+				OutcomeUnknown: st.outcomeUnknown,
+				Err:            scrub(unwrapURLError(err), u.RawQuery),
+			}
+		}
+		meta := &Response{
+			StatusCode: resp.StatusCode,
+			Header:     resp.Header,
+			Attempts:   attempts,
+			RequestID:  c.requestID(rreq.Request, resp),
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 && st.retryAfter == 0 {
+			return resp, meta, nil
+		}
+		errBody, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBodyBytes))
+		resp.Body.Close()
+		apiErr := c.decodeError(resp, errBody)
+		if st.retryAfter > 0 {
+			return nil, nil, &RetryAfterError{RetryAfter: st.retryAfter, MaxWait: c.cfg.RetryWaitMax, Err: apiErr}
+		}
+		if replay == 0 && !req.NoAuthReplay && c.cfg.IsAuthExpired != nil && c.cfg.IsAuthExpired(resp, apiErr) {
+			if inv, ok := authz.(Invalidator); ok {
+				inv.Invalidate(resp.Request)
+				c.log.LogAttrs(ctx, slog.LevelInfo, "banksdk credential rejected; renewing and replaying once",
+					slog.String("provider", c.cfg.Provider), slog.String("method", method), slog.String("path", u.EscapedPath()),
+					slog.Int("status", resp.StatusCode))
+				continue
+			}
+		}
+		return nil, nil, apiErr
+	}
+}
+
+func (c *Client) decodeError(resp *http.Response, body []byte) error {
+	if c.cfg.DecodeError != nil {
+		if err := c.cfg.DecodeError(resp, body); err != nil {
+			return err
+		}
+	}
+	return &HTTPError{StatusCode: resp.StatusCode, Body: body}
+}
+
+func (c *Client) decode(resp *http.Response, out any) error {
+	limit := c.cfg.MaxResponseBytes
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return &TransportError{Provider: c.cfg.Provider, Method: resp.Request.Method, URL: redactURL(resp.Request.URL),
+			Err: fmt.Errorf("reading response body: %w", scrub(unwrapURLError(err), resp.Request.URL.RawQuery))}
+	}
+	if int64(len(data)) > limit {
+		return fmt.Errorf("%s: %w (%d bytes)", c.cfg.Provider, ErrResponseTooLarge, limit)
+	}
+	switch o := out.(type) {
+	case *[]byte:
+		*o = data
+		return nil
+	case *json.RawMessage:
+		if len(bytes.TrimSpace(data)) == 0 {
+			return nil
+		}
+		if !json.Valid(data) {
+			return fmt.Errorf("%s: decoding response: body is not valid JSON", c.cfg.Provider)
+		}
+		*o = data
+		return nil
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: decoding response: %w", c.cfg.Provider, err)
+	}
+	return nil
+}

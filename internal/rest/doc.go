@@ -1,0 +1,35 @@
+// Package rest is the request pipeline every banksdk provider client uses. One
+// rest.Client per provider client owns:
+//
+//  1. URL building: Path escapes every segment and rejects empty, "." and ".."
+//     segments, so an identifier from user input cannot change the path or add a query.
+//     ResolveLink follows links from answers, only to the base URL's host.
+//  2. Bodies encoded once to bytes (so retries resend the same bytes), Accept,
+//     Content-Type and User-Agent ("banksdk-go/<version> <app>").
+//  3. Authorization per attempt: the Authorizer runs inside the retry loop, so every
+//     attempt is signed afresh. A Request may carry its own Authorizer. Optional
+//     interfaces: Invalidator (forget a rejected credential) and Leaser (hold the
+//     credential while the attempt is in flight). HeaderToken covers bearer-style
+//     headers over an auth.Source.
+//  4. The retry policy. GET, HEAD, OPTIONS and DELETE are retried on transport errors,
+//     429, 502, 503 and 504. POST, PUT and PATCH are retried only when the server
+//     provably did not process them: the connection was never established, or the
+//     answer was 429 or 503. A POST whose answer was lost (timeout, reset, cancelled
+//     context after the connection was made) is never sent again: the error is a
+//     *TransportError that matches ErrOutcomeUnknown. Request.Idempotent overrides the
+//     classification for one call. Errors from an Authorizer are never retried.
+//  5. Backoff: exponential with full jitter between RetryWaitMin and RetryWaitMax.
+//     Retry-After (seconds or HTTP date) on 429/503 is honoured up to RetryWaitMax; a
+//     longer hint is returned at once as a *RetryAfterError carrying the duration.
+//  6. Error answers: the last answer is kept (never drained by the retry library); at
+//     most 1 MiB of its body goes to the provider's DecodeError.
+//  7. Auth-expiry replay: when IsAuthExpired says so, the credential the attempt
+//     carried is invalidated and the request replayed once (never in a loop).
+//  8. Success bodies: JSON decoded with a size limit; Stream returns the open body.
+//  9. Secrets: the retry library's logger is off; log lines carry provider, method,
+//     host, path, status, attempt, duration and request id only; errors never carry a
+//     query string (*url.Error messages are rebuilt without it).
+//
+// Redirects are never followed: an answer 3xx is an error, and a credential never
+// travels to another location.
+package rest

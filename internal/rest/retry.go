@@ -1,0 +1,144 @@
+package rest
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Idempotent returns a pointer for Request.Idempotent: true lets the pipeline retry a
+// POST/PUT/PATCH whose outcome is unknown (only for calls the API makes safe to
+// repeat); false stops it retrying a GET/DELETE on transport errors.
+func Idempotent(b bool) *bool { return &b }
+
+// idempotentMethod is the default classification by HTTP method.
+func idempotentMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// checkRetry is the retry policy (DESIGN.md 3.4). It receives the request's context,
+// which carries the call's state.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st := stateFrom(ctx)
+	if st == nil { // not a request built by this package
+		return false, err
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if err != nil && !st.idempotent && st.gotConn.Load() {
+			st.outcomeUnknown = true
+		}
+		return false, ctxErr
+	}
+	if err != nil {
+		if !retryableTransportError(err) {
+			if !st.idempotent && st.gotConn.Load() {
+				st.outcomeUnknown = true
+			}
+			return false, err
+		}
+		if st.idempotent || !st.gotConn.Load() {
+			// Idempotent, or the connection was never established: the server cannot
+			// have seen the request.
+			return true, nil
+		}
+		st.outcomeUnknown = true
+		return false, err
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		// The server refused the request without processing it: safe for any method.
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > c.cfg.RetryWaitMax {
+			st.retryAfter = d
+			return false, nil
+		}
+		return true, nil
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		return st.idempotent, nil
+	}
+	return false, nil
+}
+
+// retryableTransportError rejects errors that another attempt cannot fix.
+func retryableTransportError(err error) bool {
+	var ae *AuthorizeError
+	if errors.As(err, &ae) {
+		return false
+	}
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	if errors.As(err, &uae) || errors.As(err, &hne) || errors.As(err, &cie) {
+		return false
+	}
+	msg := err.Error()
+	for _, s := range []string{"unsupported protocol scheme", "stopped after", "invalid header", "certificate is not trusted", "tls: failed to verify", "no such host"} {
+		if strings.Contains(msg, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// backoff waits a Retry-After hint (already known to be within RetryWaitMax) on 429
+// and 503, and otherwise an exponential delay with full jitter between waitMin and
+// min(waitMax, waitMin*2^attempt).
+func (c *Client) backoff(waitMin, waitMax time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return min(d, waitMax)
+		}
+	}
+	return Backoff(waitMin, waitMax, attempt)
+}
+
+// Backoff returns a full-jitter exponential delay for the given zero-based retry.
+func Backoff(waitMin, waitMax time.Duration, attempt int) time.Duration {
+	ceiling := waitMax
+	if attempt < 30 {
+		if d := waitMin << uint(attempt); d > 0 && d < waitMax {
+			ceiling = d
+		}
+	}
+	if ceiling <= waitMin {
+		return waitMin
+	}
+	return waitMin + rand.N(ceiling-waitMin+1)
+}
+
+// ParseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date. A date in
+// the past gives 0. It reports false for an empty, negative or malformed value.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs < 0 {
+			return 0, false
+		}
+		const maxSecs = int64(1<<63-1) / int64(time.Second)
+		if secs > maxSecs {
+			secs = maxSecs
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	d := t.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	return d, true
+}

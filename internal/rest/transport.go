@@ -1,0 +1,174 @@
+package rest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
+	"time"
+)
+
+// Authorizer adds credentials to one attempt of a request. It runs inside the retry
+// loop, so every attempt is signed afresh (new timestamp, new JWT, new nonce). body is
+// the exact request body. Set header names that servers match case-sensitively by
+// direct map assignment (req.Header["DAuth"] = ...), never with Header.Set.
+type Authorizer interface {
+	Authorize(ctx context.Context, req *http.Request, body []byte) error
+}
+
+// AuthorizerFunc adapts a function to Authorizer.
+type AuthorizerFunc func(ctx context.Context, req *http.Request, body []byte) error
+
+// Authorize calls f.
+func (f AuthorizerFunc) Authorize(ctx context.Context, req *http.Request, body []byte) error {
+	return f(ctx, req, body)
+}
+
+// Invalidator is implemented by an Authorizer that can forget the credential a
+// rejected attempt carried (req is that attempt, as sent). The pipeline calls it before
+// its single replay after an auth-expired answer.
+type Invalidator interface {
+	Invalidate(req *http.Request)
+}
+
+// Leaser is implemented by an Authorizer that must hold its credential while an
+// attempt is in flight, e.g. so that a token is not rotated while a request carrying
+// it is on its way. release is called once the answer's headers arrived or the
+// attempt failed.
+type Leaser interface {
+	AuthorizeLease(ctx context.Context, req *http.Request, body []byte) (release func(), err error)
+}
+
+type stateKey struct{}
+
+// callState follows one logical request (all its attempts) through retryablehttp,
+// which hands CheckRetry only the request's context.
+type callState struct {
+	idempotent bool
+	authz      Authorizer
+	body       []byte
+	method     string
+
+	attempts atomic.Int32
+	gotConn  atomic.Bool // the current attempt obtained a connection
+
+	// Set by checkRetry, read after Do returns (same goroutine chain, ordered by Do).
+	outcomeUnknown bool
+	retryAfter     time.Duration
+}
+
+func stateFrom(ctx context.Context) *callState {
+	st, _ := ctx.Value(stateKey{}).(*callState)
+	return st
+}
+
+// attemptTransport runs under retryablehttp: it authorises, traces and logs each
+// attempt.
+type attemptTransport struct {
+	base   http.RoundTripper
+	client *Client
+}
+
+func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	st := stateFrom(ctx)
+	r := req.Clone(ctx)
+	attempt := 1
+	release := func() {}
+	if st != nil {
+		attempt = int(st.attempts.Add(1))
+		st.gotConn.Store(false)
+		if st.authz != nil {
+			var err error
+			if l, ok := st.authz.(Leaser); ok {
+				release, err = l.AuthorizeLease(ctx, r, st.body)
+			} else {
+				err = st.authz.Authorize(ctx, r, st.body)
+			}
+			if err != nil {
+				if req.Body != nil {
+					_ = req.Body.Close()
+				}
+				return nil, &AuthorizeError{Err: err}
+			}
+		}
+		trace := &httptrace.ClientTrace{
+			GotConn: func(httptrace.GotConnInfo) { st.gotConn.Store(true) },
+		}
+		r = r.WithContext(httptrace.WithClientTrace(ctx, trace))
+	}
+	start := time.Now()
+	resp, err := t.base.RoundTrip(r)
+	release()
+	t.client.logAttempt(ctx, r, resp, err, attempt, time.Since(start))
+	if resp != nil && resp.Request == nil {
+		resp.Request = r
+	}
+	return resp, err
+}
+
+// CloseIdleConnections forwards to the base transport.
+func (t *attemptTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (c *Client) logAttempt(ctx context.Context, r *http.Request, resp *http.Response, err error, attempt int, d time.Duration) {
+	level := slog.LevelDebug
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	if !c.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.String("provider", c.cfg.Provider),
+		slog.String("method", r.Method),
+		slog.String("host", r.URL.Host),
+		slog.String("path", r.URL.EscapedPath()),
+		slog.Int("attempt", attempt),
+		slog.Duration("duration", d),
+	)
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode))
+	}
+	if id := c.requestID(r, resp); id != "" {
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", scrub(unwrapURLError(err), r.URL.RawQuery).Error()))
+	}
+	c.log.LogAttrs(ctx, level, "banksdk http attempt", attrs...)
+}
+
+// requestID returns the first configured request-id header found in the answer,
+// then in the request.
+func (c *Client) requestID(r *http.Request, resp *http.Response) string {
+	for _, h := range c.cfg.RequestIDHeaders {
+		if resp != nil {
+			if v := resp.Header.Get(h); v != "" {
+				return v
+			}
+		}
+		if r != nil {
+			if v := headerValue(r.Header, h); v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// headerValue reads a header set either canonically or by direct assignment.
+func headerValue(h http.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	if vs := h[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
