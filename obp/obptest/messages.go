@@ -1,0 +1,36 @@
+package obptest
+
+// The error messages the fake answers with. Each starts with its OBP code, as OBP's
+// own messages do; some answers append context after the text, as OBP does.
+const (
+	MsgDuplicateHeaderKeys           = "OBP-09017: Duplicate Header Keys are not allowed."
+	MsgInvalidJSONFormat             = "OBP-10001: Incorrect json format."
+	MsgInvalidURI                    = "OBP-10404: 404 Not Found. The server has not found anything matching the Request-URI. Check your URL and the headers. NOTE: the Content-Type header of a request with a body MUST be application/json."
+	MsgUserNotLoggedIn               = "OBP-20001: User not logged in. Authentication is required!"
+	MsgDirectLoginMissingParameters  = "OBP-20002: These DirectLogin parameters are missing:"
+	MsgDirectLoginInvalidToken       = "OBP-20003: This DirectLogin token is invalid or expired:"
+	MsgInvalidLoginCredentials       = "OBP-20004: Invalid login credentials. Check username/password."
+	MsgUserNotFoundByID              = "OBP-20005: User not found. Please specify a valid value for USER_ID."
+	MsgUserHasMissingRoles           = "OBP-20006: User is missing one or more roles:"
+	MsgInvalidConsumerKey            = "OBP-20008: Invalid Consumer Key."
+	MsgUsernameHasBeenLocked         = "OBP-20013: The account has been locked, please contact administrator !"
+	MsgCannotGrantAccessToView       = "OBP-20047: If target viewId is system view, the current view.can_grant_access_to_views does not contains it. Orif target viewId is custom view, the current view.can_grant_access_to_custom_views is false."
+	MsgCannotRevokeAccessToView      = "OBP-20048: If target viewId is system view, the current view.can_revoke_access_to_views does not contains it. Orif target viewId is custom view, the current view.can_revoke_access_to_custom_views is false."
+	MsgDAuthCannotGetOrCreateUser    = "OBP-20065: Cannot get or create user during DAuth process."
+	MsgDAuthUnknownError             = "OBP-20067: Unknown DAuth login error."
+	MsgDAuthHostNotDefined           = "OBP-20068: Property dauth.host is not defined."
+	MsgDAuthNotAllowedAddress        = "OBP-20069: DAuth login can be done only from allowed addresses."
+	MsgDAuthJWTCorrupted             = "OBP-20071: The DAuth JWT is corrupted/changed during a transport."
+	MsgDAuthHeaderNotSingleString    = "OBP-20072: DAuth Header value should be one single string."
+	MsgAuthorizationHeaderNotSupport = "OBP-20080: Authorization Header format is not supported at this instance."
+	MsgDirectLoginMissingHeader      = "OBP-20082: Missing DirectLogin or Authorization header."
+	MsgInvalidDAuthUserProvider      = "OBP-20103: Invalid DAuth User Provider."
+	MsgBankNotFound                  = "OBP-30001: Bank not found. Please specify a valid value for BANK_ID."
+	MsgViewNotFound                  = "OBP-30005: View not found for Account. Please specify a valid value for VIEW_ID"
+	MsgBankAccountNotFound           = "OBP-30018: Bank Account not found. Please specify valid values for BANK_ID and ACCOUNT_ID."
+	MsgCannotGrantAccountAccess      = "OBP-30063: Cannot grant account access."
+	MsgCannotRevokeAccountAccess     = "OBP-30064: Cannot revoke account access."
+	MsgCannotFindAccountAccess       = "OBP-30065: Cannot find account access."
+	MsgSystemViewNotFound            = "OBP-30252: System view not found. Please specify a valid value for VIEW_ID"
+	MsgUnknownError                  = "OBP-50000: Unknown Error."
+)

@@ -1,0 +1,546 @@
+package obptest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/banksdk/banksdk/internal/fake"
+)
+
+// The accounts, users and DAuth claims a new Server starts with. They are the values
+// of the OBP API Explorer's examples.
+const (
+	DefaultBankID    = "gh.29.uk"
+	DefaultAccountID = "8ca8a7e4-6d02-40e3-a129-0b2bf89de9f0"
+	// DefaultUsername is a DirectLogin user who holds the owner view on the default
+	// account and the CanCreateEntitlementAtAnyBank role. Its password is Password().
+	DefaultUsername = "felixsmith"
+
+	DefaultSmartContractAddress = "0xe123425E7734CE288F8367e1Bb143E90bb3F051224"
+	DefaultNetworkName          = "AIRNODE.TESTNET.ETHEREUM"
+	DefaultMsgSender            = "0xe12340927f1725E7734CE288F8367e1Bb143E90fhku767"
+
+	// RoleCanCreateEntitlementAtAnyBank lets its holder give any role to any user.
+	RoleCanCreateEntitlementAtAnyBank = "CanCreateEntitlementAtAnyBank"
+
+	// DAuthProviderPrefix prefixes the provider of every user DAuth creates: a JWT with
+	// network_name N acts as the user whose provider is "dauth.N".
+	DAuthProviderPrefix = "dauth."
+)
+
+// Request is one request as the fake received it, with its header lines exactly as
+// they arrived on the wire (see RawHeader and HeaderNames).
+type Request = fake.Request
+
+// HeaderField is one header line as received.
+type HeaderField = fake.HeaderField
+
+// Fault is a misbehaviour injected with Server.Inject.
+type Fault = fake.Fault
+
+// Status answers with status and body (if not empty) without running the fake's
+// handler. ErrorBody builds an OBP error body for it.
+func Status(status int, body string) Fault { return fake.Status(status, body) }
+
+// DropBefore closes the connection before the handler runs (the request was not
+// processed).
+func DropBefore() Fault { return fake.DropBefore() }
+
+// DropAfter runs the handler, then closes the connection without answering (the
+// request was processed; the client cannot know).
+func DropAfter() Fault { return fake.DropAfter() }
+
+// Delay waits d before running the handler.
+func Delay(d time.Duration) Fault { return fake.Delay(d) }
+
+// Malformed answers 200 with a body that is not valid JSON.
+func Malformed() Fault { return fake.Malformed() }
+
+// Oversized answers 200 with a JSON document of at least size bytes.
+func Oversized(size int) Fault { return fake.Oversized(size) }
+
+// Option configures a Server.
+type Option func(*config)
+
+type config struct {
+	pub           *rsa.PublicKey
+	dauthDisabled bool
+	hosts         []string
+	lenient       bool
+	maxSkew       time.Duration
+	tokenTTL      time.Duration
+	loginStatus   int
+	legacyErrors  bool
+	extraView     map[string]any
+	now           func() time.Time
+}
+
+// WithDAuthPublicKey makes the fake verify DAuth JWTs with pub (OBP's
+// jwt.public_key_rsa) instead of the key pair it generates. DAuthPrivateKey then
+// returns nil.
+func WithDAuthPublicKey(pub *rsa.PublicKey) Option { return func(c *config) { c.pub = pub } }
+
+// WithDAuthDisabled turns DAuth off (OBP's allow_dauth=false): a DAuth header is then
+// ignored, so the request is anonymous.
+func WithDAuthDisabled() Option { return func(c *config) { c.dauthDisabled = true } }
+
+// WithDAuthHosts sets the IP addresses DAuth calls may come from (OBP's dauth.host).
+// The default admits loopback only (127.0.0.1 and ::1). With no address at all, every
+// DAuth call fails with OBP-20068, as OBP does when the property is missing.
+func WithDAuthHosts(addrs ...string) Option {
+	return func(c *config) { c.hosts = append([]string{}, addrs...) }
+}
+
+// WithLenientDAuth accepts DAuth JWTs exactly as OBP does: only the signature and the
+// three required claims are checked. By default the fake is stricter and also requires
+// a timestamp claim in RFC 3339 within the allowed skew and a request_id claim that it
+// has not seen before, so that a client reusing a JWT across requests or retries fails.
+func WithLenientDAuth() Option { return func(c *config) { c.lenient = true } }
+
+// WithDAuthMaxSkew sets how far a DAuth timestamp may be from the fake's clock
+// (default 5 minutes).
+func WithDAuthMaxSkew(d time.Duration) Option { return func(c *config) { c.maxSkew = d } }
+
+// WithDirectLoginTokenTTL sets how long a DirectLogin token stays valid (OBP's
+// token_expiration_weeks; default 4 weeks). See also ExpireDirectLoginTokens.
+func WithDirectLoginTokenTTL(d time.Duration) Option {
+	return func(c *config) { c.tokenTTL = d }
+}
+
+// WithDirectLoginStatus sets the status of a successful DirectLogin: 201 (OBP's
+// answer, the default) or 200 (newer API versions' documented answer).
+func WithDirectLoginStatus(status int) Option { return func(c *config) { c.loginStatus = status } }
+
+// WithLegacyErrors answers errors as very old OBP builds did: {"error": "..."}.
+func WithLegacyErrors() Option { return func(c *config) { c.legacyErrors = true } }
+
+// WithExtraViewFields adds fields to every view the fake returns, e.g. a permission
+// flag a newer OBP version has added ("can_see_transaction_status": true) or
+// "is_firehose".
+func WithExtraViewFields(fields map[string]any) Option {
+	return func(c *config) {
+		if c.extraView == nil {
+			c.extraView = map[string]any{}
+		}
+		for k, v := range fields {
+			c.extraView[k] = v
+		}
+	}
+}
+
+// WithClock sets the fake's clock (DAuth timestamp skew, DirectLogin token expiry).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// Server is a fake OBP instance: DAuth, DirectLogin, Bearer and Consent-JWT
+// authentication, the current user, and the v4.0.0 account-access and user-entitlement
+// calls, with OBP's status codes and error messages. It is safe for concurrent use.
+type Server struct {
+	srv  *fake.Server
+	cfg  config
+	priv *rsa.PrivateKey
+
+	mu          sync.Mutex
+	consumers   map[string]bool
+	users       map[string]*user   // by user id
+	byName      map[userKey]string // (username, provider) -> user id
+	banks       map[string]bool
+	accounts    map[accountKey]*account
+	system      map[string]*View
+	tokens      map[string]dlToken
+	bearers     map[string]string
+	consents    map[string]string
+	password    string
+	consumerKey string
+	logins      int
+	dauthCalls  []DAuthCall
+	seenIDs     map[string]bool
+}
+
+type userKey struct{ username, provider string }
+
+type user struct {
+	id, username, provider, email string
+	password                      string
+	locked                        bool
+	entitlements                  []Entitlement
+}
+
+type accountKey struct{ bank, account string }
+
+type account struct {
+	custom map[string]*View
+	access map[string]map[string]bool // user id -> view ids
+}
+
+type dlToken struct {
+	userID  string
+	expires time.Time
+}
+
+// Entitlement is a role held by a user (bank id "" for system roles).
+type Entitlement struct {
+	EntitlementID string `json:"entitlement_id"`
+	RoleName      string `json:"role_name"`
+	BankID        string `json:"bank_id"`
+	UserID        string `json:"user_id"`
+}
+
+// DAuthCall records one DAuth JWT the fake accepted.
+type DAuthCall struct {
+	Algorithm            string
+	SmartContractAddress string
+	NetworkName          string
+	MsgSender            string
+	ConsumerKey          string
+	Timestamp            string
+	RequestID            string
+}
+
+// NewServer starts a fake OBP instance. Close it when done.
+func NewServer(opts ...Option) *Server {
+	cfg := config{
+		hosts:       []string{"127.0.0.1", "::1"},
+		maxSkew:     5 * time.Minute,
+		tokenTTL:    4 * 7 * 24 * time.Hour,
+		loginStatus: http.StatusCreated,
+		now:         time.Now,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{
+		cfg:         cfg,
+		consumers:   map[string]bool{},
+		users:       map[string]*user{},
+		byName:      map[userKey]string{},
+		banks:       map[string]bool{},
+		accounts:    map[accountKey]*account{},
+		system:      systemViews(),
+		tokens:      map[string]dlToken{},
+		bearers:     map[string]string{},
+		consents:    map[string]string{},
+		seenIDs:     map[string]bool{},
+		password:    "pw-" + randomHex(12),
+		consumerKey: randomHex(20),
+	}
+	if cfg.pub == nil {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic("obptest: generating the DAuth key pair: " + err.Error())
+		}
+		s.priv = key
+		s.cfg.pub = &key.PublicKey
+	}
+	s.consumers[s.consumerKey] = true
+	uid := s.AddDirectLoginUser(DefaultUsername, s.password)
+	s.AddAccount(DefaultBankID, DefaultAccountID)
+	_ = s.GrantAccess(DefaultBankID, DefaultAccountID, uid, ViewOwner)
+	s.AddEntitlement(uid, "", RoleCanCreateEntitlementAtAnyBank)
+	s.srv = fake.Start(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the instance's base URL (e.g. http://127.0.0.1:41234); API paths are below
+// /obp/<version>/, DirectLogin is at /my/logins/direct.
+func (s *Server) URL() string { return s.srv.URL() }
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Requests returns every request received so far, in arrival order, with header names
+// as they arrived on the wire.
+func (s *Server) Requests() []Request { return s.srv.Requests() }
+
+// Count returns how many requests had this method ("" for any) and exact path.
+func (s *Server) Count(method, path string) int { return s.srv.Count(method, path) }
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() { s.srv.ResetRequests() }
+
+// Inject makes the next n matching requests take fault f (see Fault.On).
+func (s *Server) Inject(n int, f Fault) { s.srv.Inject(n, f) }
+
+// ClearFaults drops the faults not yet taken.
+func (s *Server) ClearFaults() { s.srv.ClearFaults() }
+
+// DAuthPrivateKey returns the private half of the DAuth key pair the fake generated,
+// or nil when WithDAuthPublicKey was given.
+func (s *Server) DAuthPrivateKey() *rsa.PrivateKey { return s.priv }
+
+// DAuthPrivateKeyPEM returns DAuthPrivateKey as a PKCS#8 PEM block, or nil.
+func (s *Server) DAuthPrivateKeyPEM() []byte {
+	if s.priv == nil {
+		return nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(s.priv)
+	if err != nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// ConsumerKey returns the consumer key DirectLogin requires.
+func (s *Server) ConsumerKey() string { return s.consumerKey }
+
+// AddConsumerKey registers one more consumer key.
+func (s *Server) AddConsumerKey(key string) {
+	s.mu.Lock()
+	s.consumers[key] = true
+	s.mu.Unlock()
+}
+
+// Password returns DefaultUsername's DirectLogin password.
+func (s *Server) Password() string { return s.password }
+
+// LocalProvider is the provider of the users that log in with DirectLogin.
+func (s *Server) LocalProvider() string { return "obptest" }
+
+// EnsureUser gets or creates the user (username, provider) and returns its id. For a
+// DAuth user, username is the smart contract address and provider is
+// DAuthProviderPrefix + network name.
+func (s *Server) EnsureUser(username, provider string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ensureUserLocked(username, provider).id
+}
+
+func (s *Server) ensureUserLocked(username, provider string) *user {
+	if id, ok := s.byName[userKey{username, provider}]; ok {
+		return s.users[id]
+	}
+	u := &user{id: newUUID(), username: username, provider: provider}
+	s.users[u.id] = u
+	s.byName[userKey{username, provider}] = u.id
+	return u
+}
+
+// AddDirectLoginUser creates (or updates the password of) a local user who can log in
+// with DirectLogin, and returns its id.
+func (s *Server) AddDirectLoginUser(username, password string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.ensureUserLocked(username, s.LocalProvider())
+	u.password = password
+	u.email = username + "@example.com"
+	return u.id
+}
+
+// LockUser locks a user: DirectLogin then fails with OBP-20013.
+func (s *Server) LockUser(userID string) {
+	s.mu.Lock()
+	if u, ok := s.users[userID]; ok {
+		u.locked = true
+	}
+	s.mu.Unlock()
+}
+
+// UserID returns the id of (username, provider), if that user exists.
+func (s *Server) UserID(username, provider string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.byName[userKey{username, provider}]
+	return id, ok
+}
+
+// Users returns the number of users.
+func (s *Server) Users() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.users)
+}
+
+// AddBank creates a bank.
+func (s *Server) AddBank(bankID string) {
+	s.mu.Lock()
+	s.banks[bankID] = true
+	s.mu.Unlock()
+}
+
+// AddAccount creates an account (and its bank).
+func (s *Server) AddAccount(bankID, accountID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.banks[bankID] = true
+	k := accountKey{bankID, accountID}
+	if _, ok := s.accounts[k]; !ok {
+		s.accounts[k] = &account{custom: map[string]*View{}, access: map[string]map[string]bool{}}
+	}
+}
+
+// AddCustomView adds a custom view to an account. Its id must start with "_".
+func (s *Server) AddCustomView(bankID, accountID string, v View) error {
+	if IsSystemViewID(v.ID) {
+		return fmt.Errorf("obptest: custom view id %q must start with \"_\"", v.ID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[accountKey{bankID, accountID}]
+	if !ok {
+		return fmt.Errorf("obptest: no account %s/%s", bankID, accountID)
+	}
+	c := cloneView(&v)
+	if c.MetadataView == "" {
+		c.MetadataView = c.ID
+	}
+	a.custom[v.ID] = c
+	return nil
+}
+
+// GrantAccess gives a user a view (system or custom) on an account.
+func (s *Server) GrantAccess(bankID, accountID, userID, viewID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[accountKey{bankID, accountID}]
+	if !ok {
+		return fmt.Errorf("obptest: no account %s/%s", bankID, accountID)
+	}
+	if _, ok := s.users[userID]; !ok {
+		return fmt.Errorf("obptest: no user %s", userID)
+	}
+	if _, _, ok := s.lookupView(a, viewID); !ok {
+		return fmt.Errorf("obptest: no view %s", viewID)
+	}
+	a.grant(userID, viewID)
+	return nil
+}
+
+// Access returns the ids of the views a user holds on an account, sorted.
+func (s *Server) Access(bankID, accountID, userID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[accountKey{bankID, accountID}]
+	if !ok {
+		return nil
+	}
+	return sortedKeys(a.access[userID])
+}
+
+// AddEntitlement gives a user a role (bankID "" for a system role) and returns the
+// entitlement id.
+func (s *Server) AddEntitlement(userID, bankID, roleName string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return ""
+	}
+	return s.addEntitlementLocked(u, bankID, roleName).EntitlementID
+}
+
+func (s *Server) addEntitlementLocked(u *user, bankID, roleName string) Entitlement {
+	for _, e := range u.entitlements {
+		if e.BankID == bankID && e.RoleName == roleName {
+			return e
+		}
+	}
+	e := Entitlement{EntitlementID: newUUID(), RoleName: roleName, BankID: bankID, UserID: u.id}
+	u.entitlements = append(u.entitlements, e)
+	return e
+}
+
+// Entitlements returns a user's roles.
+func (s *Server) Entitlements(userID string) []Entitlement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return nil
+	}
+	return append([]Entitlement(nil), u.entitlements...)
+}
+
+// AddBearerToken makes "Authorization: Bearer <token>" act as the user.
+func (s *Server) AddBearerToken(token, userID string) {
+	s.mu.Lock()
+	s.bearers[token] = userID
+	s.mu.Unlock()
+}
+
+// AddConsent makes a "Consent-JWT: <consent>" header (the consent JWT or its id) act as
+// the user.
+func (s *Server) AddConsent(consent, userID string) {
+	s.mu.Lock()
+	s.consents[consent] = userID
+	s.mu.Unlock()
+}
+
+// ExpireDirectLoginTokens makes every DirectLogin token issued so far invalid: the
+// next call with one of them fails with OBP-20003.
+func (s *Server) ExpireDirectLoginTokens() {
+	s.mu.Lock()
+	s.tokens = map[string]dlToken{}
+	s.mu.Unlock()
+}
+
+// Logins returns how many DirectLogin logins succeeded.
+func (s *Server) Logins() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins
+}
+
+// DAuthCalls returns the DAuth JWTs the fake accepted, in order.
+func (s *Server) DAuthCalls() []DAuthCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]DAuthCall(nil), s.dauthCalls...)
+}
+
+// ErrorBody renders an OBP error body, {"code": status, "message": message}, for use
+// with Status.
+func ErrorBody(status int, message string) string {
+	return fmt.Sprintf(`{"code":%d,"message":%s}`, status, quoteJSON(message))
+}
+
+func (a *account) grant(userID, viewID string) {
+	if a.access[userID] == nil {
+		a.access[userID] = map[string]bool{}
+	}
+	a.access[userID][viewID] = true
+}
+
+// lookupView finds a view by id: system views for ids without "_", the account's
+// custom views otherwise.
+func (s *Server) lookupView(a *account, viewID string) (*View, bool, bool) {
+	if IsSystemViewID(viewID) {
+		v, ok := s.system[viewID]
+		return v, true, ok
+	}
+	v, ok := a.custom[viewID]
+	return v, false, ok
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func hostEqual(a, b string) bool { return strings.EqualFold(a, b) }
