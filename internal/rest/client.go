@@ -102,7 +102,10 @@ type Request struct {
 	ContentType string
 	// Authorizer overrides the client's Authorizer for this call.
 	Authorizer Authorizer
-	// Idempotent overrides the classification by method (see Idempotent).
+	// Idempotent overrides the classification by method (see Idempotent). Note that
+	// for GET, HEAD and OPTIONS net/http itself may resend a request once when a
+	// kept-alive connection turns out to be closed; false stops only this package's
+	// retries. Providers whose GET endpoints change state should default to POST.
 	Idempotent *bool
 	// NoAuthReplay disables the single replay after an auth-expired answer.
 	NoAuthReplay bool
