@@ -50,6 +50,16 @@ func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("value", redacted), slog.Time("expiry", t.Expiry))
 }
 
+// MarshalJSON redacts the value: a Token is never serialised with its secret by
+// accident (in a log line, an error body, a debug dump). Stores encode Value
+// explicitly.
+func (t Token) MarshalJSON() ([]byte, error) {
+	if t.Expiry.IsZero() {
+		return []byte(`{"value":"` + redacted + `"}`), nil
+	}
+	return []byte(`{"value":"` + redacted + `","expiry":"` + t.Expiry.UTC().Format(time.RFC3339Nano) + `"}`), nil
+}
+
 // Source supplies tokens. Implementations must be safe for concurrent use.
 type Source interface {
 	Token(ctx context.Context) (Token, error)
