@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 type benchAccount struct {
@@ -25,10 +26,19 @@ func benchServer(b *testing.B) *httptest.Server {
 }
 
 // BenchmarkGETPlainNetHTTP is the baseline: the same GET with net/http and
-// encoding/json, no retries, no authorisation.
+// encoding/json, no retries, no authorisation, no timeout.
 func BenchmarkGETPlainNetHTTP(b *testing.B) {
+	benchPlain(b, &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()})
+}
+
+// BenchmarkGETPlainNetHTTPTimeout is the same baseline with the per-attempt timeout
+// the pipeline always sets (http.Client.Timeout, 30 s).
+func BenchmarkGETPlainNetHTTPTimeout(b *testing.B) {
+	benchPlain(b, &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 30 * time.Second})
+}
+
+func benchPlain(b *testing.B, hc *http.Client) {
 	srv := benchServer(b)
-	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -270,7 +270,8 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 			return nil, nil, fmt.Errorf("%s: building request: %w", c.cfg.Provider, scrub(unwrapURLError(err), u.RawQuery))
 		}
 		rreq.URL = u
-		rreq.Header = header.Clone()
+		// Shared by the attempts: the attempt transport clones before authorising.
+		rreq.Header = header
 
 		resp, err := c.rc.Do(rreq)
 		attempts := int(st.attempts.Load())

@@ -73,13 +73,14 @@ type attemptTransport struct {
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	st := stateFrom(ctx)
-	r := req.Clone(ctx)
+	r := req
 	attempt := 1
 	release := func() {}
 	if st != nil {
 		attempt = int(st.attempts.Add(1))
 		st.gotConn.Store(false)
 		if st.authz != nil {
+			r = req.Clone(ctx) // a RoundTripper must not modify the caller's request
 			var err error
 			if l, ok := st.authz.(Leaser); ok {
 				release, err = l.AuthorizeLease(ctx, r, st.body)
@@ -93,10 +94,13 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 				return nil, &AuthorizeError{Err: err}
 			}
 		}
-		trace := &httptrace.ClientTrace{
-			GotConn: func(httptrace.GotConnInfo) { st.gotConn.Store(true) },
+		if !st.idempotent {
+			// Whether a connection was made decides if a failed POST may be retried.
+			trace := &httptrace.ClientTrace{
+				GotConn: func(httptrace.GotConnInfo) { st.gotConn.Store(true) },
+			}
+			r = r.WithContext(httptrace.WithClientTrace(ctx, trace))
 		}
-		r = r.WithContext(httptrace.WithClientTrace(ctx, trace))
 	}
 	start := time.Now()
 	resp, err := t.base.RoundTrip(r)
