@@ -480,7 +480,9 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	t.Cleanup(other.Close)
 	h := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, other.URL()+"/steal", http.StatusFound)
-	}), func(c *Config) { c.Authorizer = HeaderToken{Source: auth.StaticSource(auth.Token{Value: "s3cret"}), Prefix: "Bearer "} })
+	}), func(c *Config) {
+		c.Authorizer = HeaderToken{Source: auth.StaticSource(auth.Token{Value: "s3cret"}), Prefix: "Bearer "}
+	})
 	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, nil)
 	var ae *apiError
 	require.ErrorAs(t, err, &ae)
