@@ -1,0 +1,145 @@
+package tkey7
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/rest"
+)
+
+// tokenFields are the answer fields that may carry the refreshed token, in the order
+// they are tried.
+var tokenFields = []string{"access_token", "token", "accessToken"}
+
+// refresh is the keep-alive's refresh function: it calls the refresh endpoint with the
+// current token as bearer and reads the answer.
+func (c *Client) refresh(ctx context.Context, cur auth.Token) (auth.Token, error) {
+	if err := c.rejected.Load(); err != nil {
+		// TKEY7 already refused the token: stop the keep-alive without a call.
+		return auth.Token{}, err
+	}
+	var raw []byte
+	_, err := c.rc.Do(ctx, &rest.Request{
+		Method:       c.refreshMethod,
+		Path:         c.refreshPath,
+		Authorizer:   bearer(cur.Value),
+		NoAuthReplay: true,
+	}, &raw)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	tok, err := parseRefreshAnswer(raw, time.Now())
+	if err != nil {
+		return auth.Token{}, fmt.Errorf("tkey7: refresh answer: %w", err)
+	}
+	if !tok.Expiry.IsZero() && !tok.Expiry.Before(c.sessionEnd) {
+		// An exp at or after the session cap tells nothing the cap does not; keeping it
+		// would only make the keep-alive refresh ever more often near the cap.
+		tok.Expiry = time.Time{}
+	}
+	return tok, nil
+}
+
+// bearer authorises one call with a fixed token (the refresh call, which must not
+// take a lease: the keep-alive holds the lock while it refreshes).
+func bearer(token string) rest.Authorizer {
+	return rest.AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
+		req.Header["Authorization"] = []string{"Bearer " + token}
+		return nil
+	})
+}
+
+// parseRefreshAnswer reads a refresh answer. The TKEY7 documentation does not describe
+// it, so it accepts the token in "access_token", "token" or "accessToken". An empty
+// body, or a JSON object with none of those fields, means the current token was
+// refreshed in place: the returned Token has an empty Value. If the new token is a
+// JWT, its exp claim becomes the Token's Expiry; the JWT is not verified and nothing
+// else in it is used.
+func parseRefreshAnswer(body []byte, now time.Time) (auth.Token, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return auth.Token{}, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return auth.Token{}, errors.New("the body is not a JSON object")
+	}
+	for _, f := range tokenFields {
+		raw, ok := m[f]
+		if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			continue
+		}
+		var v string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return auth.Token{}, fmt.Errorf("field %s is not a string", f)
+		}
+		if v == "" {
+			continue
+		}
+		if err := checkToken(v); err != nil {
+			return auth.Token{}, fmt.Errorf("field %s: %w", f, err)
+		}
+		return auth.Token{Value: v, Expiry: jwtExpiry(v, now)}, nil
+	}
+	return auth.Token{}, nil
+}
+
+// checkToken rejects values that cannot travel in an Authorization header.
+func checkToken(v string) error {
+	if v == "" {
+		return errors.New("token is empty")
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c == 0x7f {
+			return errors.New("token contains spaces or control characters")
+		}
+	}
+	return nil
+}
+
+// maxJWTLen bounds what is decoded from a token that looks like a JWT.
+const maxJWTLen = 16 << 10
+
+// jwtExpiry returns the exp claim of a token that looks like a JWT, or the zero time.
+// The signature is not checked and nothing else is read: the value only schedules the
+// next refresh. An exp that is not in the future (or is absurdly far) is ignored.
+func jwtExpiry(tok string, now time.Time) time.Time {
+	if len(tok) > maxJWTLen || strings.Count(tok, ".") != 2 {
+		return time.Time{}
+	}
+	payload := strings.Split(tok, ".")[1]
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(payload, "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp json.RawMessage `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil || len(claims.Exp) == 0 {
+		return time.Time{}
+	}
+	// A NumericDate is a JSON number; a string or anything else is ignored.
+	secs, err := strconv.ParseFloat(string(claims.Exp), 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
+		return time.Time{}
+	}
+	const maxAhead = 100 * 365 * 24 * time.Hour
+	if secs <= float64(now.Unix())-1 || secs > float64(now.Add(maxAhead).Unix()) {
+		return time.Time{}
+	}
+	exp := time.UnixMilli(int64(math.Round(secs * 1000)))
+	if !exp.After(now) {
+		return time.Time{}
+	}
+	return exp
+}
