@@ -68,7 +68,7 @@ func TestNewClientRejectsBadConfiguration(t *testing.T) {
 		"interval vs own window": {[]tkey7.Option{base, good, tkey7.WithRevokeAfter(time.Second), tkey7.WithRefreshInterval(time.Second)}, "below the revoke window"},
 		"zero interval":          {[]tkey7.Option{base, good, tkey7.WithRefreshInterval(0)}, "refresh interval: must be positive"},
 		"zero session":           {[]tkey7.Option{base, good, tkey7.WithSessionLength(0)}, "session length: must be positive"},
-		"session over":           {[]tkey7.Option{base, tkey7.WithAccessToken("t", time.Now().Add(-25 * time.Hour))}, "session ended"},
+		"session over":           {[]tkey7.Option{base, tkey7.WithAccessToken("t", time.Now().Add(-25*time.Hour))}, "session ended"},
 		"issued in future":       {[]tkey7.Option{base, tkey7.WithAccessToken("t", time.Now().Add(time.Hour))}, "in the future"},
 		"refresh method":         {[]tkey7.Option{base, good, tkey7.WithRefreshEndpoint("DELETE", "oauth-token/refresh")}, "method must be POST, GET, PUT or PATCH"},
 		"refresh path query":     {[]tkey7.Option{base, good, tkey7.WithRefreshEndpoint("POST", "oauth-token/refresh?x=1")}, "plain path"},
