@@ -1,0 +1,353 @@
+package saltedge
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/rest"
+)
+
+// DefaultBaseURL is Salt Edge PSD2 Compliance's production root.
+const DefaultBaseURL = "https://priora.saltedge.com"
+
+// DefaultTokenTTL is the lifetime of a callback's JWT (exp = now + TTL), as in Salt
+// Edge's SDKs.
+const DefaultTokenTTL = time.Minute
+
+// maxTokenTTL bounds WithTokenTTL.
+const maxTokenTTL = time.Hour
+
+// callbackBase is the path of the callback API below the base URL.
+var callbackBase = []string{"api", "connectors", "v1"}
+
+// Client calls Salt Edge PSD2 Compliance back from a connector (the bank's side):
+// sessions, payments and funds-availability callbacks, the tokens index and revoke,
+// clients info. Every attempt carries App-Id, App-Secret and
+// "Authorization: Bearer <JWT>", an RS256 JWT signed with the connector's private key
+// whose claims are {"data": <payload>, "exp": now+TTL}, minted afresh for each
+// attempt. It is safe for concurrent use.
+type Client struct {
+	rest      *rest.Client
+	appID     string
+	appSecret auth.Secret
+	minter    *auth.JWTMinter
+	ttl       time.Duration
+	base      string
+
+	common service
+
+	// Sessions sends the token-flow callbacks (sessions/update, success, fail).
+	Sessions *SessionsService
+	// Tokens lists and revokes the access tokens the connector issued.
+	Tokens *TokensService
+	// Clients reads TPP client applications (clients/info).
+	Clients *ClientsService
+	// Payments sends the payment callbacks (payments/update, success, fail).
+	Payments *PaymentsService
+	// FundsAvailability sends the funds-check callbacks.
+	FundsAvailability *FundsAvailabilityService
+}
+
+type service struct{ client *Client }
+
+// Option configures a Client.
+type Option func(*options) error
+
+type options struct {
+	cfg       rest.Config
+	appID     string
+	appSecret auth.Secret
+	key       *rsa.PrivateKey
+	ttl       time.Duration
+}
+
+// WithBaseURL sets Salt Edge's root URL (default DefaultBaseURL).
+func WithBaseURL(u string) Option { return func(o *options) error { return o.cfg.SetBaseURL(u) } }
+
+// WithHTTPClient sets the HTTP client to copy (never mutated).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) error { return o.cfg.SetHTTPClient(hc) }
+}
+
+// WithTimeout bounds each attempt (default 30 s).
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error { return o.cfg.SetTimeout(d) }
+}
+
+// WithRetry sets the retry budget and backoff bounds (default 3, 200 ms .. 10 s).
+// Callbacks are POSTs: they are retried only when Salt Edge provably did not process
+// them (connection refused, 429, 503).
+func WithRetry(max int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) error { return o.cfg.SetRetry(max, waitMin, waitMax) }
+}
+
+// WithLogger sets the logger (default: discard). Lines carry method, host, path,
+// status, attempt and duration only: never headers, JWTs or payloads.
+func WithLogger(l *slog.Logger) Option { return func(o *options) error { return o.cfg.SetLogger(l) } }
+
+// WithUserAgent appends app to the User-Agent.
+func WithUserAgent(app string) Option {
+	return func(o *options) error { return o.cfg.SetUserAgent(app) }
+}
+
+// WithInsecureHTTP allows a plain-http base URL that is not loopback.
+func WithInsecureHTTP() Option {
+	return func(o *options) error { o.cfg.AllowInsecureHTTP = true; return nil }
+}
+
+// WithAppID sets the provider's app_id (dashboard, connection details). Required.
+func WithAppID(id string) Option {
+	return func(o *options) error {
+		if err := headerValue("app ID", id); err != nil {
+			return err
+		}
+		o.appID = id
+		return nil
+	}
+}
+
+// WithAppSecret sets the provider's app_secret (dashboard, connection details).
+// Required.
+func WithAppSecret(secret string) Option {
+	return func(o *options) error {
+		if err := headerValue("app secret", secret); err != nil {
+			return err
+		}
+		o.appSecret = auth.NewSecret(secret)
+		return nil
+	}
+}
+
+// WithPrivateKey sets the connector's RSA private key (at least 2048 bits), whose
+// public half is registered in Salt Edge's dashboard. Required.
+func WithPrivateKey(k *rsa.PrivateKey) Option {
+	return func(o *options) error {
+		if k == nil {
+			return errors.New("private key: must not be nil")
+		}
+		o.key = k
+		return nil
+	}
+}
+
+// WithPrivateKeyPEM reads the connector's private key from PEM (PKCS#1 "RSA PRIVATE
+// KEY" or PKCS#8 "PRIVATE KEY").
+func WithPrivateKeyPEM(pemData []byte) Option {
+	return func(o *options) error {
+		k, err := auth.LoadRSAPrivateKey(pemData)
+		if err != nil {
+			return fmt.Errorf("private key: %w", err)
+		}
+		o.key = k
+		return nil
+	}
+}
+
+// WithTokenTTL sets the callbacks' JWT lifetime (exp = now + d; default 60 s, at most
+// one hour).
+func WithTokenTTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 || d > maxTokenTTL {
+			return fmt.Errorf("token TTL: must be between 0 and %v, got %v", maxTokenTTL, d)
+		}
+		o.ttl = d
+		return nil
+	}
+}
+
+func headerValue(name, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("%s: must not be empty", name)
+	}
+	if strings.ContainsAny(v, "\r\n\x00") {
+		return fmt.Errorf("%s: must not contain control characters", name)
+	}
+	return nil
+}
+
+// NewClient returns a Client. WithAppID, WithAppSecret and a private key are required.
+func NewClient(opts ...Option) (*Client, error) {
+	o := options{cfg: rest.DefaultConfig("saltedge"), ttl: DefaultTokenTTL}
+	if err := o.cfg.SetBaseURL(DefaultBaseURL); err != nil {
+		return nil, fmt.Errorf("saltedge: %w", err)
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("saltedge: %w", err)
+		}
+	}
+	switch {
+	case o.appID == "":
+		return nil, errors.New("saltedge: app ID is required (WithAppID)")
+	case o.appSecret.IsZero():
+		return nil, errors.New("saltedge: app secret is required (WithAppSecret)")
+	case o.key == nil:
+		return nil, errors.New("saltedge: private key is required (WithPrivateKey or WithPrivateKeyPEM)")
+	}
+	minter, err := auth.NewJWTMinter(o.key, auth.WithTTL(o.ttl))
+	if err != nil {
+		return nil, fmt.Errorf("saltedge: %w", err)
+	}
+	o.cfg.DecodeError = DecodeError
+	rc, err := rest.New(o.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("saltedge: %w", err)
+	}
+	c := &Client{rest: rc, appID: o.appID, appSecret: o.appSecret, minter: minter, ttl: o.ttl,
+		base: rc.BaseURL().String()}
+	c.common.client = c
+	c.Sessions = (*SessionsService)(&c.common)
+	c.Tokens = (*TokensService)(&c.common)
+	c.Clients = (*ClientsService)(&c.common)
+	c.Payments = (*PaymentsService)(&c.common)
+	c.FundsAvailability = (*FundsAvailabilityService)(&c.common)
+	return c, nil
+}
+
+// String describes the client without its credentials.
+func (c *Client) String() string {
+	return fmt.Sprintf("saltedge.Client{base: %s, app_id: %s, app_secret: [REDACTED], key: [REDACTED], ttl: %v}",
+		c.base, c.appID, c.ttl)
+}
+
+// GoString is String.
+func (c *Client) GoString() string { return c.String() }
+
+// jwtAuthorizer signs one call: every attempt gets a fresh JWT {"data": data, "exp":
+// now+TTL} and the App-Id / App-Secret pair.
+type jwtAuthorizer struct {
+	c    *Client
+	data json.RawMessage
+}
+
+func (a jwtAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
+	tok, err := a.c.minter.Mint(map[string]any{"data": a.data})
+	if err != nil {
+		return err
+	}
+	req.Header["Authorization"] = []string{"Bearer " + tok}
+	req.Header["App-Id"] = []string{a.c.appID}
+	req.Header["App-Secret"] = []string{a.c.appSecret.Reveal()}
+	return nil
+}
+
+// Meta is the "meta" member of Salt Edge's answers.
+type Meta struct {
+	// Time is Salt Edge's timestamp of the answer.
+	Time time.Time
+	// NextID is the id to ask for next (tokens index); 0 when absent.
+	NextID int64
+}
+
+// UnmarshalJSON reads meta leniently: an unreadable time or next_id is left zero.
+func (m *Meta) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Time   string          `json:"time"`
+		NextID json.RawMessage `json:"next_id"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil //nolint:nilerr // meta is informative; never fail a call over it
+	}
+	if t, err := time.Parse(time.RFC3339Nano, raw.Time); err == nil {
+		m.Time = t
+	}
+	var id ID
+	if json.Unmarshal(raw.NextID, &id) == nil {
+		if n, err := strconv.ParseInt(string(id), 10, 64); err == nil && n > 0 {
+			m.NextID = n
+		}
+	}
+	return nil
+}
+
+type envelope struct {
+	Data json.RawMessage `json:"data"`
+	Meta Meta            `json:"meta"`
+}
+
+// call sends one callback: payload travels in the JWT's data claim (no body, as in
+// Salt Edge's own examples); Salt Edge's answer {"data", "meta"} is returned.
+func (c *Client) call(ctx context.Context, method string, segs []string, payload any, hdr http.Header, idem *bool) (*envelope, *rest.Response, error) {
+	path, err := rest.Path(append(append([]string(nil), callbackBase...), segs...)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("saltedge: %w", err)
+	}
+	return c.callPath(ctx, method, path, payload, hdr, idem)
+}
+
+func (c *Client) callPath(ctx context.Context, method, path string, payload any, hdr http.Header, idem *bool) (*envelope, *rest.Response, error) {
+	if ctx == nil {
+		return nil, nil, errors.New("saltedge: nil context")
+	}
+	if payload == nil {
+		payload = struct{}{}
+	}
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("saltedge: encoding the payload: %w", err)
+	}
+	var env envelope
+	resp, err := c.rest.Do(ctx, &rest.Request{Method: method, Path: path, Header: hdr,
+		Authorizer: jwtAuthorizer{c: c, data: data}, Idempotent: idem}, &env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &env, resp, nil
+}
+
+// Do sends a callback the package does not type: method and a path relative to the
+// base URL (e.g. "api/connectors/v1/sessions/update"), with payload as the JWT's data
+// claim. The "data" member of the answer is decoded into T.
+func Do[T any](ctx context.Context, c *Client, method, path string, payload any) (T, error) {
+	var out T
+	if c == nil {
+		return out, errors.New("saltedge: nil client")
+	}
+	p, q, err := rest.SplitRelative(path)
+	if err != nil {
+		return out, fmt.Errorf("saltedge: %w", err)
+	}
+	if len(q) > 0 {
+		return out, errors.New("saltedge: path: must not carry a query (the payload travels in the JWT)")
+	}
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if method == "" {
+		return out, errors.New("saltedge: method: must not be empty")
+	}
+	env, _, err := c.callPath(ctx, method, p, payload, nil, nil)
+	if err != nil {
+		return out, err
+	}
+	if len(env.Data) > 0 && string(env.Data) != "null" {
+		if err := json.Unmarshal(env.Data, &out); err != nil {
+			return out, fmt.Errorf("saltedge: decoding the answer: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// CallbackResult is Salt Edge's acknowledgement of a callback.
+type CallbackResult struct {
+	// Time is meta.time of the answer.
+	Time time.Time
+	// Data is the answer's data member (documented as an empty object).
+	Data json.RawMessage
+	// Attempts is how many attempts the call took.
+	Attempts int
+}
+
+func result(env *envelope, resp *rest.Response) *CallbackResult {
+	return &CallbackResult{Time: env.Meta.Time, Data: env.Data, Attempts: resp.Attempts}
+}

@@ -1,0 +1,260 @@
+package saltedge_test
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/banksdk/banksdk/saltedge"
+	"github.com/banksdk/banksdk/saltedge/saltedgetest"
+)
+
+// RSA key generation is the slow part of every setup: the package generates its keys
+// once. [0] Salt Edge, [1] the connector (provider), [2] the TPP, [3] a stranger.
+var keys = sync.OnceValue(func() [4]*rsa.PrivateKey {
+	var ks [4]*rsa.PrivateKey
+	for i := range ks {
+		k, err := saltedgetest.GenerateKey()
+		if err != nil {
+			panic(err)
+		}
+		ks[i] = k
+	}
+	return ks
+})
+
+const (
+	testAppID     = "app-id-7Qx"
+	testAppSecret = "app-secret-Zr91LmQp"
+)
+
+type env struct {
+	fake    *saltedgetest.Server
+	client  *saltedge.Client
+	bank    *bank
+	handler *httptest.Server
+	driver  *saltedgetest.Connector
+}
+
+type setupOpts struct {
+	fakeOpts    []saltedgetest.Option
+	clientOpts  []saltedge.Option
+	handlerCfg  func(*saltedge.HandlerConfig)
+	noDefaultTS bool
+}
+
+func fakeOptions() []saltedgetest.Option {
+	k := keys()
+	return []saltedgetest.Option{
+		saltedgetest.WithSigningKey(k[0]),
+		saltedgetest.WithProviderKey(k[1]),
+		saltedgetest.WithAppCredentials(testAppID, testAppSecret),
+		saltedgetest.WithoutDefaultClient(),
+		saltedgetest.WithClient(saltedgetest.Client{ID: saltedgetest.DefaultClientID, Name: "Example TPP",
+			Scopes: []string{"accounts", "transactions", "kyc"}, Key: k[2]}),
+	}
+}
+
+// setup starts a fake Salt Edge, a Client pointed at it, a test bank and the
+// connector handler serving the bank, driven by the fake.
+func setup(t *testing.T, o ...func(*setupOpts)) *env {
+	t.Helper()
+	var so setupOpts
+	for _, f := range o {
+		f(&so)
+	}
+	fk := saltedgetest.NewServer(append(fakeOptions(), so.fakeOpts...)...)
+	t.Cleanup(fk.Close)
+	copts := append([]saltedge.Option{
+		saltedge.WithBaseURL(fk.URL()),
+		saltedge.WithAppID(fk.AppID()),
+		saltedge.WithAppSecret(fk.AppSecret()),
+		saltedge.WithPrivateKey(fk.ProviderPrivateKey()),
+		saltedge.WithRetry(2, time.Millisecond, 5*time.Millisecond),
+	}, so.clientOpts...)
+	client, err := saltedge.NewClient(copts...)
+	require.NoError(t, err)
+	b := newBank(client)
+	t.Cleanup(b.wait)
+	cfg := saltedge.HandlerConfig{Connector: b, PublicKey: fk.PublicKey(), Issuer: saltedge.DefaultIssuer}
+	if so.handlerCfg != nil {
+		so.handlerCfg(&cfg)
+	}
+	h, err := saltedge.NewHandler(cfg)
+	require.NoError(t, err)
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return &env{fake: fk, client: client, bank: b, handler: ts, driver: fk.Connector(ts.URL)}
+}
+
+// bank is a small in-memory connector: tokens/create answers with a redirect update
+// and then a success carrying a new access token; accounts, transactions and kyc
+// answer for that token.
+type bank struct {
+	saltedge.UnimplementedConnector
+	client *saltedge.Client
+
+	mu       sync.Mutex
+	calls    []saltedge.Call
+	requests []any
+	tokens   map[string]string // access token -> user id
+	bg       sync.WaitGroup
+	bgErrs   []error
+	// hooks for tests
+	fail      error
+	panicWith any
+}
+
+func newBank(c *saltedge.Client) *bank {
+	return &bank{client: c, tokens: map[string]string{}}
+}
+
+func (b *bank) wait() { b.bg.Wait() }
+
+func (b *bank) record(call saltedge.Call, req any) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, call)
+	b.requests = append(b.requests, req)
+	if b.panicWith != nil {
+		panic(b.panicWith)
+	}
+	return b.fail
+}
+
+func (b *bank) callCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.calls)
+}
+
+func (b *bank) lastRequest() any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.requests) == 0 {
+		return nil
+	}
+	return b.requests[len(b.requests)-1]
+}
+
+func (b *bank) lastCall() saltedge.Call {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[len(b.calls)-1]
+}
+
+func (b *bank) backgroundErrors() []error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]error(nil), b.bgErrs...)
+}
+
+func (b *bank) CreateToken(ctx context.Context, req *saltedge.CreateTokenRequest) error {
+	if err := b.record(req.Call, req); err != nil {
+		return err
+	}
+	secret := req.SessionSecret
+	b.bg.Add(1)
+	go func() {
+		defer b.bg.Done()
+		ctx := context.WithoutCancel(ctx)
+		_, err := b.client.Sessions.Update(ctx, saltedge.RedirectUpdate(secret, "https://bank.example/oauth?s="+secret))
+		if err == nil {
+			token := "access-" + secret
+			b.mu.Lock()
+			b.tokens[token] = "user-1"
+			b.mu.Unlock()
+			_, err = b.client.Sessions.Success(ctx, saltedge.SessionSuccess{SessionSecret: secret,
+				Token: token, UserID: "user-1", TokenExpiresAt: time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)})
+		}
+		if err != nil {
+			b.mu.Lock()
+			b.bgErrs = append(b.bgErrs, err)
+			b.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+func (b *bank) ConfirmToken(_ context.Context, req *saltedge.ConfirmTokenRequest) error {
+	return b.record(req.Call, req)
+}
+
+func (b *bank) RevokeToken(_ context.Context, req *saltedge.RevokeTokenRequest) error {
+	if err := b.record(req.Call, req); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.tokens, req.AccessToken.Reveal())
+	return nil
+}
+
+func (b *bank) user(tok string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	u, ok := b.tokens[tok]
+	if !ok {
+		return "", saltedge.NewConnectorError(saltedge.ClassTokenNotFound, "unknown access token")
+	}
+	return u, nil
+}
+
+var testAccounts = []saltedge.Account{{
+	ID: "724", Name: "Example Name", IBAN: "FK54RAND61068421435452", CurrencyCode: "USD",
+	Extra: map[string]any{}, Number: "619656558", SortCode: "82-78-66", SwiftCode: "TBNFFR23PAR",
+	Nature: saltedge.NatureCredit, PaymentAccount: false, Balance: "5000.00",
+	AvailableAmount: "4995.00", CreditLimit: "7000", Status: saltedge.AccountActive,
+}}
+
+var testTransactions = []saltedge.Transaction{{
+	ID: "378", AccountID: "724", Amount: "38.85", CurrencyCode: "GBP", Description: "Test transaction",
+	MadeOn: "2019-11-18T16:04:49.573Z", Status: saltedge.TransactionPosted,
+	Fees:  []saltedge.Fee{{Description: "card fee", Amount: "0.50", CurrencyCode: "GBP"}},
+	Extra: map[string]any{"mcc": "5411"},
+}}
+
+func (b *bank) Accounts(_ context.Context, req *saltedge.AccountsRequest) ([]saltedge.Account, error) {
+	if err := b.record(req.Call, req); err != nil {
+		return nil, err
+	}
+	if _, err := b.user(req.AccessToken.Reveal()); err != nil {
+		return nil, err
+	}
+	return testAccounts, nil
+}
+
+func (b *bank) Transactions(_ context.Context, req *saltedge.TransactionsRequest) ([]saltedge.Transaction, error) {
+	if err := b.record(req.Call, req); err != nil {
+		return nil, err
+	}
+	if _, err := b.user(req.AccessToken.Reveal()); err != nil {
+		return nil, err
+	}
+	if req.AccountID != "724" {
+		return nil, saltedge.NewConnectorError(saltedge.ClassAccountNotFound, "no such account")
+	}
+	return testTransactions, nil
+}
+
+func (b *bank) KYC(_ context.Context, req *saltedge.KYCRequest) (*saltedge.KYC, error) {
+	if err := b.record(req.Call, req); err != nil {
+		return nil, err
+	}
+	if _, err := b.user(req.AccessToken.Reveal()); err != nil {
+		return nil, err
+	}
+	return &saltedge.KYC{Name: "Example Name", Email: "psu@example.com"}, nil
+}
+
+func (b *bank) ReportError(_ context.Context, req *saltedge.ErrorReport) error {
+	return b.record(req.Call, req)
+}
+
+var errBoom = errors.New("core banking down: password=hunter2")
