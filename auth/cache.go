@@ -30,6 +30,9 @@ type Cache struct {
 	opts      cacheOptions
 	realClock bool
 	cur       atomic.Pointer[cacheEntry]
+	// rejected is the last token value a server rejected: a shared store may still
+	// hold it, and it must not be adopted again.
+	rejected atomic.Pointer[string]
 
 	mu           sync.Mutex
 	flight       *flight
@@ -62,7 +65,10 @@ type cacheOptions struct {
 	onRefresh   []func(Token)
 	now         func() time.Time
 	initial     *Token
-	description string
+	store       Store
+	storeKey    string
+	leaseTTL    time.Duration
+	poll        time.Duration
 }
 
 // CacheOption configures a Cache.
@@ -206,7 +212,13 @@ func (c *Cache) slow(ctx context.Context) (Token, error) {
 func (c *Cache) refresh(ctx context.Context, f *flight) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.timeout)
 	defer cancel()
-	tok, err := c.fetch(ctx)
+	var tok Token
+	var err error
+	if c.opts.store != nil {
+		tok, err = c.fetchShared(ctx)
+	} else {
+		tok, err = c.fetch(ctx)
+	}
 	now := c.opts.now()
 	if err == nil {
 		switch {
@@ -300,6 +312,10 @@ func (c *Cache) Peek() (Token, bool) {
 // next Token call fetches a new one. A token already replaced is left alone, so many
 // requests rejected with the same old token cause a single refresh.
 func (c *Cache) Invalidate(t Token) {
+	if t.Value != "" {
+		v := t.Value
+		c.rejected.Store(&v)
+	}
 	for {
 		e := c.cur.Load()
 		if e == nil || e.tok.Value != t.Value {

@@ -53,7 +53,23 @@ type KeepAliveConfig struct {
 	RefreshTimeout time.Duration
 	// Logger receives refresh outcomes (never token values). Default: discard.
 	Logger *slog.Logger
+
+	// Store, when set, shares the token with other replicas under StoreKey: one
+	// replica (the holder of the store's lease) refreshes each window and publishes the
+	// result; the others adopt it without calling Refresh. A replica that finds the
+	// session's token in the store at start adopts it. Required with Store: StoreKey.
+	Store    Store
+	StoreKey string
+	// LeaseTTL is how long a refreshing replica holds the lease (default
+	// RefreshTimeout); if it dies, another takes over after this.
+	LeaseTTL time.Duration
+	// StorePoll is how often a replica waiting for another's refresh looks at the
+	// store (default 1 s, at most a tenth of Interval).
+	StorePoll time.Duration
 }
+
+// errLeaseBusy: another replica holds the refresh lease.
+var errLeaseBusy = errors.New("auth: another replica is refreshing")
 
 // KeepAlive keeps a short-lived token alive by refreshing it on a schedule in a
 // background goroutine, even when the process makes no calls, and tracks the
@@ -119,8 +135,18 @@ func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
 	case cfg.RetryMin <= 0 || cfg.RetryMax < cfg.RetryMin:
 		return nil, errors.New("keep-alive: retry bounds must satisfy 0 < RetryMin <= RetryMax")
 	}
+	if cfg.Store != nil && cfg.StoreKey == "" {
+		return nil, errors.New("keep-alive: a store needs a StoreKey")
+	}
+	if cfg.StorePoll <= 0 {
+		cfg.StorePoll = time.Second
+	}
+	cfg.StorePoll = min(cfg.StorePoll, cfg.Interval/10)
 	cfg.SessionWarning = min(cfg.SessionWarning, cfg.SessionLength)
 	cfg.RefreshTimeout = min(cfg.RefreshTimeout, cfg.Interval)
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = cfg.RefreshTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -137,6 +163,12 @@ func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
 	}
 	k.cur.Store(&kaState{tok: cfg.Initial, refreshedAt: refreshedAt})
 	k.ctx, k.cancel = context.WithCancel(context.Background())
+	if cfg.Store != nil {
+		if err := k.joinStore(); err != nil {
+			k.cancel()
+			return nil, err
+		}
+	}
 	go k.run()
 	return k, nil
 }
@@ -238,7 +270,21 @@ func (k *KeepAlive) run() {
 		if now.Before(next) {
 			continue
 		}
-		err := k.refresh()
+		var err error
+		if k.cfg.Store != nil {
+			err = k.refreshShared()
+		} else {
+			err = k.refresh()
+		}
+		if errors.Is(err, errLeaseBusy) {
+			if time.Now().Sub(k.cur.Load().refreshedAt) >= k.cfg.RevokeAfter {
+				log.Error("banksdk keep-alive: no replica refreshed the token before the revoke deadline")
+				k.stop(ErrTokenRevoked)
+				return
+			}
+			next = time.Now().Add(k.cfg.StorePoll)
+			continue
+		}
 		if err == nil {
 			failures = 0
 			st := k.cur.Load()
@@ -274,6 +320,92 @@ func (k *KeepAlive) run() {
 		log.Warn("banksdk keep-alive: refresh failed; retrying", "attempt", failures, "retry_in", wait, "error", err.Error())
 		next = now.Add(wait)
 	}
+}
+
+// joinStore adopts this session's token from the store, or publishes ours.
+func (k *KeepAlive) joinStore() error {
+	ctx, cancel := context.WithTimeout(k.ctx, k.cfg.RefreshTimeout)
+	defer cancel()
+	rec, err := k.cfg.Store.Load(ctx, k.cfg.StoreKey)
+	switch {
+	case err == nil && !rec.Updated.Before(k.cfg.IssuedAt):
+		k.adopt(rec)
+		return nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return storeErr("load", err)
+	}
+	// Nothing from this session yet: publish the issued token. Losing the race means
+	// another replica published first; adopt theirs.
+	if _, err := k.cfg.Store.CompareAndSwap(ctx, k.cfg.StoreKey, rec.Version, k.cur.Load().tok); err != nil {
+		if !errors.Is(err, ErrVersionConflict) {
+			return storeErr("publish", err)
+		}
+		if rec, err = k.cfg.Store.Load(ctx, k.cfg.StoreKey); err != nil {
+			return storeErr("load", err)
+		}
+		k.adopt(rec)
+	}
+	return nil
+}
+
+// adopt takes a stored record if it is newer than what this replica holds.
+func (k *KeepAlive) adopt(rec Record) bool {
+	cur := k.cur.Load()
+	if rec.Token.Value == "" || (rec.Token.Value == cur.tok.Value && !rec.Updated.After(cur.refreshedAt)) {
+		return false
+	}
+	if !rec.Updated.After(cur.refreshedAt) && rec.Token.Value != cur.tok.Value {
+		return false // an older token than ours
+	}
+	k.cur.Store(&kaState{tok: rec.Token, refreshedAt: rec.Updated})
+	return true
+}
+
+// refreshShared refreshes through the store: adopt a refresh another replica made in
+// this window, or take the lease, refresh and publish.
+func (k *KeepAlive) refreshShared() error {
+	ctx, cancel := context.WithTimeout(k.ctx, k.cfg.RefreshTimeout)
+	defer cancel()
+	s, key := k.cfg.Store, k.cfg.StoreKey
+	recent := func(rec Record) bool { return time.Since(rec.Updated) < k.cfg.Interval }
+	rec, err := s.Load(ctx, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return storeErr("load", err)
+	}
+	if err == nil && recent(rec) {
+		k.adopt(rec)
+		return nil
+	}
+	release, ok, err := s.TryLease(ctx, key, k.cfg.LeaseTTL)
+	if err != nil {
+		return storeErr("lease", err)
+	}
+	if !ok {
+		return errLeaseBusy
+	}
+	defer func() {
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer rcancel()
+		_ = release(rctx)
+	}()
+	rec, err = s.Load(ctx, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return storeErr("load", err)
+	}
+	if err == nil && recent(rec) {
+		k.adopt(rec)
+		return nil
+	}
+	if err == nil {
+		k.adopt(rec) // refresh the newest token the replicas know
+	}
+	if err := k.refresh(); err != nil {
+		return err
+	}
+	if _, err := s.CompareAndSwap(ctx, key, rec.Version, k.cur.Load().tok); err != nil {
+		k.cfg.Logger.Warn("banksdk keep-alive: refreshed, but could not publish to the store", "error", storeErr("publish", err).Error())
+	}
+	return nil
 }
 
 func (k *KeepAlive) refresh() error {

@@ -16,10 +16,11 @@ var (
 )
 
 // Record is a stored credential and its version. Versions increase by one with every
-// write; 0 means "absent".
+// write; 0 means "absent". Updated is when it was written (the writer's clock).
 type Record struct {
 	Token   Token
 	Version int64
+	Updated time.Time
 }
 
 // Store shares credentials between replicas, so that one credential per account is
@@ -76,7 +77,7 @@ func (s *MemoryStore) Save(ctx context.Context, key string, tok Token) (Record, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := Record{Token: tok, Version: s.recs[key].Version + 1}
+	r := Record{Token: tok, Version: s.recs[key].Version + 1, Updated: s.now()}
 	s.recs[key] = r
 	return r, nil
 }
@@ -91,7 +92,7 @@ func (s *MemoryStore) CompareAndSwap(ctx context.Context, key string, version in
 	if s.recs[key].Version != version {
 		return Record{}, ErrVersionConflict
 	}
-	r := Record{Token: tok, Version: version + 1}
+	r := Record{Token: tok, Version: version + 1, Updated: s.now()}
 	s.recs[key] = r
 	return r, nil
 }
