@@ -57,18 +57,18 @@ type flight struct {
 }
 
 type cacheOptions struct {
-	window      time.Duration
-	jitter      float64
-	timeout     time.Duration
-	backoffMin  time.Duration
-	backoffMax  time.Duration
-	onRefresh   []func(Token)
-	now         func() time.Time
-	initial     *Token
-	store       Store
-	storeKey    string
-	leaseTTL    time.Duration
-	poll        time.Duration
+	window     time.Duration
+	jitter     float64
+	timeout    time.Duration
+	backoffMin time.Duration
+	backoffMax time.Duration
+	onRefresh  []func(Token)
+	now        func() time.Time
+	initial    *Token
+	store      Store
+	storeKey   string
+	leaseTTL   time.Duration
+	poll       time.Duration
 }
 
 // CacheOption configures a Cache.
