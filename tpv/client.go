@@ -1,0 +1,263 @@
+package tpv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/rest"
+)
+
+// AuthTokenLifetime is how long the portal's auth token is valid. The client logs in
+// again a little before it runs out (AuthTokenRenewBefore) and after a 401.
+const AuthTokenLifetime = 30 * time.Minute
+
+// AuthTokenRenewBefore is how long before the end of AuthTokenLifetime the client
+// starts logging in again (shortened by a small random jitter).
+const AuthTokenRenewBefore = 2 * time.Minute
+
+// Paths of the documented endpoints, relative to the clients portal URL.
+const (
+	pathAuth        = "api/v1/auth"
+	pathTPV         = "api/v1/tpv"
+	pathProducts    = "api/v1/products"
+	pathDigitalSend = "api/v1/digital/send"
+	pathQueueCall   = "api/v1/queue/call"
+)
+
+// Endpoint names an endpoint whose HTTP method the documentation leaves ambiguous
+// (its heading says GET, its example uses POST), for WithEndpointMethod.
+type Endpoint string
+
+// The endpoints with an ambiguous method.
+const (
+	EndpointProducts    Endpoint = "products"     // /api/v1/products
+	EndpointDigitalSend Endpoint = "digital/send" // /api/v1/digital/send/{code}
+	EndpointQueueCall   Endpoint = "queue/call"   // /api/v1/queue/call/{code}
+)
+
+// RequestSigner computes the Signature header of one request attempt. req is the
+// attempt as it will be sent (its URL carries the final query string) and body its
+// exact body. An empty signature sends no Signature header.
+type RequestSigner func(req *http.Request, body []byte) (string, error)
+
+// Client is a TPV clients-portal API client. It is safe for concurrent use.
+type Client struct {
+	rc       *rest.Client
+	tokens   *auth.Cache
+	creds    *credentials
+	now      func() time.Time
+	methods  *endpointMethods
+	signer   RequestSigner
+	loginTTL time.Duration
+}
+
+// credentials are kept behind a pointer and in auth.Secret values, so that a Client
+// printed with %v, %+v or %#v shows neither.
+type credentials struct {
+	appToken  auth.Secret
+	appSecret auth.Secret
+}
+
+// Option configures a Client. Options that get bad values make NewClient fail.
+type Option func(*options) error
+
+type options struct {
+	cfg       rest.Config
+	appToken  string
+	appSecret string
+	credsSet  bool
+	signer    RequestSigner
+	methods   map[Endpoint]string
+	clock     func() time.Time // nil: time.Now
+}
+
+// WithBaseURL sets the clients portal URL, e.g. https://clients.tpvhub.com (the
+// staging portal is https://clients.staging.tpvhub.com). Required.
+func WithBaseURL(u string) Option { return func(o *options) error { return o.cfg.SetBaseURL(u) } }
+
+// WithCredentials sets the application token and secret issued in the management
+// portal (Brands, API Access). Required. The secret never goes over the wire: it
+// keys the login signature and, by default, the request signatures.
+func WithCredentials(appToken, appSecret string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(appToken) == "" || strings.TrimSpace(appSecret) == "" {
+			return errors.New("WithCredentials: the application token and the application secret are both required")
+		}
+		if strings.ContainsAny(appToken, "&=#?% \t\r\n") {
+			return errors.New("WithCredentials: the application token contains characters a query string cannot carry as is")
+		}
+		o.appToken, o.appSecret, o.credsSet = appToken, appSecret, true
+		return nil
+	}
+}
+
+// WithRequestSigner replaces the default signer of the Signature header (see the
+// package documentation for the default).
+func WithRequestSigner(signer RequestSigner) Option {
+	return func(o *options) error {
+		if signer == nil {
+			return errors.New("WithRequestSigner: signer must not be nil")
+		}
+		o.signer = signer
+		return nil
+	}
+}
+
+// WithEndpointMethod sets the HTTP method (GET or POST; default POST) used first for
+// an endpoint whose method the documentation leaves ambiguous. After a 405 answer
+// the other method is tried once.
+func WithEndpointMethod(endpoint Endpoint, method string) Option {
+	return func(o *options) error {
+		switch endpoint {
+		case EndpointProducts, EndpointDigitalSend, EndpointQueueCall:
+		default:
+			return fmt.Errorf("WithEndpointMethod: unknown endpoint %q (want %q, %q or %q)",
+				endpoint, EndpointProducts, EndpointDigitalSend, EndpointQueueCall)
+		}
+		m := strings.ToUpper(strings.TrimSpace(method))
+		if m != http.MethodGet && m != http.MethodPost {
+			return fmt.Errorf("WithEndpointMethod: method %q for %s: must be GET or POST", method, endpoint)
+		}
+		o.methods[endpoint] = m
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client to use; it is copied, never mutated.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) error { return o.cfg.SetHTTPClient(hc) }
+}
+
+// WithTimeout bounds each attempt of a request (default 30 s). The caller's context
+// bounds the whole call.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error { return o.cfg.SetTimeout(d) }
+}
+
+// WithRetry sets how many times a request that provably did not reach the portal (or
+// that is safe to repeat) is retried, and the bounds of the jittered backoff
+// (default 3 retries, 200 ms to 10 s).
+func WithRetry(max int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) error { return o.cfg.SetRetry(max, waitMin, waitMax) }
+}
+
+// WithLogger sets the logger (default: discard). It receives one debug line per
+// attempt (method, host, path, status, duration), never credentials or bodies.
+func WithLogger(l *slog.Logger) Option { return func(o *options) error { return o.cfg.SetLogger(l) } }
+
+// WithUserAgent appends app (e.g. "myapp/1.2") to the SDK's User-Agent.
+func WithUserAgent(app string) Option {
+	return func(o *options) error { return o.cfg.SetUserAgent(app) }
+}
+
+// WithInsecureHTTP allows a plain-http portal URL that is not loopback.
+func WithInsecureHTTP() Option {
+	return func(o *options) error { o.cfg.AllowInsecureHTTP = true; return nil }
+}
+
+// NewClient returns a client for the clients portal. WithBaseURL and WithCredentials
+// are required. No request is sent until the first call.
+func NewClient(opts ...Option) (*Client, error) {
+	o := &options{cfg: rest.DefaultConfig("tpv"), methods: map[Endpoint]string{}}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return nil, fmt.Errorf("tpv: %w", err)
+		}
+	}
+	if !o.credsSet {
+		return nil, errors.New("tpv: WithCredentials is required (the application token and secret)")
+	}
+	c := &Client{
+		creds:    &credentials{appToken: auth.NewSecret(o.appToken), appSecret: auth.NewSecret(o.appSecret)},
+		now:      time.Now,
+		methods:  &endpointMethods{m: map[Endpoint]string{}},
+		signer:   o.signer,
+		loginTTL: AuthTokenLifetime,
+	}
+	for e, m := range o.methods {
+		c.methods.m[e] = m
+	}
+	if c.signer == nil {
+		c.signer = c.defaultSignature
+	}
+
+	cfg := o.cfg
+	cfg.DecodeError = DecodeError
+	cfg.IsAuthExpired = func(resp *http.Response, _ error) bool {
+		return resp.StatusCode == http.StatusUnauthorized
+	}
+	refreshTimeout := cfg.Timeout*time.Duration(cfg.RetryMax+1) + cfg.RetryWaitMax*time.Duration(cfg.RetryMax)
+	cacheOpts := []auth.CacheOption{
+		auth.WithRefreshWindow(AuthTokenRenewBefore),
+		auth.WithRefreshJitter(0.25),
+		auth.WithRefreshTimeout(refreshTimeout),
+	}
+	if o.clock != nil {
+		c.now = o.clock
+		cacheOpts = append(cacheOpts, auth.WithClock(o.clock))
+	}
+	c.tokens = auth.NewCache(auth.SourceFunc(c.login), cacheOpts...)
+	cfg.Authorizer = &requestAuthorizer{
+		token:  rest.HeaderToken{Source: c.tokens, Header: "Authorization"},
+		signer: c.signer,
+	}
+	rc, err := rest.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tpv: %w", err)
+	}
+	c.rc = rc
+	return c, nil
+}
+
+// Login makes sure the client holds a valid auth token, logging in if it has none.
+// Calls log in by themselves when needed; Login lets a program check its
+// credentials up front. Its error wraps ErrLoginFailed.
+func (c *Client) Login(ctx context.Context) error {
+	_, err := c.tokens.Token(ctx)
+	return err
+}
+
+// Do sends a request to an endpoint this package does not type, with the client's
+// login, Authorization and Signature headers, retries and errors, and decodes a 2xx
+// JSON answer into T. path is relative to the portal URL and may carry a query, e.g.
+// "api/v1/test/api?your=Parameters&here=1"; body is JSON-encoded (a []byte is sent as
+// is). POST is never re-sent once it may have reached the portal.
+func Do[T any](ctx context.Context, c *Client, method, path string, body any) (T, error) {
+	if c == nil {
+		var zero T
+		return zero, errors.New("tpv: Do: nil client")
+	}
+	return rest.DoJSON[T](ctx, c.rc, method, path, body)
+}
+
+// endpointMethods remembers, per endpoint, the method to try first: the configured
+// one, or the other one after it answered 405 and the other one worked.
+type endpointMethods struct {
+	mu sync.Mutex
+	m  map[Endpoint]string
+}
+
+func (em *endpointMethods) get(e Endpoint) string {
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	if m, ok := em.m[e]; ok {
+		return m
+	}
+	return http.MethodPost
+}
+
+func (em *endpointMethods) set(e Endpoint, m string) {
+	em.mu.Lock()
+	em.m[e] = m
+	em.mu.Unlock()
+}

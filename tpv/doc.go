@@ -1,0 +1,85 @@
+// Package tpv is a client for the TPV clients-portal API (third-party verification
+// of sales): it logs in with an HMAC-signed application credential, submits sales
+// for verification, lists products, sends the digital verification link and queues
+// verification calls.
+//
+// # Authentication
+//
+// The brand's application token and secret come from the management portal
+// (Brands, API Access). The secret never goes over the wire. The client logs in with
+//
+//	POST /api/v1/auth?token=<app token>&timestamp=<unix seconds>&_signature=<sig>
+//
+// where sig is the lowercase hex HMAC-SHA256 of "token=<app token>&timestamp=<unix
+// seconds>" keyed by the secret (LoginSignature; the documentation's "×tamp" is a
+// garbled "&timestamp"). Every login attempt is signed afresh. The auth token it
+// returns is valid for 30 minutes; the client caches it, logs in again a little
+// before it runs out, and after a 401 answer forgets it, logs in and replays the
+// call once. Concurrent callers share one login.
+//
+// Every other call carries "Authorization: <auth token>" (no "Bearer" prefix) and
+// "Signature: <signature>".
+//
+// # Assumptions where the documentation is silent
+//
+//   - What the Signature header signs is not documented. By default it is the
+//     lowercase hex HMAC-SHA256, keyed by the application secret, of the request's
+//     raw query string, or of the raw request body when the request has no query
+//     (an empty body signs the empty string). WithRequestSigner replaces it.
+//   - The headings of products, digital send and queue call say GET while every
+//     example uses POST. The client sends POST (WithEndpointMethod changes that per
+//     endpoint) and, after a 405 answer, tries the other method once and keeps
+//     using the one that worked.
+//   - The answers of products, digital send and queue call are not documented: they
+//     are returned as raw JSON (Result) with the {"success": ...} member decoded when
+//     present. A 2xx answer that carries only {"error": "..."} is an *APIError.
+//   - Enrollment.Validate enforces what the example and the portal's vocabulary
+//     imply: names, service address, city, state and ZIP are required; btn is 10 or
+//     11 digits; channel, market and language are lowercase (dtd|tm|retail,
+//     residential|commercial, english|spanish); states are USPS codes; ZIPs are
+//     12345 or 12345-6789; at least one product with a program code and at least one
+//     account number. Billing address fields, email address, vendor, sales agent id
+//     and digital delivery are optional.
+//   - Failures are documented as HTTP 400 {"error": "..."}; any non-2xx answer is
+//     an *APIError, whose Message also falls back to a "message" member or an
+//     excerpt of a non-JSON body.
+//
+// # Safety
+//
+// A TPV submission records a customer's consent to a sale: sending it twice creates
+// two verifications. SubmitTPV is never re-sent once it may have reached the portal;
+// a lost or unreadable answer gives an error wrapping ErrOutcomeUnknown, after which
+// the sale must be looked up before it is submitted again. SendDigital and QueueCall
+// contact the customer and follow the same rule. The application secret, the auth
+// token, signatures and the login query never appear in logs or error messages.
+//
+// # Usage
+//
+//	c, err := tpv.NewClient(
+//		tpv.WithBaseURL("https://clients.tpvhub.com"),
+//		tpv.WithCredentials(appToken, appSecret),
+//	)
+//	if err != nil {
+//		return err
+//	}
+//	conf, err := c.SubmitTPV(ctx, tpv.Enrollment{
+//		DigitalDelivery: tpv.DigitalDeliveryEmail,
+//		Channel:         tpv.ChannelDTD,
+//		Language:        tpv.LanguageEnglish,
+//		Market:          tpv.MarketResidential,
+//		// ... names, btn, addresses ...
+//		Products: []tpv.Product{{
+//			ProgramCode:    "555",
+//			AccountNumbers: []tpv.AccountNumber{{AccountNumber: "123123123123123", AccountNumberLabel: "Account Number"}},
+//		}},
+//	})
+//	switch {
+//	case errors.Is(err, tpv.ErrOutcomeUnknown):
+//		// The sale may be recorded: look it up before submitting again.
+//	case err != nil:
+//		return err
+//	}
+//	_, err = c.SendDigital(ctx, conf.Code)
+//
+// Package tpvtest provides a fake portal for tests and examples.
+package tpv

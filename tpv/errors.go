@@ -1,0 +1,185 @@
+package tpv
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/banksdk/banksdk/internal/rest"
+)
+
+// ErrOutcomeUnknown is wrapped by the error of a call that may have reached the
+// portal but whose answer was lost or unreadable (a timeout, a reset connection, a
+// cancelled context, a garbled 2xx body). The SDK never sends such a call again:
+// check the portal (for a submission: look for the sale) before repeating it.
+// It is the same value as the shared pipeline's, so errors.Is works across
+// providers.
+var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
+
+// ErrLoginFailed is wrapped by every error of the login (POST /api/v1/auth): the
+// portal rejected the application token, the signature or the timestamp, or could
+// not be reached. The portal's answer, if any, is an *APIError in the chain.
+var ErrLoginFailed = errors.New("tpv: login failed")
+
+// ErrInvalidEnrollment is matched (errors.Is) by the *ValidationError that
+// Enrollment.Validate and SubmitTPV return.
+var ErrInvalidEnrollment = errors.New("tpv: invalid enrollment")
+
+// APIError is a non-2xx answer from the portal, or a 2xx answer that carries only
+// {"error": "..."}. The documented failure shape is HTTP 400 {"error": "..."}.
+type APIError struct {
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Message is the portal's "error" text (or, failing that, its "message" text).
+	// For a body that is not JSON it is a short excerpt of the body.
+	Message string
+	// Raw is the answer body as received (at most 1 MiB).
+	Raw []byte
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tpv: HTTP %d", e.StatusCode)
+	if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteString(" " + t)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	return b.String()
+}
+
+// DecodeError turns a non-2xx answer into an *APIError. It reads {"error": "..."}
+// first, then {"message": "..."}, and otherwise keeps a short excerpt of the body.
+// Any credential the request carried (auth token, Signature, login query values)
+// is removed from the message. It is the decoder the client installs; it is exported
+// for callers who handle portal answers themselves.
+func DecodeError(resp *http.Response, body []byte) error {
+	e := &APIError{Raw: body}
+	if resp != nil {
+		e.StatusCode = resp.StatusCode
+	}
+	e.Message = scrubMessage(errorMessage(body), requestSecrets(resp))
+	return e
+}
+
+// errorMessage extracts the portal's message from an answer body.
+func errorMessage(body []byte) string {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return ""
+	}
+	var obj map[string]json.RawMessage
+	if trimmed[0] == '{' && json.Unmarshal(trimmed, &obj) == nil {
+		for _, key := range []string{"error", "message"} {
+			if raw, ok := obj[key]; ok {
+				var s string
+				if json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
+					return excerpt(s, 500)
+				}
+				if len(raw) > 0 && string(raw) != "null" {
+					return excerpt(string(raw), 500) // an object or array: keep it as JSON
+				}
+			}
+		}
+		return ""
+	}
+	return excerpt(string(trimmed), 200)
+}
+
+// excerpt returns at most n runes of s on one line, without control characters.
+func excerpt(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > n {
+		r := []rune(s)
+		s = string(r[:n]) + "…"
+	}
+	return s
+}
+
+// requestSecrets lists the credentials the request of resp carried.
+func requestSecrets(resp *http.Response) []string {
+	if resp == nil || resp.Request == nil {
+		return nil
+	}
+	req := resp.Request
+	var out []string
+	for _, name := range []string{"Authorization", "Signature"} {
+		for k, vs := range req.Header {
+			if strings.EqualFold(k, name) {
+				out = append(out, vs...)
+			}
+		}
+	}
+	if req.URL != nil && req.URL.RawQuery != "" {
+		for _, key := range []string{"token", "_signature"} {
+			out = append(out, req.URL.Query()[key]...)
+		}
+		out = append(out, req.URL.RawQuery)
+	}
+	return out
+}
+
+// scrubMessage replaces every secret (at least 4 characters long) in msg.
+func scrubMessage(msg string, secrets []string) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
+		}
+	}
+	return msg
+}
+
+// FieldError is one broken rule of an Enrollment.
+type FieldError struct {
+	// Field is the JSON name of the field, e.g. "btn" or
+	// "products[0].account_numbers[1].account_number".
+	Field string
+	// Rule says what the field must be.
+	Rule string
+}
+
+func (f FieldError) String() string { return f.Field + ": " + f.Rule }
+
+// ValidationError lists every broken rule of an Enrollment. Nothing was sent.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.String()
+	}
+	return "tpv: invalid enrollment (nothing was sent): " + strings.Join(parts, "; ")
+}
+
+// Is makes errors.Is(err, ErrInvalidEnrollment) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidEnrollment }
+
+// Has reports whether field is among the broken fields.
+func (e *ValidationError) Has(field string) bool {
+	for _, f := range e.Fields {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}

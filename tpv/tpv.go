@@ -1,0 +1,312 @@
+package tpv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+
+	"github.com/banksdk/banksdk/internal/rest"
+)
+
+// Channel is the sales channel of a TPV submission.
+type Channel string
+
+// The documented channels ("channel must be defined as one of dtd, tm, or retail.").
+const (
+	ChannelDTD    Channel = "dtd"    // door to door
+	ChannelTM     Channel = "tm"     // telemarketing
+	ChannelRetail Channel = "retail" // retail
+)
+
+// Market is the customer market of a TPV submission.
+type Market string
+
+// The markets.
+const (
+	MarketResidential Market = "residential"
+	MarketCommercial  Market = "commercial"
+)
+
+// Language is the language the customer is verified in.
+type Language string
+
+// The languages.
+const (
+	LanguageEnglish Language = "english"
+	LanguageSpanish Language = "spanish"
+)
+
+// DigitalDeliveryEmail is the digital delivery of the documentation's example. The
+// documentation lists no other value; the field is sent as given.
+const DigitalDeliveryEmail = "email"
+
+// Enrollment is one sale to verify: every field of the documented example body of
+// POST /api/v1/tpv. All fields are always sent; ExternalID and CompanyName are sent
+// as null when nil.
+type Enrollment struct {
+	DigitalDelivery      string    `json:"digital_delivery"`
+	Channel              Channel   `json:"channel"`
+	Language             Language  `json:"language"`
+	ExternalID           *string   `json:"external_id"`
+	Market               Market    `json:"market"`
+	CompanyName          *string   `json:"company_name"`
+	AuthorizingFirstName string    `json:"authorizing_first_name"`
+	AuthorizingLastName  string    `json:"authorizing_last_name"`
+	BillingFirstName     string    `json:"billing_first_name"`
+	BillingLastName      string    `json:"billing_last_name"`
+	BTN                  string    `json:"btn"` // billing telephone number, 10 or 11 digits
+	EmailAddress         string    `json:"email_address"`
+	ServiceAddress       string    `json:"service_address"`
+	ServiceCity          string    `json:"service_city"`
+	ServiceState         string    `json:"service_state"`
+	ServiceZip           string    `json:"service_zip"`
+	BillingAddress       string    `json:"billing_address"`
+	BillingCity          string    `json:"billing_city"`
+	BillingState         string    `json:"billing_state"`
+	BillingZip           string    `json:"billing_zip"`
+	Vendor               string    `json:"vendor"`
+	SalesAgentID         string    `json:"sales_agent_id"`
+	Products             []Product `json:"products"`
+}
+
+// Product is one product sold, with the customer's utility account numbers.
+type Product struct {
+	ProgramCode    string          `json:"program_code"`
+	AccountNumbers []AccountNumber `json:"account_numbers"`
+}
+
+// AccountNumber is one utility account number and its label (e.g. "Account Number").
+type AccountNumber struct {
+	AccountNumber      string `json:"account_number"`
+	AccountNumberLabel string `json:"account_number_label"`
+}
+
+// String returns p, for the nullable fields: ExternalID: tpv.String("crm-42").
+func String(p string) *string { return &p }
+
+// Validate checks the enrollment before anything is sent and reports every broken
+// rule at once in a *ValidationError (errors.Is(err, ErrInvalidEnrollment)):
+//
+//   - authorizing_first_name, authorizing_last_name, billing_first_name,
+//     billing_last_name, service_address, service_city: required;
+//   - btn: 10 or 11 digits;
+//   - email_address: a plain address (user@domain.tld) when given;
+//   - channel: dtd, tm or retail; market: residential or commercial; language:
+//     english or spanish (lowercase, as documented);
+//   - service_state (required) and billing_state (when given): a USPS state or
+//     territory code such as NY;
+//   - service_zip (required) and billing_zip (when given): 12345 or 12345-6789;
+//   - products: at least one, each with a program_code and at least one
+//     account_numbers entry with a non-empty account_number.
+func (e Enrollment) Validate() error {
+	var errs []FieldError
+	bad := func(field, rule string) { errs = append(errs, FieldError{Field: field, Rule: rule}) }
+	required := []struct{ name, value string }{
+		{"authorizing_first_name", e.AuthorizingFirstName},
+		{"authorizing_last_name", e.AuthorizingLastName},
+		{"billing_first_name", e.BillingFirstName},
+		{"billing_last_name", e.BillingLastName},
+		{"service_address", e.ServiceAddress},
+		{"service_city", e.ServiceCity},
+	}
+	for _, f := range required {
+		if strings.TrimSpace(f.value) == "" {
+			bad(f.name, "is required")
+		}
+	}
+	if !isDigits(e.BTN) || (len(e.BTN) != 10 && len(e.BTN) != 11) {
+		bad("btn", "must be 10 or 11 digits")
+	}
+	if e.EmailAddress != "" && !validEmail(e.EmailAddress) {
+		bad("email_address", "must be an email address such as name@example.com")
+	}
+	switch e.Channel {
+	case ChannelDTD, ChannelTM, ChannelRetail:
+	default:
+		bad("channel", "must be one of dtd, tm, retail")
+	}
+	switch e.Market {
+	case MarketResidential, MarketCommercial:
+	default:
+		bad("market", "must be one of residential, commercial")
+	}
+	switch e.Language {
+	case LanguageEnglish, LanguageSpanish:
+	default:
+		bad("language", "must be one of english, spanish")
+	}
+	if !stateCodes[e.ServiceState] {
+		bad("service_state", "must be a two-letter state code such as NY")
+	}
+	if !validZip(e.ServiceZip) {
+		bad("service_zip", "must be a ZIP code (12345 or 12345-6789)")
+	}
+	if e.BillingState != "" && !stateCodes[e.BillingState] {
+		bad("billing_state", "must be a two-letter state code such as NY")
+	}
+	if e.BillingZip != "" && !validZip(e.BillingZip) {
+		bad("billing_zip", "must be a ZIP code (12345 or 12345-6789)")
+	}
+	if len(e.Products) == 0 {
+		bad("products", "must contain at least one product")
+	}
+	for i, p := range e.Products {
+		if strings.TrimSpace(p.ProgramCode) == "" {
+			bad(fmt.Sprintf("products[%d].program_code", i), "is required")
+		}
+		if len(p.AccountNumbers) == 0 {
+			bad(fmt.Sprintf("products[%d].account_numbers", i), "must contain at least one account number")
+		}
+		for j, a := range p.AccountNumbers {
+			if strings.TrimSpace(a.AccountNumber) == "" {
+				bad(fmt.Sprintf("products[%d].account_numbers[%d].account_number", i, j), "is required")
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Fields: errs}
+	}
+	return nil
+}
+
+// Confirmation is the portal's answer to a TPV submission.
+type Confirmation struct {
+	// Code is the confirmation code, the sale's unique identifier in the portal. It is
+	// a string of digits whose leading zeros matter ("00090894407").
+	Code string
+	// Raw is the answer body.
+	Raw json.RawMessage
+}
+
+// SubmitTPV validates e (see Enrollment.Validate; nothing is sent when it fails) and
+// submits it with POST /api/v1/tpv.
+//
+// A submission records a customer's consent to a sale, and sending it twice creates
+// two verifications. It is therefore never re-sent once it may have reached the
+// portal: when the answer is lost (timeout, reset, cancelled context) or unreadable,
+// the error wraps ErrOutcomeUnknown, and the sale must be looked up in the portal
+// before it is submitted again. It is retried only when the portal provably did not
+// process it (no connection, 429, 503) and replayed once after a 401 (expired auth
+// token). A 400 answer is an *APIError carrying the portal's message.
+func (c *Client) SubmitTPV(ctx context.Context, e Enrollment) (Confirmation, error) {
+	if err := e.Validate(); err != nil {
+		return Confirmation{}, err
+	}
+	var raw []byte
+	resp, err := c.rc.Do(ctx, &rest.Request{
+		Method:     http.MethodPost,
+		Path:       pathTPV,
+		Body:       e,
+		Idempotent: rest.Idempotent(false),
+	}, &raw)
+	if err != nil {
+		if errors.Is(err, ErrOutcomeUnknown) {
+			return Confirmation{}, fmt.Errorf("tpv: SubmitTPV: the submission may have been recorded; "+
+				"look the sale up in the portal before submitting it again, or the customer gets two verifications: %w", err)
+		}
+		return Confirmation{}, c.clean(err)
+	}
+	if msg, ok := errorOnly(raw); ok {
+		return Confirmation{}, &APIError{StatusCode: resp.StatusCode, Message: msg, Raw: raw}
+	}
+	code, err := parseConfirmation(raw)
+	if err != nil {
+		return Confirmation{}, fmt.Errorf("tpv: SubmitTPV: the portal accepted the submission but %v; "+
+			"look the sale up in the portal before submitting it again: %w", err, ErrOutcomeUnknown)
+	}
+	return Confirmation{Code: code, Raw: raw}, nil
+}
+
+// parseConfirmation reads {"success": "<code>"}.
+func parseConfirmation(raw []byte) (string, error) {
+	var body struct {
+		Success json.RawMessage `json:"success"`
+	}
+	if !isJSONObject(raw) || json.Unmarshal(raw, &body) != nil {
+		return "", errors.New("its answer is not a JSON object")
+	}
+	if len(body.Success) == 0 || string(body.Success) == "null" {
+		return "", errors.New("its answer has no confirmation code")
+	}
+	var code string
+	if err := json.Unmarshal(body.Success, &code); err != nil {
+		// A number would have lost its leading zeros: refuse to guess.
+		return "", errors.New("its confirmation code is not a string")
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return "", errors.New("its confirmation code is empty")
+	}
+	return code, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	_, domain, ok := strings.Cut(s, "@")
+	return ok && strings.Contains(strings.Trim(domain, "."), ".")
+}
+
+func validZip(s string) bool {
+	switch len(s) {
+	case 5:
+		return isDigits(s)
+	case 10:
+		return isDigits(s[:5]) && s[5] == '-' && isDigits(s[6:])
+	}
+	return false
+}
+
+// stateCodes are the USPS codes of the states, DC and the inhabited territories.
+// Read only.
+var stateCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD
+		MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY
+		DC AS GU MP PR VI`) {
+		m[c] = true
+	}
+	return m
+}()
+
+// isJSONObject reports whether raw is a JSON object.
+func isJSONObject(raw []byte) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && t[0] == '{' && json.Valid(t)
+}
+
+// errorOnly reports the message of a 2xx answer that follows the failure convention:
+// a JSON object with a non-empty "error" string and no "success" member.
+func errorOnly(raw []byte) (string, bool) {
+	if !isJSONObject(raw) {
+		return "", false
+	}
+	var body map[string]json.RawMessage
+	if json.Unmarshal(raw, &body) != nil {
+		return "", false
+	}
+	if s, ok := body["success"]; ok && string(s) != "null" {
+		return "", false
+	}
+	var msg string
+	if json.Unmarshal(body["error"], &msg) != nil || strings.TrimSpace(msg) == "" {
+		return "", false
+	}
+	return excerpt(msg, 500), true
+}
