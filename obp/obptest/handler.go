@@ -690,14 +690,15 @@ func (s *Server) revokeGrant(u *user, segs []string, r *http.Request) (int, any,
 			return 0, nil, errf(http.StatusBadRequest, MsgCannotGrantAccessToView)
 		}
 	}
-	for _, vid := range *body.Views {
-		if !s.canGrantLocked(a, u, vid, false) {
-			return 0, nil, errf(http.StatusBadRequest, MsgCannotGrantAccessToView)
-		}
-	}
+	// The body carries bare ids: resolve them before checking the grant permissions.
 	for _, vid := range *body.Views {
 		if _, e := s.findViewLocked(a, vid, IsSystemViewID(vid)); e != nil {
 			return 0, nil, e
+		}
+	}
+	for _, vid := range *body.Views {
+		if !s.canGrantLocked(a, u, vid, false) {
+			return 0, nil, errf(http.StatusBadRequest, MsgCannotGrantAccessToView)
 		}
 	}
 	keepsOwner := false

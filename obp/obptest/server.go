@@ -72,6 +72,7 @@ func Oversized(size int) Fault { return fake.Oversized(size) }
 type Option func(*config)
 
 type config struct {
+	priv          *rsa.PrivateKey
 	pub           *rsa.PublicKey
 	dauthDisabled bool
 	hosts         []string
@@ -87,7 +88,16 @@ type config struct {
 // WithDAuthPublicKey makes the fake verify DAuth JWTs with pub (OBP's
 // jwt.public_key_rsa) instead of the key pair it generates. DAuthPrivateKey then
 // returns nil.
-func WithDAuthPublicKey(pub *rsa.PublicKey) Option { return func(c *config) { c.pub = pub } }
+func WithDAuthPublicKey(pub *rsa.PublicKey) Option {
+	return func(c *config) { c.priv, c.pub = nil, pub }
+}
+
+// WithDAuthPrivateKey makes the fake trust priv's public half for DAuth instead of
+// generating a key pair (generating one costs tens of milliseconds: tests that start
+// many servers can share one key). DAuthPrivateKey returns priv.
+func WithDAuthPrivateKey(priv *rsa.PrivateKey) Option {
+	return func(c *config) { c.priv, c.pub = priv, &priv.PublicKey }
+}
 
 // WithDAuthDisabled turns DAuth off (OBP's allow_dauth=false): a DAuth header is then
 // ignored, so the request is anonymous.
@@ -232,6 +242,9 @@ func NewServer(opts ...Option) *Server {
 		password:    "pw-" + randomHex(12),
 		consumerKey: randomHex(20),
 	}
+	if cfg.priv != nil {
+		s.priv = cfg.priv
+	}
 	if cfg.pub == nil {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -272,8 +285,8 @@ func (s *Server) Inject(n int, f Fault) { s.srv.Inject(n, f) }
 // ClearFaults drops the faults not yet taken.
 func (s *Server) ClearFaults() { s.srv.ClearFaults() }
 
-// DAuthPrivateKey returns the private half of the DAuth key pair the fake generated,
-// or nil when WithDAuthPublicKey was given.
+// DAuthPrivateKey returns the private half of the DAuth key pair (generated, or given
+// with WithDAuthPrivateKey), or nil when WithDAuthPublicKey was given.
 func (s *Server) DAuthPrivateKey() *rsa.PrivateKey { return s.priv }
 
 // DAuthPrivateKeyPEM returns DAuthPrivateKey as a PKCS#8 PEM block, or nil.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,9 +21,21 @@ import (
 
 const v4 = "/obp/v4.0.0"
 
+var (
+	keyOnce sync.Once
+	testKey *rsa.PrivateKey
+)
+
 func setup(t *testing.T, opts ...obptest.Option) *obptest.Server {
 	t.Helper()
-	s := obptest.NewServer(opts...)
+	keyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		testKey = k
+	})
+	s := obptest.NewServer(append([]obptest.Option{obptest.WithDAuthPrivateKey(testKey)}, opts...)...)
 	t.Cleanup(s.Close)
 	return s
 }
