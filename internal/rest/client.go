@@ -279,6 +279,10 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 			if resp != nil {
 				resp.Body.Close()
 			}
+			secrets := []string{u.RawQuery}
+			if q := st.lastQuery.Load(); q != nil {
+				secrets = append(secrets, *q)
+			}
 			return nil, nil, &TransportError{
 				Provider:       c.cfg.Provider,
 				Method:         method,
@@ -286,7 +290,7 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 				RequestID:      c.requestID(rreq.Request, nil),
 				Attempts:       attempts,
 				OutcomeUnknown: st.outcomeUnknown,
-				Err:            scrub(unwrapURLError(err), u.RawQuery),
+				Err:            scrub(unwrapURLError(err), secrets...),
 			}
 		}
 		meta := &Response{

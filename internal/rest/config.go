@@ -247,7 +247,8 @@ func (c *Config) buildHTTPClient(at *attemptTransport) (*http.Client, error) {
 	}
 	at.base = base
 	hc.Transport = at
-	hc.Timeout = c.Timeout
+	// The attempt transport applies Timeout per attempt, after authorisation.
+	hc.Timeout = 0
 	// Never follow redirects: the attempt transport would authorise the redirected
 	// request too, and a credential must not travel to another location.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

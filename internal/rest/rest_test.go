@@ -689,3 +689,26 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+func TestAttemptTimeoutStartsAfterAuthorization(t *testing.T) {
+	h := setup(t, nil, func(c *Config) {
+		require.NoError(t, c.SetTimeout(100*time.Millisecond))
+		c.Authorizer = AuthorizerFunc(func(ctx context.Context, req *http.Request, body []byte) error {
+			time.Sleep(150 * time.Millisecond) // a slow login inside the authorizer
+			return nil
+		})
+	})
+	resp, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "x"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, resp.Attempts)
+
+	h.srv.Inject(1, fake.Delay(time.Second))
+	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "slow"}, nil)
+	require.NoError(t, err, "the timed-out GET attempt was retried")
+	var ne interface{ Timeout() bool }
+	h.srv.Inject(1, fake.Delay(time.Second))
+	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "slow"}, nil)
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout())
+	assert.Contains(t, err.Error(), "attempt timed out after 100ms")
+}

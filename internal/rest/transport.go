@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
@@ -50,8 +51,9 @@ type callState struct {
 	body       []byte
 	method     string
 
-	attempts atomic.Int32
-	gotConn  atomic.Bool // the current attempt obtained a connection
+	attempts  atomic.Int32
+	gotConn   atomic.Bool            // the current attempt obtained a connection
+	lastQuery atomic.Pointer[string] // the query as sent (an Authorizer may add secrets)
 
 	// Set by checkRetry, read after Do returns (same goroutine chain, ordered by Do).
 	outcomeUnknown bool
@@ -102,15 +104,55 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			r = r.WithContext(httptrace.WithClientTrace(ctx, trace))
 		}
 	}
+	if st != nil {
+		st.lastQuery.Store(&r.URL.RawQuery)
+	}
+	// The per-attempt timeout starts after authorisation (a login inside Authorize
+	// has its own), and covers the answer's body until it is closed.
+	actx, cancel := context.WithTimeout(r.Context(), t.client.cfg.Timeout)
+	r = r.WithContext(actx)
 	start := time.Now()
 	resp, err := t.base.RoundTrip(r)
 	release()
+	if err != nil {
+		if actx.Err() != nil && ctx.Err() == nil {
+			err = &attemptTimeoutError{d: t.client.cfg.Timeout, err: err}
+		}
+		cancel()
+	} else {
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	}
 	t.client.logAttempt(ctx, r, resp, err, attempt, time.Since(start))
 	if resp != nil && resp.Request == nil {
 		resp.Request = r
 	}
 	return resp, err
 }
+
+// cancelBody releases the attempt's timeout when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// attemptTimeoutError is an attempt that ran out of its per-attempt timeout while the
+// caller's context was still live.
+type attemptTimeoutError struct {
+	d   time.Duration
+	err error
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return "attempt timed out after " + e.d.String() + ": " + e.err.Error()
+}
+func (e *attemptTimeoutError) Unwrap() error { return e.err }
+func (e *attemptTimeoutError) Timeout() bool { return true }
 
 // CloseIdleConnections forwards to the base transport.
 func (t *attemptTransport) CloseIdleConnections() {

@@ -1,0 +1,19 @@
+// Package redisstore is an auth.Store on Redis, so that several replicas of a service
+// share one provider credential: one replica refreshes it (the holder of the store's
+// lease) and the others use the result, instead of revoking each other's tokens.
+//
+// Records are encrypted at rest with AES-256-GCM under a caller-supplied 32-byte key;
+// the key id is stored beside each record, so keys can rotate (WithEncryptionKey for
+// new records, WithDecryptionKey for older ones). A ciphertext is bound to its Redis
+// key and version. Leases are SET NX PX with a fencing token, released only by their
+// holder (a Lua compare-and-delete); records are written by version compare-and-swap.
+//
+// It is a separate Go module, so the core banksdk module does not depend on Redis.
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	store, err := redisstore.New(rdb, redisstore.WithEncryptionKey("k1", key32))
+//	client, err := tkey7.NewClient(..., tkey7.WithStore(store, "tkey7:us:bank"))
+//
+// When Redis is unreachable, clients keep serving a still-valid token from memory;
+// once it nears expiry, calls fail with an *auth.StoreError naming the store.
+package redisstore
