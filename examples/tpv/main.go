@@ -17,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/banksdk/banksdk/examples/internal/demo"
 	"github.com/banksdk/banksdk/tpv"
 	"github.com/banksdk/banksdk/tpv/tpvtest"
 )
@@ -34,7 +35,6 @@ func run() error {
 
 	baseURL, appToken, appSecret := os.Getenv("TPV_BASE_URL"), os.Getenv("TPV_APP_TOKEN"), os.Getenv("TPV_APP_SECRET")
 	live := baseURL != "" && appToken != "" && appSecret != ""
-	submit := !live || os.Getenv("TPV_SUBMIT_EXAMPLE_SALE") == "yes"
 	if !live {
 		if baseURL != "" || appToken != "" || appSecret != "" {
 			return errors.New("set all of TPV_BASE_URL, TPV_APP_TOKEN and TPV_APP_SECRET, or none to use the fake portal")
@@ -47,100 +47,18 @@ func run() error {
 		fmt.Println("using the clients portal at", baseURL)
 	}
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := tpv.NewClient(
 		tpv.WithBaseURL(baseURL),
 		tpv.WithCredentials(appToken, appSecret),
-		tpv.WithLogger(logger),
+		tpv.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 		tpv.WithUserAgent("banksdk-example-tpv"),
 	)
 	if err != nil {
 		return err
 	}
-
-	if err := c.Login(ctx); err != nil {
-		return err
-	}
-	fmt.Println("logged in (auth token cached for 30 minutes)")
-
-	products, err := c.Products(ctx)
-	if err != nil {
-		return fmt.Errorf("products: %w", err)
-	}
-	fmt.Printf("products (%s): %s\n", products.Method, shorten(string(products.Raw), 300))
-
+	submit := !live || os.Getenv("TPV_SUBMIT_EXAMPLE_SALE") == "yes"
 	if !submit {
 		fmt.Println("not submitting the example sale to a real portal; set TPV_SUBMIT_EXAMPLE_SALE=yes to do so")
-		return nil
 	}
-
-	conf, err := c.SubmitTPV(ctx, exampleSale())
-	if errors.Is(err, tpv.ErrOutcomeUnknown) {
-		return fmt.Errorf("the sale may have been recorded; look it up in the portal before submitting it again: %w", err)
-	}
-	if err != nil {
-		return fmt.Errorf("submit: %w", err)
-	}
-	fmt.Println("TPV submitted, confirmation code", conf.Code)
-
-	digital, err := c.SendDigital(ctx, conf.Code)
-	if err != nil {
-		return fmt.Errorf("digital send: %w", err)
-	}
-	fmt.Printf("digital link (%s): %s\n", digital.Method, successText(digital))
-
-	call, err := c.QueueCall(ctx, conf.Code)
-	if err != nil {
-		return fmt.Errorf("queue call: %w", err)
-	}
-	fmt.Printf("call queued (%s): %s\n", call.Method, successText(call))
-	return nil
-}
-
-// exampleSale is the documentation's example sale.
-func exampleSale() tpv.Enrollment {
-	return tpv.Enrollment{
-		DigitalDelivery:      tpv.DigitalDeliveryEmail,
-		Channel:              tpv.ChannelDTD,
-		Language:             tpv.LanguageEnglish,
-		ExternalID:           nil,
-		Market:               tpv.MarketResidential,
-		CompanyName:          nil,
-		AuthorizingFirstName: "Bill",
-		AuthorizingLastName:  "Jones",
-		BillingFirstName:     "Bill",
-		BillingLastName:      "Jones",
-		BTN:                  "19181112222",
-		EmailAddress:         "bill@jones.com",
-		ServiceAddress:       "123 Main St.",
-		ServiceCity:          "New York",
-		ServiceState:         "NY",
-		ServiceZip:           "10001",
-		BillingAddress:       "123 Main St.",
-		BillingCity:          "New York",
-		BillingState:         "NY",
-		BillingZip:           "10001",
-		Vendor:               "TPV Test",
-		SalesAgentID:         "testest",
-		Products: []tpv.Product{{
-			ProgramCode: "555",
-			AccountNumbers: []tpv.AccountNumber{
-				{AccountNumber: "123123123123123", AccountNumberLabel: "Account Number"},
-			},
-		}},
-	}
-}
-
-func successText(r tpv.Result) string {
-	if s, ok := r.SuccessText(); ok {
-		return s
-	}
-	return shorten(string(r.Raw), 300)
-}
-
-func shorten(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
+	return demo.TPV(ctx, demo.Printer{Out: os.Stdout}, c, demo.TPVOptions{Submit: submit})
 }
