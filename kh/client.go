@@ -1,0 +1,848 @@
+package kh
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/rest"
+)
+
+const headerRequestID = "X-Request-ID"
+
+// Client is a K&H Bank PSD2 API client. It is safe for concurrent use.
+type Client struct {
+	rc     *rest.Client
+	app    *appTokens
+	tokens *consentTokens
+	common service
+
+	// Payments are single payments (/v1/payments/payment-order).
+	Payments *PaymentService[SinglePayment]
+	// BulkPayments are bulk payments (/v1/bulk-payments/payment-order).
+	BulkPayments *PaymentService[BulkPayment]
+	// PeriodicPayments are standing orders (/v1/periodic-payments/standing-order).
+	PeriodicPayments *PaymentService[PeriodicPayment]
+	// Consents are account information and funds confirmation consents.
+	Consents *ConsentsService
+	// Accounts reads accounts, balances and transactions under a consent.
+	Accounts *AccountsService
+	// SigningBaskets group payments and consents under one SCA.
+	SigningBaskets *SigningBasketsService
+	// FundsConfirmations checks funds under a funds confirmation consent.
+	FundsConfirmations *FundsConfirmationsService
+	// TPP registers applications and contact data and renews application tokens.
+	TPP *TPPService
+}
+
+type service struct{ client *Client }
+
+// Option configures a Client. Options that get bad values make NewClient fail.
+type Option func(*options) error
+
+type options struct {
+	cfg       rest.Config
+	cert      *tls.Certificate
+	roots     *x509.CertPool
+	appToken  string
+	appID     string
+	appSource auth.Source
+}
+
+// WithBaseURL sets the API root, e.g. "https://api.example.kh.hu" (the paths /v1/...
+// are appended). Required.
+func WithBaseURL(u string) Option { return func(o *options) error { return o.cfg.SetBaseURL(u) } }
+
+// WithHTTPClient sets the HTTP client to copy (never mutated). Its transport must be an
+// *http.Transport: the client adds the certificate, the root CAs and TLS 1.2 minimum to
+// a copy of its TLS configuration.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) error { return o.cfg.SetHTTPClient(hc) }
+}
+
+// WithTimeout bounds each attempt (default 30 s).
+func WithTimeout(d time.Duration) Option { return func(o *options) error { return o.cfg.SetTimeout(d) } }
+
+// WithRetry sets the retry budget and backoff bounds (default 3 retries, 200 ms..10 s).
+// Calls that change state are retried only when the bank provably did not process them.
+func WithRetry(max int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) error { return o.cfg.SetRetry(max, waitMin, waitMax) }
+}
+
+// WithLogger sets the logger (default: discard). Log lines never carry tokens, query
+// strings, headers or bodies.
+func WithLogger(l *slog.Logger) Option { return func(o *options) error { return o.cfg.SetLogger(l) } }
+
+// WithUserAgent appends app (e.g. "myapp/1.2") to the User-Agent.
+func WithUserAgent(app string) Option {
+	return func(o *options) error { return o.cfg.SetUserAgent(app) }
+}
+
+// WithInsecureHTTP allows a plain-http base URL that is not loopback (tests behind a
+// TLS-terminating proxy only; K&H itself requires mutual TLS).
+func WithInsecureHTTP() Option {
+	return func(o *options) error { o.cfg.AllowInsecureHTTP = true; return nil }
+}
+
+// WithClientCertificate sets the TPP's client certificate (the QWAC K&H identifies the
+// TPP by). Without one the bank refuses the TLS handshake.
+func WithClientCertificate(cert tls.Certificate) Option {
+	return func(o *options) error {
+		if len(cert.Certificate) == 0 || cert.PrivateKey == nil {
+			return errors.New("kh: WithClientCertificate: the certificate needs its chain and private key")
+		}
+		o.cert = &cert
+		return nil
+	}
+}
+
+// WithClientCertificatePEM sets the client certificate from PEM data (a certificate
+// chain and a PKCS#1, PKCS#8 or EC private key).
+func WithClientCertificatePEM(certPEM, keyPEM []byte) Option {
+	return func(o *options) error {
+		cert, err := LoadClientCertificatePEM(certPEM, keyPEM)
+		if err != nil {
+			return err
+		}
+		o.cert = &cert
+		return nil
+	}
+}
+
+// WithClientCertificateFiles sets the client certificate from PEM files.
+func WithClientCertificateFiles(certFile, keyFile string) Option {
+	return func(o *options) error {
+		cert, err := LoadClientCertificateFiles(certFile, keyFile)
+		if err != nil {
+			return err
+		}
+		o.cert = &cert
+		return nil
+	}
+}
+
+// WithClientCertificatePKCS12 sets the client certificate from a PKCS#12 (.p12, .pfx)
+// file's bytes (see LoadPKCS12 for the encryptions supported).
+func WithClientCertificatePKCS12(data []byte, password string) Option {
+	return func(o *options) error {
+		cert, err := LoadPKCS12(data, password)
+		if err != nil {
+			return err
+		}
+		o.cert = &cert
+		return nil
+	}
+}
+
+// WithRootCAs sets the CAs the client trusts for the bank's server certificate
+// (default: the system pool).
+func WithRootCAs(pool *x509.CertPool) Option {
+	return func(o *options) error {
+		if pool == nil {
+			return errors.New("kh: WithRootCAs: pool is nil")
+		}
+		o.roots = pool
+		return nil
+	}
+}
+
+// WithAppToken sets the TPP application authentication token (from the application's
+// registration or the sandbox token generator). With WithApplicationID the client
+// renews it by POST /v1/tpp/app/token when the bank rejects it.
+func WithAppToken(token string) Option {
+	return func(o *options) error {
+		if err := checkToken(token); err != nil {
+			return fmt.Errorf("kh: WithAppToken: %w", err)
+		}
+		o.appToken = token
+		return nil
+	}
+}
+
+// WithApplicationID sets the application id the client renews the application token
+// with (POST /v1/tpp/app/token), when it expires or the bank answers TOKEN_UNKNOWN,
+// TOKEN_EXPIRED or TOKEN_INVALID. Without WithAppToken the first call fetches one.
+func WithApplicationID(id string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(id) == "" {
+			return errors.New("kh: WithApplicationID: id is empty")
+		}
+		o.appID = id
+		return nil
+	}
+}
+
+// WithAppTokenSource takes application tokens from src (e.g. a store shared between
+// replicas) instead of WithAppToken/WithApplicationID. The client caches them and asks
+// src again after the bank rejected one.
+func WithAppTokenSource(src auth.Source) Option {
+	return func(o *options) error {
+		if src == nil {
+			return errors.New("kh: WithAppTokenSource: source is nil")
+		}
+		o.appSource = src
+		return nil
+	}
+}
+
+// NewClient returns a client. WithBaseURL is required; calls that need an application
+// token need WithAppToken, WithApplicationID or WithAppTokenSource (or UseApplication
+// later).
+func NewClient(opts ...Option) (*Client, error) {
+	o := &options{cfg: rest.DefaultConfig("kh")}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			if strings.HasPrefix(err.Error(), "kh: ") {
+				return nil, err
+			}
+			return nil, fmt.Errorf("kh: %w", err)
+		}
+	}
+	if o.appSource != nil && (o.appToken != "" || o.appID != "") {
+		return nil, errors.New("kh: WithAppTokenSource cannot be combined with WithAppToken or WithApplicationID")
+	}
+	tlsCfg, err := tlsConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	o.cfg.TLSClientConfig = tlsCfg
+	o.cfg.DecodeError = DecodeError
+	o.cfg.IsAuthExpired = isAuthExpired
+	o.cfg.RequestIDHeaders = []string{headerRequestID}
+	rc, err := rest.New(o.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kh: %w", err)
+	}
+	c := &Client{rc: rc}
+	c.common.client = c
+	c.app = newAppTokens(c, o)
+	c.tokens = newConsentTokens(c)
+	c.Payments = &PaymentService[SinglePayment]{client: c, prefix: "/v1/payments/payment-order"}
+	c.BulkPayments = &PaymentService[BulkPayment]{client: c, prefix: "/v1/bulk-payments/payment-order"}
+	c.PeriodicPayments = &PaymentService[PeriodicPayment]{client: c, prefix: "/v1/periodic-payments/standing-order"}
+	for _, p := range []interface{ init() }{c.Payments, c.BulkPayments, c.PeriodicPayments} {
+		p.init()
+	}
+	c.Consents = &ConsentsService{client: c, Authorisations: &Authorisations{client: c, prefix: "/v1/consents",
+		param: "{consentId}", sub: "authorisations", idParam: "{authorisationId}"}}
+	c.Accounts = (*AccountsService)(&c.common)
+	c.SigningBaskets = &SigningBasketsService{client: c, Authorisations: &BasketAuthorisations{a: &Authorisations{client: c,
+		prefix: "/v1/signing-baskets", param: "{basketId}", sub: "authorisations", idParam: "{authorisationId}"}}}
+	c.FundsConfirmations = (*FundsConfirmationsService)(&c.common)
+	c.TPP = (*TPPService)(&c.common)
+	return c, nil
+}
+
+// tlsConfig builds the client's TLS configuration: the certificate, the root CAs and
+// TLS 1.2 minimum, on top of the TLS configuration of a WithHTTPClient transport.
+func tlsConfig(o *options) (*tls.Config, error) {
+	var base *tls.Config
+	if hc := o.cfg.HTTPClient; hc != nil && hc.Transport != nil {
+		t, ok := hc.Transport.(*http.Transport)
+		if !ok {
+			return nil, errors.New("kh: WithHTTPClient: the transport must be an *http.Transport (the client sets mutual TLS on it)")
+		}
+		if t.TLSClientConfig != nil {
+			base = t.TLSClientConfig.Clone()
+		}
+	}
+	if base == nil {
+		base = &tls.Config{}
+	}
+	if base.MinVersion < tls.VersionTLS12 {
+		base.MinVersion = tls.VersionTLS12
+	}
+	if base.MaxVersion != 0 && base.MaxVersion < tls.VersionTLS12 {
+		return nil, errors.New("kh: the HTTP client's TLS MaxVersion is below TLS 1.2")
+	}
+	if o.cert != nil {
+		base.Certificates = []tls.Certificate{*o.cert}
+	}
+	if o.roots != nil {
+		base.RootCAs = o.roots
+	}
+	return base, nil
+}
+
+// String describes the client without credentials.
+func (c *Client) String() string { return "kh.Client{" + c.rc.BaseURL().String() + "}" }
+
+// GoString is String, so that %#v shows no credentials either.
+func (c *Client) GoString() string { return c.String() }
+
+// ---------------------------------------------------------------------------
+// request options
+
+// RequestOption sets a Berlin Group request header or picks the token of one call.
+type RequestOption func(*reqOpts)
+
+type reqOpts struct {
+	requestID  string
+	useConsent string
+	header     http.Header
+	err        error
+}
+
+func (r *reqOpts) set(name, value string) {
+	if r.header == nil {
+		r.header = http.Header{}
+	}
+	r.header[name] = []string{value}
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// RequestID sets the call's X-Request-ID (a UUID). Without it the client generates a
+// UUIDv4 per call; either way the same id is sent on every retry and replay of the
+// call and is returned in its result and error.
+func RequestID(id string) RequestOption {
+	return func(r *reqOpts) {
+		if !uuidRE.MatchString(id) {
+			r.err = invalid(headerRequestID, "must be a UUID such as 3f0c5b2e-8a1d-4c3b-9e2f-1a2b3c4d5e6f")
+			return
+		}
+		r.requestID = id
+	}
+}
+
+// PSUIPAddress sets PSU-IP-Address, the PSU's IP address (required by the Berlin Group
+// on payment initiation, consent creation and signing-basket creation, and to be sent
+// on account reads the PSU started).
+func PSUIPAddress(ip string) RequestOption {
+	return func(r *reqOpts) {
+		if net.ParseIP(ip) == nil {
+			r.err = invalid("PSU-IP-Address", "must be an IPv4 or IPv6 address")
+			return
+		}
+		r.set("PSU-IP-Address", ip)
+	}
+}
+
+// PSUID sets PSU-ID, the PSU's identifier at the bank.
+func PSUID(id string) RequestOption { return headerOpt("PSU-ID", id) }
+
+// PSUIDType sets PSU-ID-Type.
+func PSUIDType(t string) RequestOption { return headerOpt("PSU-ID-Type", t) }
+
+// PSUCorporateID sets PSU-Corporate-ID.
+func PSUCorporateID(id string) RequestOption { return headerOpt("PSU-Corporate-ID", id) }
+
+// PSUCorporateIDType sets PSU-Corporate-ID-Type.
+func PSUCorporateIDType(t string) RequestOption { return headerOpt("PSU-Corporate-ID-Type", t) }
+
+// RedirectURI sets TPP-Redirect-URI, where the bank sends the PSU after redirect SCA.
+// K&H accepts only URLs whose host is the redirect host registered for the
+// application.
+func RedirectURI(u string) RequestOption { return uriOpt("TPP-Redirect-URI", u) }
+
+// NokRedirectURI sets TPP-Nok-Redirect-URI, where the bank sends the PSU after a failed
+// redirect SCA.
+func NokRedirectURI(u string) RequestOption { return uriOpt("TPP-Nok-Redirect-URI", u) }
+
+// RedirectPreferred sets TPP-Redirect-Preferred: true asks for the redirect SCA
+// approach (then RedirectURI is required), false for an embedded one.
+func RedirectPreferred(b bool) RequestOption {
+	return headerOpt("TPP-Redirect-Preferred", strconv.FormatBool(b))
+}
+
+// ExplicitAuthorisationPreferred sets TPP-Explicit-Authorisation-Preferred: true asks the
+// bank not to start SCA implicitly (e.g. to put the payment into a signing basket).
+func ExplicitAuthorisationPreferred(b bool) RequestOption {
+	return headerOpt("TPP-Explicit-Authorisation-Preferred", strconv.FormatBool(b))
+}
+
+// ConsentID sets the Consent-ID header (account reads send it by themselves).
+func ConsentID(id string) RequestOption { return headerOpt("Consent-ID", id) }
+
+// UseConsent authorises the call with the token of a consent the client knows, when the
+// endpoint accepts that consent's kind (e.g. a PSU identification consent for GET
+// payment details, payment cancellation and PUT on payment and basket
+// authorisations). Without it, calls that accept the application token use it.
+func UseConsent(consentID string) RequestOption {
+	return func(r *reqOpts) {
+		if strings.TrimSpace(consentID) == "" {
+			r.err = invalid("UseConsent", "consent id is empty")
+			return
+		}
+		r.useConsent = consentID
+	}
+}
+
+// Header sets any other request header (e.g. PSU-User-Agent). The Authorization and
+// X-Request-ID headers cannot be set this way.
+func Header(name, value string) RequestOption {
+	return func(r *reqOpts) {
+		switch http.CanonicalHeaderKey(name) {
+		case "Authorization", "X-Request-Id":
+			r.err = invalid(name, "set by the client (use RequestID for X-Request-ID)")
+			return
+		}
+		headerOpt(name, value)(r)
+	}
+}
+
+var headerValueRE = regexp.MustCompile(`^[\x20-\x7e]*$`)
+
+func headerOpt(name, value string) RequestOption {
+	return func(r *reqOpts) {
+		if strings.TrimSpace(value) == "" || !headerValueRE.MatchString(value) {
+			r.err = invalid(name, "must be printable ASCII and not empty")
+			return
+		}
+		r.set(name, value)
+	}
+}
+
+func uriOpt(name, value string) RequestOption {
+	return func(r *reqOpts) {
+		u, err := url.Parse(value)
+		if err != nil || !u.IsAbs() || u.Host == "" || !headerValueRE.MatchString(value) {
+			r.err = invalid(name, "must be an absolute URL")
+			return
+		}
+		r.set(name, value)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// calls
+
+// call is one logical request to a row of the endpoint-token table.
+type call struct {
+	method  string
+	pattern string // the table row
+	// path holds the unescaped segments after the base URL ("v1", "consents", id, ...).
+	path  []string
+	url   *url.URL // a resolved link, instead of path
+	query url.Values
+	body  any
+	// consent is the consent whose token the call uses (AIS calls); it is also sent as
+	// Consent-ID when consentHeader is set.
+	consent       string
+	consentHeader bool
+	// requireHeaders names headers the call must carry (e.g. PSU-IP-Address).
+	requireHeaders []string
+	stream         bool
+}
+
+// Meta is the response metadata every result carries.
+type Meta struct {
+	// RequestID is the call's X-Request-ID.
+	RequestID string
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+}
+
+func metaOf(r *rest.Response) Meta {
+	if r == nil {
+		return Meta{}
+	}
+	return Meta{RequestID: r.RequestID, StatusCode: r.StatusCode}
+}
+
+type callKey struct{}
+
+// callInfo travels in the request context to IsAuthExpired.
+type callInfo struct{ renewable bool }
+
+func isAuthExpired(resp *http.Response, apiErr error) bool {
+	var ae *APIError
+	if !errors.As(apiErr, &ae) || !ae.tokenRejected() {
+		return false
+	}
+	if resp == nil || resp.Request == nil {
+		return false
+	}
+	ci, _ := resp.Request.Context().Value(callKey{}).(*callInfo)
+	return ci != nil && ci.renewable
+}
+
+// send runs one call: it validates the options, picks a token by the table, sets the
+// headers and hands the request to the pipeline. out receives the raw body (Do) or
+// the call is streamed (Stream).
+func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *[]byte) (*rest.Response, error) {
+	var ep *endpoint
+	if cl.pattern == genericPattern {
+		ep = &endpoint{method: cl.method, pattern: "/" + strings.Join(cl.path, "/"), accepts: kApp}
+	} else {
+		var err error
+		if ep, err = lookup(cl.method, cl.pattern); err != nil {
+			return nil, err
+		}
+	}
+	ro := &reqOpts{}
+	for _, o := range opts {
+		if o != nil {
+			o(ro)
+		}
+	}
+	if ro.err != nil {
+		return nil, ro.err
+	}
+	for _, h := range cl.requireHeaders {
+		if _, ok := ro.header[h]; !ok {
+			return nil, invalid(h, "required on %s", ep)
+		}
+	}
+	consent := cl.consent
+	if ro.useConsent != "" {
+		if consent != "" && consent != ro.useConsent {
+			return nil, invalid("UseConsent", "the call already names consent %q", consent)
+		}
+		consent = ro.useConsent
+	}
+	authz, renewable, err := c.authorizerFor(ep, consent)
+	if err != nil {
+		return nil, err
+	}
+	hdr := http.Header{}
+	for k, v := range ro.header {
+		hdr[k] = v
+	}
+	if cl.consentHeader && cl.consent != "" {
+		if _, ok := hdr["Consent-ID"]; !ok {
+			hdr["Consent-ID"] = []string{cl.consent}
+		}
+	}
+	id := ro.requestID
+	if id == "" {
+		id = rest.NewRequestID()
+	}
+	hdr[headerRequestID] = []string{id}
+	req := &rest.Request{Method: cl.method, URL: cl.url, Query: cl.query, Header: hdr, Body: cl.body}
+	if authz != nil {
+		req.Authorizer = authz
+	} else {
+		req.Authorizer = noAuth{}
+	}
+	if cl.url == nil {
+		req.Path, err = rest.Path(cl.path...)
+		if err != nil {
+			return nil, invalid("path", "%v", err)
+		}
+	}
+	ctx = context.WithValue(ctx, callKey{}, &callInfo{renewable: renewable})
+	if cl.stream {
+		return c.rc.Stream(ctx, req)
+	}
+	return c.rc.Do(ctx, req, out)
+}
+
+// noAuth sends no Authorization header (endpoints that accept no token).
+type noAuth struct{}
+
+func (noAuth) Authorize(context.Context, *http.Request, []byte) error { return nil }
+
+// authorizerFor picks a token kind the endpoint accepts: the named consent's token when
+// its kind is allowed, else the application token when allowed. renewable says whether
+// a rejected token can be renewed (and the call replayed).
+func (c *Client) authorizerFor(ep *endpoint, consentID string) (rest.Authorizer, bool, error) {
+	if ep.accepts == kNone {
+		return nil, false, nil
+	}
+	var held []TokenKind
+	reason := ""
+	if consentID != "" {
+		kind, ok := c.tokens.kind(consentID)
+		switch {
+		case ok && ep.accepts.has(kind):
+			return &consentAuth{c: c, id: consentID}, c.app.configured(), nil
+		case ok:
+			held = append(held, kind)
+			reason = fmt.Sprintf("consent %q is a %s consent", clip(consentID, 64), purposeOf(kind))
+		default:
+			reason = fmt.Sprintf("consent %q is unknown to the client: create it with Consents.Create or register it with Consents.Track", clip(consentID, 64))
+		}
+	}
+	if c.app.configured() {
+		if ep.accepts.has(TokenApp) {
+			return &appAuth{c: c}, c.app.renewable(), nil
+		}
+		held = append(held, TokenApp)
+	}
+	return nil, false, &RoutingError{Endpoint: ep.String(), Accepts: ep.accepts.list(), Held: held, Reason: reason}
+}
+
+func setBearer(req *http.Request, tok string) {
+	req.Header["Authorization"] = []string{"Bearer " + tok}
+}
+
+func bearerOf(req *http.Request) string {
+	if req == nil {
+		return ""
+	}
+	v := req.Header.Get("Authorization")
+	t, _ := strings.CutPrefix(v, "Bearer ")
+	return t
+}
+
+// checkToken checks a token has the JWT shape K&H uses (three base64url parts).
+func checkToken(tok string) error {
+	if !jwtRE.MatchString(tok) {
+		return errors.New("the token must be a JWT (three base64url parts separated by dots)")
+	}
+	return nil
+}
+
+var jwtRE = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`)
+
+// ---------------------------------------------------------------------------
+// decoding
+
+// metaSetter is implemented by results that carry response metadata.
+type metaSetter interface {
+	setMeta(r *rest.Response, body []byte)
+}
+
+// do runs a call and decodes the answer into a T.
+func do[T any](ctx context.Context, c *Client, cl *call, opts []RequestOption) (T, error) {
+	var out T
+	var raw []byte
+	resp, err := c.send(ctx, cl, opts, &raw)
+	if err != nil {
+		return out, err
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return out, fmt.Errorf("kh: decoding the answer to %s %s (request id %s): %w", cl.method, cl.pattern, resp.RequestID, err)
+		}
+	}
+	if ms, ok := any(&out).(metaSetter); ok {
+		ms.setMeta(resp, raw)
+	}
+	return out, nil
+}
+
+// Do calls any endpoint with the client's tokens, retries and errors, and decodes the
+// JSON answer into T. path is relative to the base URL, e.g. "v1/consents/abc/status".
+// A path that matches a row of the endpoint-token table is routed by it (a consent
+// named with UseConsent is used when the row accepts its kind); any other path is sent
+// with the application token.
+func Do[T any](ctx context.Context, c *Client, method, path string, body any, opts ...RequestOption) (T, error) {
+	var zero T
+	if c == nil {
+		return zero, errors.New("kh: Do: nil client")
+	}
+	p, q, err := rest.SplitRelative(path)
+	if err != nil {
+		return zero, fmt.Errorf("kh: Do: %w", err)
+	}
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if method == "" {
+		return zero, invalid("method", "required")
+	}
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	for i, s := range segs {
+		if segs[i], err = url.PathUnescape(s); err != nil {
+			return zero, fmt.Errorf("kh: Do: %w", err)
+		}
+	}
+	cl := &call{method: method, path: segs, query: q, body: body, pattern: genericPattern}
+	if ep, _, ok := matchEndpoint(method, "/"+strings.Join(segs, "/")); ok {
+		cl.pattern = ep.pattern
+	}
+	return do[T](ctx, c, cl, opts)
+}
+
+// genericPattern marks a Do call to a path outside the table: it is sent with the
+// application token.
+const genericPattern = "(untyped)"
+
+// ---------------------------------------------------------------------------
+// tokens
+
+// appTokens holds the application token: a cache over the renewal (POST
+// /v1/tpp/app/token by application id) or over a caller's source.
+type appTokens struct {
+	c     *Client
+	mu    sync.RWMutex
+	appID string
+	src   auth.Source
+	cache *auth.Cache
+}
+
+func newAppTokens(c *Client, o *options) *appTokens {
+	a := &appTokens{c: c, appID: o.appID, src: o.appSource}
+	if o.appToken != "" || o.appID != "" || o.appSource != nil {
+		a.cache = a.newCache(o.appToken)
+	}
+	return a
+}
+
+func (a *appTokens) newCache(initial string) *auth.Cache {
+	var opts []auth.CacheOption
+	if initial != "" {
+		opts = append(opts, auth.WithInitialToken(auth.Token{Value: initial, Expiry: jwtExpiry(initial)}))
+	}
+	return auth.NewCache(auth.SourceFunc(a.renew), opts...)
+}
+
+func (a *appTokens) configured() bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.cache != nil
+}
+
+func (a *appTokens) renewable() bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.src != nil || a.appID != ""
+}
+
+func (a *appTokens) current() *auth.Cache {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.cache
+}
+
+func (a *appTokens) renew(ctx context.Context) (auth.Token, error) {
+	a.mu.RLock()
+	src, id := a.src, a.appID
+	a.mu.RUnlock()
+	if src != nil {
+		return src.Token(ctx)
+	}
+	if id == "" {
+		return auth.Token{}, errors.New("kh: the application token is not valid and the client has no application id to renew it (WithApplicationID)")
+	}
+	tok, err := a.c.TPP.NewAppToken(ctx, id)
+	if err != nil {
+		return auth.Token{}, fmt.Errorf("kh: renewing the application token: %w", err)
+	}
+	v := tok.Token.Reveal()
+	return auth.Token{Value: v, Expiry: jwtExpiry(v)}, nil
+}
+
+// UseApplication makes the client use an application (e.g. one just registered with
+// TPP.RegisterApp): its token for calls that accept an application token, and its id to
+// renew that token. token may be empty: the first call then fetches one.
+func (c *Client) UseApplication(appID, token string) error {
+	if strings.TrimSpace(appID) == "" {
+		return invalid("appID", "required")
+	}
+	if token != "" {
+		if err := checkToken(token); err != nil {
+			return invalid("token", "%v", err)
+		}
+	}
+	a := c.app
+	a.mu.Lock()
+	a.appID, a.src = appID, nil
+	a.mu.Unlock()
+	cache := a.newCache(token)
+	a.mu.Lock()
+	a.cache = cache
+	a.mu.Unlock()
+	return nil
+}
+
+type appAuth struct{ c *Client }
+
+func (a *appAuth) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
+	cache := a.c.app.current()
+	if cache == nil {
+		return errors.New("kh: no application token configured")
+	}
+	tok, err := cache.Token(ctx)
+	if err != nil {
+		return err
+	}
+	setBearer(req, tok.Value)
+	return nil
+}
+
+func (a *appAuth) Invalidate(req *http.Request) {
+	if cache := a.c.app.current(); cache != nil {
+		if t := bearerOf(req); t != "" {
+			cache.Invalidate(auth.Token{Value: t})
+		}
+	}
+}
+
+// consentTokens holds the consents the client knows (with their token kind) and their
+// tokens, renewed by GET /v1/consents/{id}/status.
+type consentTokens struct {
+	c     *Client
+	cache *auth.KeyedCache
+	mu    sync.RWMutex
+	kinds map[string]TokenKind
+}
+
+func newConsentTokens(c *Client) *consentTokens {
+	t := &consentTokens{c: c, kinds: map[string]TokenKind{}}
+	t.cache = auth.NewKeyedCache(t.renew)
+	return t
+}
+
+func (t *consentTokens) kind(id string) (TokenKind, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	k, ok := t.kinds[id]
+	return k, ok
+}
+
+func (t *consentTokens) track(id string, k TokenKind) {
+	t.mu.Lock()
+	t.kinds[id] = k
+	t.mu.Unlock()
+}
+
+func (t *consentTokens) forget(id string) {
+	t.mu.Lock()
+	delete(t.kinds, id)
+	t.mu.Unlock()
+	t.cache.Delete(id)
+}
+
+// renew fetches a new consent token through the consent status call, authorised with
+// the application token (never with the consent's own token).
+func (t *consentTokens) renew(ctx context.Context, id string) (auth.Token, error) {
+	if !t.c.app.configured() {
+		return auth.Token{}, fmt.Errorf("kh: cannot renew the token of consent %q: its status call needs an application token", clip(id, 64))
+	}
+	st, tok, err := t.c.Consents.status(ctx, id, nil, false)
+	if err != nil {
+		return auth.Token{}, fmt.Errorf("kh: renewing the token of consent %q: %w", clip(id, 64), err)
+	}
+	if tok == "" {
+		return auth.Token{}, fmt.Errorf("kh: consent %q is %s: the bank issues its token only while it is valid", clip(id, 64), clip(string(st.ConsentStatus), 32))
+	}
+	return auth.Token{Value: tok, Expiry: jwtExpiry(tok)}, nil
+}
+
+type consentAuth struct {
+	c  *Client
+	id string
+}
+
+func (a *consentAuth) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
+	tok, err := a.c.tokens.cache.Token(ctx, a.id)
+	if err != nil {
+		return err
+	}
+	setBearer(req, tok.Value)
+	return nil
+}
+
+func (a *consentAuth) Invalidate(req *http.Request) {
+	if t := bearerOf(req); t != "" {
+		a.c.tokens.cache.Invalidate(a.id, auth.Token{Value: t})
+	}
+}
