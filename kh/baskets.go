@@ -139,7 +139,7 @@ type Contact struct {
 
 // ContactResult is the answer to PUT /v1/tpp/contact (its shape is not documented).
 type ContactResult struct {
-	Raw  json.RawMessage
+	Raw json.RawMessage
 	Meta
 }
 

@@ -75,7 +75,9 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithTimeout bounds each attempt (default 30 s).
-func WithTimeout(d time.Duration) Option { return func(o *options) error { return o.cfg.SetTimeout(d) } }
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error { return o.cfg.SetTimeout(d) }
+}
 
 // WithRetry sets the retry budget and backoff bounds (default 3 retries, 200 ms..10 s).
 // Calls that change state are retried only when the bank provably did not process them.

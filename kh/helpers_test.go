@@ -112,9 +112,9 @@ func (e *env) single() kh.SinglePayment {
 	return kh.SinglePayment{
 		DebtorAccount: e.ref(0),
 		Transfer: kh.Transfer{
-			InstructedAmount: kh.Amount{Currency: "HUF", Amount: "15000.00"},
-			CreditorAccount:  kh.AccountReference{IBAN: "HU42117730161111101800000000"},
-			CreditorName:     "Szolgáltató Kft.",
+			InstructedAmount:                  kh.Amount{Currency: "HUF", Amount: "15000.00"},
+			CreditorAccount:                   kh.AccountReference{IBAN: "HU42117730161111101800000000"},
+			CreditorName:                      "Szolgáltató Kft.",
 			RemittanceInformationUnstructured: "Invoice 2024/118",
 		},
 	}

@@ -188,15 +188,15 @@ type ScaStatus string
 
 // The documented SCA statuses.
 const (
-	ScaReceived          ScaStatus = "received"
-	ScaPSUIdentified     ScaStatus = "psuIdentified"
-	ScaPSUAuthenticated  ScaStatus = "psuAuthenticated"
-	ScaMethodSelected    ScaStatus = "scaMethodSelected"
-	ScaStarted           ScaStatus = "started"
-	ScaUnconfirmed       ScaStatus = "unconfirmed"
-	ScaFinalised         ScaStatus = "finalised"
-	ScaFailed            ScaStatus = "failed"
-	ScaExempted          ScaStatus = "exempted"
+	ScaReceived         ScaStatus = "received"
+	ScaPSUIdentified    ScaStatus = "psuIdentified"
+	ScaPSUAuthenticated ScaStatus = "psuAuthenticated"
+	ScaMethodSelected   ScaStatus = "scaMethodSelected"
+	ScaStarted          ScaStatus = "started"
+	ScaUnconfirmed      ScaStatus = "unconfirmed"
+	ScaFinalised        ScaStatus = "finalised"
+	ScaFailed           ScaStatus = "failed"
+	ScaExempted         ScaStatus = "exempted"
 )
 
 // ScaStatuses lists the documented SCA statuses.
