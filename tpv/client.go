@@ -76,6 +76,8 @@ type options struct {
 	signer    RequestSigner
 	methods   map[Endpoint]string
 	clock     func() time.Time // nil: time.Now
+	store     auth.Store
+	storeKey  string
 }
 
 // WithBaseURL sets the clients portal URL, e.g. https://clients.tpvhub.com (the
@@ -157,6 +159,24 @@ func WithUserAgent(app string) Option {
 	return func(o *options) error { return o.cfg.SetUserAgent(app) }
 }
 
+// WithStore shares the auth token with the other replicas of a service through store
+// (for example redisstore) under key: the portal keeps one current auth token per
+// application credential, so replicas that log in on their own void each other's
+// tokens. With a store one replica logs in (holding the store's lease) and the
+// others use its token. Use one key per application credential.
+func WithStore(store auth.Store, key string) Option {
+	return func(o *options) error {
+		if store == nil {
+			return errors.New("store: must not be nil")
+		}
+		if key == "" {
+			return errors.New("store key: must not be empty")
+		}
+		o.store, o.storeKey = store, key
+		return nil
+	}
+}
+
 // WithInsecureHTTP allows a plain-http portal URL that is not loopback.
 func WithInsecureHTTP() Option {
 	return func(o *options) error { o.cfg.AllowInsecureHTTP = true; return nil }
@@ -205,6 +225,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	if o.clock != nil {
 		c.now = o.clock
 		cacheOpts = append(cacheOpts, auth.WithClock(o.clock))
+	}
+	if o.store != nil {
+		cacheOpts = append(cacheOpts, auth.WithStore(o.store, o.storeKey), auth.WithLease(refreshTimeout, 50*time.Millisecond))
 	}
 	c.tokens = auth.NewCache(auth.SourceFunc(c.login), cacheOpts...)
 	cfg.Authorizer = &requestAuthorizer{

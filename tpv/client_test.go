@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/tpv"
 	"github.com/banksdk/banksdk/tpv/tpvtest"
 )
@@ -850,4 +851,31 @@ func TestUserAgent(t *testing.T) {
 	require.Len(t, ua, 1)
 	assert.True(t, strings.HasPrefix(ua[0], "banksdk-go/"), ua[0])
 	assert.True(t, strings.HasSuffix(ua[0], " tpv-tests/1.0"), ua[0])
+}
+
+func TestReplicasSharingAStoreLogInOnce(t *testing.T) {
+	portal := tpvtest.NewServer()
+	t.Cleanup(portal.Close)
+	store := auth.NewMemoryStore()
+	var clients []*tpv.Client
+	for range 8 {
+		c, err := tpv.NewClient(tpv.WithBaseURL(portal.URL()), tpv.WithCredentials(portal.AppToken(), portal.AppSecret()),
+			tpv.WithStore(store, "tpv:"+portal.AppToken()))
+		require.NoError(t, err)
+		clients = append(clients, c)
+	}
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Products(context.Background())
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 1, portal.Count(http.MethodPost, tpvtest.PathAuth), "one login for eight replicas")
+	assert.Equal(t, 8, portal.Count(http.MethodPost, "/api/v1/products"))
+	_, err := tpv.NewClient(tpv.WithBaseURL(portal.URL()), tpv.WithCredentials("a", "b"), tpv.WithStore(nil, "k"))
+	assert.Error(t, err)
 }

@@ -40,7 +40,16 @@ func newKey(t testing.TB) []byte {
 // setup returns a store with a unique prefix on the test server, and the raw client.
 func setup(t testing.TB, opts ...Option) (*Store, *redis.Client) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr(t)})
+	s, rdb, _ := setupReplicas(t, opts...)
+	return s, rdb
+}
+
+// setupReplicas also returns a constructor for more replicas: each a Store with the
+// same prefix and key on its own Redis connection pool, as separate processes have.
+func setupReplicas(t testing.TB, opts ...Option) (*Store, *redis.Client, func() *Store) {
+	t.Helper()
+	addr := redisAddr(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 	require.NoError(t, rdb.Ping(context.Background()).Err())
 	prefix := fmt.Sprintf("banksdk-test:%s:%d:", t.Name(), time.Now().UnixNano())
@@ -50,10 +59,18 @@ func setup(t testing.TB, opts ...Option) (*Store, *redis.Client) {
 			rdb.Del(context.Background(), keys...)
 		}
 	})
-	all := append([]Option{WithPrefix(prefix), WithEncryptionKey("k1", newKey(t))}, opts...)
+	key := newKey(t)
+	all := append([]Option{WithPrefix(prefix), WithEncryptionKey("k1", key)}, opts...)
 	s, err := New(rdb, all...)
 	require.NoError(t, err)
-	return s, rdb
+	replica := func() *Store {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { c.Close() })
+		r, err := New(c, all...)
+		require.NoError(t, err)
+		return r
+	}
+	return s, rdb, replica
 }
 
 func TestStoreLoadCompareAndSwapSave(t *testing.T) {
