@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/obp"
+	"github.com/banksdk/banksdk/obp/obptest"
 )
 
 func resp(status int, correlation string) *http.Response {
@@ -174,4 +175,16 @@ func FuzzDecodeError(f *testing.F) {
 			t.Fatalf("a JWT survived redaction: %q", e.Message)
 		}
 	})
+}
+
+func TestLegacyErrorBodyFromServer(t *testing.T) {
+	s := setup(t, obptest.WithLegacyErrors())
+	c := newClient(t, s, obp.WithDirectLogin(obptest.DefaultUsername, "wrong-password", s.ConsumerKey()))
+	_, err := c.Users.Current(ctx(t))
+	var apiErr *obp.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 401, apiErr.StatusCode)
+	assert.Equal(t, 0, apiErr.Code)
+	assert.True(t, errors.Is(err, obp.ErrInvalidLoginCredentials))
+	assert.JSONEq(t, `{"error":"`+obptest.MsgInvalidLoginCredentials+`"}`, string(apiErr.Raw))
 }

@@ -29,6 +29,8 @@ type View struct {
 	// IsFirehose is optional: OBP omits it unless set.
 	IsFirehose *bool `json:"is_firehose,omitempty"`
 
+	// The permission flags OBP v4.0.0 documents (Can and Permissions read them by
+	// their JSON names).
 	CanAddComment                        bool `json:"can_add_comment"`
 	CanAddCorporateLocation              bool `json:"can_add_corporate_location"`
 	CanAddImage                          bool `json:"can_add_image"`
