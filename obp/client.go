@@ -3,7 +3,6 @@ package obp
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -330,9 +329,6 @@ func NewClient(opts ...Option) (*Client, error) {
 	if !o.consumerKey.IsZero() {
 		authz = withConsumerKey{next: authz, key: o.consumerKey}
 	}
-	if cfg.HTTP1Only {
-		cfg.HTTPClient = http1Client(cfg.HTTPClient)
-	}
 	cfg.Authorizer = authz
 
 	rc, err := rest.New(cfg)
@@ -346,62 +342,6 @@ func NewClient(opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// http1Client returns a copy of hc (nil: the default client) on a new transport that
-// carries the old one's settings but never offers "h2" in TLS ALPN.
-//
-// TODO(foundation): rest.Config.HTTP1Only clones the transport, and
-// (*http.Transport).Clone re-adds "h2" to TLSClientConfig.NextProtos when the source
-// transport has already been used for HTTP/2 (http.DefaultTransport in a process that
-// spoke HTTP/2 before, or a shared client). The server then picks HTTP/2 while the
-// transport speaks HTTP/1.1, and every call fails. rest should filter NextProtos after
-// cloning; until it does, this hands it a transport that was never used.
-func http1Client(hc *http.Client) *http.Client {
-	var cp http.Client
-	if hc != nil {
-		cp = *hc
-	}
-	base := cp.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	t, ok := base.(*http.Transport)
-	if !ok {
-		return hc // rest reports that HTTP/1.1-only needs an *http.Transport
-	}
-	var tlsCfg *tls.Config
-	if t.TLSClientConfig != nil {
-		tlsCfg = t.TLSClientConfig.Clone()
-		var protos []string
-		for _, p := range tlsCfg.NextProtos {
-			if p != "h2" {
-				protos = append(protos, p)
-			}
-		}
-		tlsCfg.NextProtos = protos
-	}
-	cp.Transport = &http.Transport{
-		Proxy:                  t.Proxy,
-		OnProxyConnectResponse: t.OnProxyConnectResponse,
-		DialContext:            t.DialContext,
-		DialTLSContext:         t.DialTLSContext,
-		TLSClientConfig:        tlsCfg,
-		TLSHandshakeTimeout:    t.TLSHandshakeTimeout,
-		DisableKeepAlives:      t.DisableKeepAlives,
-		DisableCompression:     t.DisableCompression,
-		MaxIdleConns:           t.MaxIdleConns,
-		MaxIdleConnsPerHost:    t.MaxIdleConnsPerHost,
-		MaxConnsPerHost:        t.MaxConnsPerHost,
-		IdleConnTimeout:        t.IdleConnTimeout,
-		ResponseHeaderTimeout:  t.ResponseHeaderTimeout,
-		ExpectContinueTimeout:  t.ExpectContinueTimeout,
-		ProxyConnectHeader:     t.ProxyConnectHeader.Clone(),
-		GetProxyConnectHeader:  t.GetProxyConnectHeader,
-		MaxResponseHeaderBytes: t.MaxResponseHeaderBytes,
-		WriteBufferSize:        t.WriteBufferSize,
-		ReadBufferSize:         t.ReadBufferSize,
-	}
-	return &cp
-}
 
 // refreshTimeout bounds one DirectLogin login with its retries.
 func refreshTimeout(cfg rest.Config) time.Duration {

@@ -162,6 +162,7 @@ func (s *Server) record(rec Request) {
 func (s *Server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := Request{
+			Proto:    r.Proto,
 			Method:   r.Method,
 			Path:     r.URL.Path,
 			RawPath:  r.URL.EscapedPath(),
@@ -192,6 +193,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 
 // Request is one request as the server received it.
 type Request struct {
+	Proto    string // "HTTP/1.1", "HTTP/2.0"
 	Method   string
 	Path     string // decoded path
 	RawPath  string // path as escaped on the wire

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -242,6 +243,12 @@ func (c *Config) buildHTTPClient(at *attemptTransport) (*http.Client, error) {
 			t.Protocols = &p
 			t.ForceAttemptHTTP2 = false
 			t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+			// Clone copies an "h2" ALPN offer from a transport that already spoke
+			// HTTP/2; the server would then choose HTTP/2 on our HTTP/1.1 connection.
+			if t.TLSClientConfig == nil {
+				t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			t.TLSClientConfig.NextProtos = slices.DeleteFunc(slices.Clone(t.TLSClientConfig.NextProtos), func(p string) bool { return p == "h2" })
 		}
 		base = t
 	}
