@@ -342,7 +342,6 @@ func NewClient(opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-
 // refreshTimeout bounds one DirectLogin login with its retries.
 func refreshTimeout(cfg rest.Config) time.Duration {
 	return cfg.Timeout*time.Duration(cfg.RetryMax+1) + cfg.RetryWaitMax*time.Duration(cfg.RetryMax)
