@@ -16,14 +16,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/examples/internal/demo"
 	"github.com/banksdk/banksdk/obp"
 	"github.com/banksdk/banksdk/obp/obptest"
 )
@@ -67,78 +65,10 @@ func run() error {
 		return err
 	}
 	fmt.Println("client:", c)
-
-	me, err := c.Users.Current(ctx)
-	if err != nil {
-		return fmt.Errorf("current user: %w", err)
-	}
-	fmt.Printf("current user: id %s, username %s, provider %s, %d entitlement(s), %d view(s)\n",
-		me.UserID, deref(me.Username), deref(me.Provider), len(me.Entitlements), len(me.Views))
-
-	if st.bank == "" || st.acct == "" {
-		fmt.Println("OBP_BANK_ID and OBP_ACCOUNT_ID are not set: skipping the account-access steps")
-		return nil
-	}
-	// A new smart contract address: the DAuth user it will act as is created now,
-	// with read access to the account.
-	contract := "0x" + randomHex(20)
-	network := "ETHEREUM"
-	if st.dauth != nil {
-		network = st.dauth.NetworkName
-	}
-	provider := obp.DAuthProvider(network)
-	views, err := c.AccountAccess.CreateUserWithAccountAccess(ctx, st.bank, st.acct, obp.CreateUserAccountAccessRequest{
-		Username: contract,
-		Provider: provider,
-		Views:    []obp.ViewSelector{{ViewID: "ReadAccountsBasic", IsSystem: true}},
+	return demo.OBP(ctx, demo.Printer{Out: os.Stdout}, c, demo.OBPOptions{
+		BankID: st.bank, AccountID: st.acct, DAuth: st.dauth,
+		ClientOptions: opts, GrantUserID: os.Getenv("OBP_GRANT_USER_ID"),
 	})
-	if err != nil {
-		return fmt.Errorf("create DAuth user with account access: %w", err)
-	}
-	fmt.Printf("created DAuth user %s (provider %s) with %d view(s): %s\n", contract, provider, len(views), viewIDs(views))
-
-	// The user id to grant a view to: with DAuth, ask OBP as the new user (the key
-	// signs for any contract address); with DirectLogin, OBP_GRANT_USER_ID.
-	newID := os.Getenv("OBP_GRANT_USER_ID")
-	if st.dauth != nil {
-		asNew := *st.dauth
-		asNew.SmartContractAddress = contract
-		nc, err := obp.NewClient(append(opts, obp.WithDAuth(asNew))...)
-		if err != nil {
-			return err
-		}
-		if newID, err = nc.Users.CurrentID(ctx); err != nil {
-			return fmt.Errorf("new user's id: %w", err)
-		}
-		fmt.Println("new user's id:", newID)
-	}
-	if newID == "" {
-		fmt.Println("OBP_GRANT_USER_ID is not set: skipping grant and revoke")
-		return nil
-	}
-
-	req := obp.AccountAccessRequest{UserID: newID, View: obp.ViewSelector{ViewID: "ReadBalances", IsSystem: true}}
-	v, err := c.AccountAccess.Grant(ctx, st.bank, st.acct, req)
-	if err != nil {
-		return fmt.Errorf("grant: %w", err)
-	}
-	fmt.Printf("granted view %s (can see balance: %v, %d permission flags)\n", v.ID, v.CanSeeBankAccountBalance, len(v.Permissions()))
-
-	revoked, err := c.AccountAccess.Revoke(ctx, st.bank, st.acct, req)
-	if err != nil {
-		return fmt.Errorf("revoke: %w", err)
-	}
-	fmt.Println("revoked view", req.View.ViewID+":", revoked)
-
-	// Revoking it again fails with a typed OBP error.
-	_, err = c.AccountAccess.Revoke(ctx, st.bank, st.acct, req)
-	var apiErr *obp.APIError
-	if !errors.As(err, &apiErr) {
-		return fmt.Errorf("second revoke: expected an OBP error, got %v", err)
-	}
-	fmt.Printf("second revoke: HTTP %d %s (cannot find account access: %v)\n",
-		apiErr.StatusCode, apiErr.OBPCode, errors.Is(err, obp.ErrCannotFindAccountAccess))
-	return nil
 }
 
 // configure reads the environment, or starts the fake instance.
@@ -191,25 +121,4 @@ func configure() (setup, func(), error) {
 		return st, nil, err
 	}
 	return st, srv.Close, nil
-}
-
-func viewIDs(vs []obp.View) []string {
-	out := make([]string, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, v.ID)
-	}
-	return out
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return "(null)"
-	}
-	return *s
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,11 +26,17 @@ type flow struct {
 	run  func(ctx context.Context, r *runner) error
 }
 
-// flows lists every provider, in the order they run.
+// flows lists every provider, in the order they run (see order).
 var flows []flow
+
+// order is the order the providers run in.
+var order = []string{"tkey7", "tpv", "kh", "obp", "saltedge"}
 
 func register(name string, run func(ctx context.Context, r *runner) error) {
 	flows = append(flows, flow{name: name, run: run})
+	slices.SortStableFunc(flows, func(a, b flow) int {
+		return slices.Index(order, a.name) - slices.Index(order, b.name)
+	})
 }
 
 // runner prints steps and remembers failures.
