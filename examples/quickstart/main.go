@@ -64,13 +64,14 @@ func (r *runner) Step(name string, fn func() (string, error)) error {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, flows))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run runs the selected flows and returns the exit code.
+func run(args []string, stdout, stderr io.Writer, flows []flow) int {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	only := fs.String("provider", "", "run one provider: "+names())
+	only := fs.String("provider", "", "run one provider: "+names(flows))
 	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never secrets)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -88,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		if len(selected) == 0 {
-			fmt.Fprintf(stderr, "unknown provider %q; one of: %s\n", *only, names())
+			fmt.Fprintf(stderr, "unknown provider %q; one of: %s\n", *only, names(flows))
 			return 2
 		}
 	}
@@ -121,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func names() string {
+func names(flows []flow) string {
 	var n []string
 	for _, f := range flows {
 		n = append(n, f.name)
