@@ -239,7 +239,7 @@ func (s *AccountsService) List(ctx context.Context, consentID string, opts ...Re
 	if err := needID("consentId", consentID); err != nil {
 		return nil, err
 	}
-	return do[*AccountList](ctx, s.client, s.call("GET", "/v1/accounts", consentID, "v1", "accounts"), opts)
+	return do[AccountList](ctx, s.client, s.call("GET", "/v1/accounts", consentID, "v1", "accounts"), opts)
 }
 
 // Get returns an account's details (account balance or transaction history consent).
@@ -247,7 +247,7 @@ func (s *AccountsService) Get(ctx context.Context, consentID, accountID string, 
 	if err := needIDs("consentId", consentID, "account-id", accountID); err != nil {
 		return nil, err
 	}
-	return do[*Account](ctx, s.client, s.call("GET", "/v1/accounts/{account-id}", consentID, "v1", "accounts", accountID), opts)
+	return do[Account](ctx, s.client, s.call("GET", "/v1/accounts/{account-id}", consentID, "v1", "accounts", accountID), opts)
 }
 
 // Balances returns an account's balances (account balance consent).
@@ -255,7 +255,7 @@ func (s *AccountsService) Balances(ctx context.Context, consentID, accountID str
 	if err := needIDs("consentId", consentID, "account-id", accountID); err != nil {
 		return nil, err
 	}
-	return do[*Balances](ctx, s.client, s.call("GET", "/v1/accounts/{account-id}/balances", consentID,
+	return do[Balances](ctx, s.client, s.call("GET", "/v1/accounts/{account-id}/balances", consentID,
 		"v1", "accounts", accountID, "balances"), opts)
 }
 
@@ -273,7 +273,7 @@ func (s *AccountsService) TransactionsPage(ctx context.Context, consentID, accou
 	}
 	cl := s.call("GET", transactionsPattern, consentID, "v1", "accounts", accountID, "transactions")
 	cl.query = vals
-	return do[*TransactionPage](ctx, s.client, cl, opts)
+	return do[TransactionPage](ctx, s.client, cl, opts)
 }
 
 // NextPage follows a page's next link (resolved against the base URL; it must stay on
@@ -291,7 +291,7 @@ func (s *AccountsService) NextPage(ctx context.Context, consentID string, page *
 }
 
 func (s *AccountsService) follow(ctx context.Context, consentID string, u *url.URL, opts []RequestOption) (*TransactionPage, error) {
-	return do[*TransactionPage](ctx, s.client, &call{method: "GET", pattern: transactionsPattern, url: u,
+	return do[TransactionPage](ctx, s.client, &call{method: "GET", pattern: transactionsPattern, url: u,
 		consent: consentID, consentHeader: true}, opts)
 }
 

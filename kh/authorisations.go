@@ -269,7 +269,7 @@ func (a *Authorisations) Start(ctx context.Context, parentID string, req Authori
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return do[*Authorisation](ctx, a.client, &call{method: "POST", pattern: a.pattern(false),
+	return do[Authorisation](ctx, a.client, &call{method: "POST", pattern: a.pattern(false),
 		path: a.path(parentID), body: req}, opts)
 }
 
@@ -278,7 +278,7 @@ func (a *Authorisations) List(ctx context.Context, parentID string, opts ...Requ
 	if err := needID(strings.Trim(a.param, "{}"), parentID); err != nil {
 		return nil, err
 	}
-	return do[*AuthorisationList](ctx, a.client, &call{method: "GET", pattern: a.pattern(false),
+	return do[AuthorisationList](ctx, a.client, &call{method: "GET", pattern: a.pattern(false),
 		path: a.path(parentID)}, opts)
 }
 
@@ -295,7 +295,7 @@ func (a *Authorisations) Update(ctx context.Context, parentID, authorisationID s
 	if err := req.validate(true); err != nil {
 		return nil, err
 	}
-	return do[*AuthorisationUpdate](ctx, a.client, &call{method: "PUT", pattern: a.pattern(true),
+	return do[AuthorisationUpdate](ctx, a.client, &call{method: "PUT", pattern: a.pattern(true),
 		path: a.path(parentID, authorisationID), body: req}, opts)
 }
 
@@ -307,7 +307,7 @@ func (a *Authorisations) Status(ctx context.Context, parentID, authorisationID s
 	if err := needID(strings.Trim(a.idParam, "{}"), authorisationID); err != nil {
 		return nil, err
 	}
-	return do[*ScaStatusResult](ctx, a.client, &call{method: "GET", pattern: a.pattern(true),
+	return do[ScaStatusResult](ctx, a.client, &call{method: "GET", pattern: a.pattern(true),
 		path: a.path(parentID, authorisationID)}, opts)
 }
 

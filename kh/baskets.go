@@ -58,7 +58,7 @@ func (s *SigningBasketsService) Create(ctx context.Context, req SigningBasketReq
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	return do[*SigningBasketCreated](ctx, s.client, &call{method: "POST", pattern: "/v1/signing-baskets",
+	return do[SigningBasketCreated](ctx, s.client, &call{method: "POST", pattern: "/v1/signing-baskets",
 		path: []string{"v1", "signing-baskets"}, body: req, requireHeaders: []string{"PSU-IP-Address"}}, opts)
 }
 
@@ -67,7 +67,7 @@ func (s *SigningBasketsService) Get(ctx context.Context, basketID string, opts .
 	if err := needID("basketId", basketID); err != nil {
 		return nil, err
 	}
-	return do[*SigningBasket](ctx, s.client, &call{method: "GET", pattern: "/v1/signing-baskets/{basketId}",
+	return do[SigningBasket](ctx, s.client, &call{method: "GET", pattern: "/v1/signing-baskets/{basketId}",
 		path: []string{"v1", "signing-baskets", basketID}}, opts)
 }
 
@@ -111,7 +111,7 @@ func (s *FundsConfirmationsService) Confirm(ctx context.Context, consentID strin
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	return do[*FundsConfirmation](ctx, s.client, &call{method: "POST", pattern: "/v1/funds-confirmations",
+	return do[FundsConfirmation](ctx, s.client, &call{method: "POST", pattern: "/v1/funds-confirmations",
 		path: []string{"v1", "funds-confirmations"}, body: req, consent: consentID, consentHeader: true}, opts)
 }
 

@@ -544,6 +544,9 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 	if cl.stream {
 		return c.rc.Stream(ctx, req)
 	}
+	if out == nil {
+		return c.rc.Do(ctx, req, nil)
+	}
 	return c.rc.Do(ctx, req, out)
 }
 
@@ -613,20 +616,20 @@ type metaSetter interface {
 	setMeta(r *rest.Response, body []byte)
 }
 
-// do runs a call and decodes the answer into a T.
-func do[T any](ctx context.Context, c *Client, cl *call, opts []RequestOption) (T, error) {
-	var out T
+// do runs a call and decodes the answer into a new T.
+func do[T any](ctx context.Context, c *Client, cl *call, opts []RequestOption) (*T, error) {
 	var raw []byte
 	resp, err := c.send(ctx, cl, opts, &raw)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
+	out := new(T)
 	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return out, fmt.Errorf("kh: decoding the answer to %s %s (request id %s): %w", cl.method, cl.pattern, resp.RequestID, err)
+		if err := json.Unmarshal(raw, out); err != nil {
+			return nil, invalidAnswer(cl.method+" "+cl.pattern, resp, err)
 		}
 	}
-	if ms, ok := any(&out).(metaSetter); ok {
+	if ms, ok := any(out).(metaSetter); ok {
 		ms.setMeta(resp, raw)
 	}
 	return out, nil
@@ -660,7 +663,11 @@ func Do[T any](ctx context.Context, c *Client, method, path string, body any, op
 	if ep, _, ok := matchEndpoint(method, "/"+strings.Join(segs, "/")); ok {
 		cl.pattern = ep.pattern
 	}
-	return do[T](ctx, c, cl, opts)
+	out, err := do[T](ctx, c, cl, opts)
+	if err != nil {
+		return zero, err
+	}
+	return *out, nil
 }
 
 // genericPattern marks a Do call to a path outside the table: it is sent with the

@@ -174,7 +174,7 @@ func (s *ConsentsService) Create(ctx context.Context, req ConsentRequest, opts .
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	res, err := do[*ConsentCreated](ctx, s.client, &call{method: "POST", pattern: "/v1/consents",
+	res, err := do[ConsentCreated](ctx, s.client, &call{method: "POST", pattern: "/v1/consents",
 		path: []string{"v1", "consents"}, body: req, requireHeaders: []string{"PSU-IP-Address"}}, opts)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func (s *ConsentsService) Get(ctx context.Context, consentID string, opts ...Req
 	if k, ok := s.client.tokens.kind(consentID); ok && k == TokenPSUIdentification {
 		opts = append([]RequestOption{UseConsent(consentID)}, opts...)
 	}
-	return do[*Consent](ctx, s.client, cl, opts)
+	return do[Consent](ctx, s.client, cl, opts)
 }
 
 // Status returns a consent's status. When the consent is valid the bank issues a new

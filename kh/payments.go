@@ -198,7 +198,7 @@ func (s *PaymentService[B]) Initiate(ctx context.Context, payment B, opts ...Req
 	if err := payment.validate(); err != nil {
 		return nil, err
 	}
-	return do[*PaymentInitiation](ctx, s.client, &call{method: "POST", pattern: s.prefix, path: s.path(),
+	return do[PaymentInitiation](ctx, s.client, &call{method: "POST", pattern: s.prefix, path: s.path(),
 		body: payment, requireHeaders: []string{"PSU-IP-Address"}}, opts)
 }
 
@@ -208,7 +208,7 @@ func (s *PaymentService[B]) Get(ctx context.Context, paymentID string, opts ...R
 	if err := needID("paymentId", paymentID); err != nil {
 		return nil, err
 	}
-	return do[*PaymentDetails[B]](ctx, s.client, &call{method: "GET", pattern: s.prefix + "/{paymentId}",
+	return do[PaymentDetails[B]](ctx, s.client, &call{method: "GET", pattern: s.prefix + "/{paymentId}",
 		path: s.path(paymentID)}, opts)
 }
 
@@ -217,7 +217,7 @@ func (s *PaymentService[B]) Status(ctx context.Context, paymentID string, opts .
 	if err := needID("paymentId", paymentID); err != nil {
 		return nil, err
 	}
-	return do[*PaymentStatus](ctx, s.client, &call{method: "GET", pattern: s.prefix + "/{paymentId}/status",
+	return do[PaymentStatus](ctx, s.client, &call{method: "GET", pattern: s.prefix + "/{paymentId}/status",
 		path: s.path(paymentID, "status")}, opts)
 }
 
@@ -227,6 +227,6 @@ func (s *PaymentService[B]) Cancel(ctx context.Context, paymentID string, opts .
 	if err := needID("paymentId", paymentID); err != nil {
 		return nil, err
 	}
-	return do[*PaymentCancellation](ctx, s.client, &call{method: "DELETE", pattern: s.prefix + "/{paymentId}",
+	return do[PaymentCancellation](ctx, s.client, &call{method: "DELETE", pattern: s.prefix + "/{paymentId}",
 		path: s.path(paymentID)}, opts)
 }

@@ -26,9 +26,21 @@ var (
 	hostRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 )
 
-// ValidIBAN reports whether s has the IBAN shape and a correct ISO 13616 check digit.
+// ibanLengths are the IBAN lengths of the SEPA countries (ISO 13616 registry).
+var ibanLengths = map[string]int{
+	"AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "EE": 20,
+	"ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GI": 23, "GL": 18, "GR": 27, "HR": 21, "HU": 28,
+	"IE": 22, "IS": 26, "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18,
+	"NO": 15, "PL": 28, "PT": 25, "RO": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "VA": 22,
+}
+
+// ValidIBAN reports whether s has the IBAN shape, the length of its country (for SEPA
+// countries) and a correct ISO 13616 check digit.
 func ValidIBAN(s string) bool {
 	if !ibanRE.MatchString(s) {
+		return false
+	}
+	if n, ok := ibanLengths[s[:2]]; ok && len(s) != n {
 		return false
 	}
 	rearranged := strings.ToUpper(s[4:] + s[:4])
@@ -75,6 +87,8 @@ func (r AccountReference) validate(field string) error {
 	switch {
 	case r.IBAN != "" && !ibanRE.MatchString(r.IBAN):
 		return invalid(field+".iban", "not an IBAN (two letters, two check digits, up to 30 letters or digits)")
+	case r.IBAN != "" && ibanLengths[r.IBAN[:2]] != 0 && len(r.IBAN) != ibanLengths[r.IBAN[:2]]:
+		return invalid(field+".iban", "a %s IBAN has %d characters", r.IBAN[:2], ibanLengths[r.IBAN[:2]])
 	case r.IBAN != "" && !ValidIBAN(r.IBAN):
 		return invalid(field+".iban", "wrong IBAN check digits")
 	case r.BBAN != "" && !bbanRE.MatchString(r.BBAN):

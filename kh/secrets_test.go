@@ -1,0 +1,98 @@
+package kh_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/kh"
+)
+
+func fmtAll(vs ...any) string {
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%v %+v %#v %s\n", v, v, v, v)
+	}
+	return b.String()
+}
+
+// TestNoSecretsInLogsOrErrors runs success, API-error, token-renewal and transport-error
+// paths with a debug logger and checks that no token, key, password or OTP appears in
+// the log, in an error or in a printed client or result.
+func TestNoSecretsInLogsOrErrors(t *testing.T) {
+	e := setup(t, nil)
+	var outputs []string
+	keep := func(err error) {
+		if err != nil {
+			outputs = append(outputs, err.Error(), fmt.Sprintf("%+v %#v", err, err))
+		}
+	}
+
+	psu := e.psuConsent()
+	bal := e.validConsent(kh.BalanceConsent("2999-12-31", e.ref(0)))
+	res, err := e.c.Accounts.Balances(e.ctx, bal, "acc-huf-1")
+	require.NoError(t, err)
+	outputs = append(outputs, fmtAll(e.c, res, e.c.Consents, e.c.Payments))
+
+	// Token renewal (consent and app), then API errors.
+	e.srv.ExpireTokens()
+	_, err = e.c.Accounts.Balances(e.ctx, bal, "acc-huf-1")
+	require.NoError(t, err)
+	_, err = e.c.Accounts.Balances(e.ctx, bal, "acc-eur-1")
+	require.Error(t, err)
+	keep(err)
+	_, pw, otp := e.srv.PSU()
+	p, err := e.c.Payments.Initiate(e.ctx, e.single(), kh.PSUIPAddress(psuIP))
+	require.NoError(t, err)
+	a, err := e.c.Payments.Authorisations.Start(e.ctx, p.PaymentID, kh.AuthorisationRequest{})
+	require.NoError(t, err)
+	_, err = e.c.Payments.Authorisations.Update(e.ctx, p.PaymentID, a.AuthorisationID, kh.PSUPassword("wrong-"+pw), kh.UseConsent(psu))
+	keep(err)
+	req := kh.PSUPassword(pw)
+	otpReq := kh.OTP(otp)
+	outputs = append(outputs, fmtAll(req, otpReq, *req.PSUData))
+
+	// Redirect URL (which does carry the token) is not logged.
+	_, err = e.c.SCARedirectURL(e.ctx, "https://bank.example/sca/1")
+	require.NoError(t, err)
+
+	// Transport errors, including outcome unknown.
+	e.srv.Inject(1, fake.DropAfter().On("POST", "/v1/payments/payment-order"))
+	_, err = e.c.Payments.Initiate(e.ctx, e.single(), kh.PSUIPAddress(psuIP))
+	require.ErrorIs(t, err, kh.ErrOutcomeUnknown)
+	keep(err)
+	e.srv.Inject(5, fake.DropBefore().On("GET", "/v1/accounts"))
+	_, err = e.c.Accounts.List(e.ctx, psu)
+	require.Error(t, err)
+	keep(err)
+	// A renewal that fails.
+	e.srv.ExpireTokens()
+	e.srv.Inject(5, fake.Status(500, `{"tppMessages":[{"code":"INTERNAL"}]}`).On("POST", "/v1/tpp/app/token"))
+	_, err = e.c.Accounts.Balances(e.ctx, bal, "acc-huf-1")
+	require.Error(t, err)
+	keep(err)
+	e.srv.ClearFaults()
+
+	var secrets []string
+	secrets = append(secrets, e.srv.AppTokens(e.srv.AppID())...)
+	for _, id := range []string{psu, bal} {
+		secrets = append(secrets, e.srv.ConsentTokens(id)...)
+	}
+	require.Greater(t, len(secrets), 4)
+	for i, s := range secrets {
+		secrets[i] = s[len(s)-20:] // the signature part is enough to recognise a token
+	}
+	_, keyPEM := e.srv.PKI().ClientCertificatePEM()
+	keyBody := strings.Join(strings.Split(string(keyPEM), "\n")[1:3], "")
+	secrets = append(secrets, keyBody[:40], pw, otp, "PRIVATE KEY")
+
+	all := e.log.String() + strings.Join(outputs, "\n")
+	require.Contains(t, e.log.String(), "banksdk http attempt", "the logger saw the calls")
+	for _, s := range secrets {
+		assert.NotContains(t, all, s)
+	}
+}
