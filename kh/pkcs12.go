@@ -59,6 +59,10 @@ func LoadPKCS12File(path, password string) (tls.Certificate, error) {
 	return LoadPKCS12(data, password)
 }
 
+// maxPKCS12Iterations bounds the KDF iteration counts a file may ask for (OpenSSL uses
+// 2048), so that a hostile file cannot make loading take minutes.
+const maxPKCS12Iterations = 2_000_000
+
 // ErrPKCS12Unsupported is matched (errors.Is) when a PKCS#12 file uses an encryption
 // LoadPKCS12 does not implement (RC2, RC4). Re-export it with a current tool (OpenSSL
 // 3's default, `openssl pkcs12 -export`, uses AES) or load PEM files instead.
@@ -72,7 +76,7 @@ var ErrPKCS12Unsupported = errors.New("unsupported PKCS#12 encryption")
 // integrity MAC, which it verifies. Files encrypted with RC2 or RC4 (OpenSSL's -legacy)
 // fail with ErrPKCS12Unsupported. Errors never include key material or the password.
 func LoadPKCS12(data []byte, password string) (tls.Certificate, error) {
-	key, certs, err := decodePKCS12(data, password)
+	key, certs, err := decodePKCS12(data, password, maxPKCS12Iterations)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("kh: PKCS#12: %w", err)
 	}
@@ -136,7 +140,6 @@ var (
 	oidSHA384                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
 	oidSHA512                = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 	errPKCS12Password        = errors.New("wrong password or corrupted file (MAC mismatch)")
-	maxPKCS12Iterations      = 10_000_000
 	maxPKCS12Size            = 1 << 20
 	errPKCS12TooManyIterates = errors.New("iteration count out of range")
 )
@@ -218,7 +221,7 @@ func unmarshalAll(b []byte, v any) error {
 	return nil
 }
 
-func decodePKCS12(data []byte, password string) (crypto.PrivateKey, []*x509.Certificate, error) {
+func decodePKCS12(data []byte, password string, maxIter int) (crypto.PrivateKey, []*x509.Certificate, error) {
 	if len(data) > maxPKCS12Size {
 		return nil, nil, errors.New("file larger than 1 MiB")
 	}
@@ -241,7 +244,7 @@ func decodePKCS12(data []byte, password string) (crypto.PrivateKey, []*x509.Cert
 		return nil, nil, err
 	}
 	if len(pfx.MacData.Mac.Algorithm.Algorithm) > 0 {
-		if err := verifyMAC(&pfx.MacData, authSafe, bmp, password == ""); err != nil {
+		if err := verifyMAC(&pfx.MacData, authSafe, bmp, password == "", maxIter); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -263,7 +266,7 @@ func decodePKCS12(data []byte, password string) (crypto.PrivateKey, []*x509.Cert
 			if err := unmarshalAll(ci.Content.Bytes, &ed); err != nil {
 				return nil, nil, fmt.Errorf("encrypted safe contents: %w", err)
 			}
-			contents, err = pbeDecrypt(ed.EncryptedContentInfo.ContentEncryptionAlgorithm, ed.EncryptedContentInfo.EncryptedContent, password, bmp)
+			contents, err = pbeDecrypt(ed.EncryptedContentInfo.ContentEncryptionAlgorithm, ed.EncryptedContentInfo.EncryptedContent, password, bmp, maxIter)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -299,7 +302,7 @@ func decodePKCS12(data []byte, password string) (crypto.PrivateKey, []*x509.Cert
 					if err := unmarshalAll(bag.Value.Bytes, &epki); err != nil {
 						return nil, nil, fmt.Errorf("shrouded key bag: %w", err)
 					}
-					if der, err = pbeDecrypt(epki.Algorithm, epki.EncryptedData, password, bmp); err != nil {
+					if der, err = pbeDecrypt(epki.Algorithm, epki.EncryptedData, password, bmp, maxIter); err != nil {
 						return nil, nil, err
 					}
 				} else {
@@ -351,12 +354,12 @@ func hashFor(oid asn1.ObjectIdentifier) (func() hash.Hash, bool) {
 	return nil, false
 }
 
-func verifyMAC(md *macData, content, bmp []byte, emptyPassword bool) error {
+func verifyMAC(md *macData, content, bmp []byte, emptyPassword bool, maxIter int) error {
 	h, ok := hashFor(md.Mac.Algorithm.Algorithm)
 	if !ok {
 		return fmt.Errorf("MAC algorithm %v: %w", md.Mac.Algorithm.Algorithm, ErrPKCS12Unsupported)
 	}
-	if md.Iterations < 1 || md.Iterations > maxPKCS12Iterations {
+	if md.Iterations < 1 || md.Iterations > maxIter {
 		return errPKCS12TooManyIterates
 	}
 	candidates := [][]byte{bmp}
@@ -421,7 +424,7 @@ func pkcs12KDF(newHash func() hash.Hash, salt, password []byte, iterations int, 
 	return out[:size]
 }
 
-func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, password string, bmp []byte) ([]byte, error) {
+func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, password string, bmp []byte, maxIter int) ([]byte, error) {
 	var block cipher.Block
 	var iv []byte
 	switch {
@@ -430,7 +433,7 @@ func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, password string, bmp 
 		if err := unmarshalAll(alg.Parameters.FullBytes, &p); err != nil {
 			return nil, fmt.Errorf("PBE parameters: %w", err)
 		}
-		if p.Iterations < 1 || p.Iterations > maxPKCS12Iterations {
+		if p.Iterations < 1 || p.Iterations > maxIter {
 			return nil, errPKCS12TooManyIterates
 		}
 		key := pkcs12KDF(sha1.New, p.Salt, bmp, p.Iterations, 1, 24)
@@ -441,7 +444,7 @@ func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, password string, bmp 
 		}
 	case alg.Algorithm.Equal(oidPBES2):
 		var err error
-		if block, iv, err = pbes2Cipher(alg.Parameters.FullBytes, password); err != nil {
+		if block, iv, err = pbes2Cipher(alg.Parameters.FullBytes, password, maxIter); err != nil {
 			return nil, err
 		}
 	case alg.Algorithm.Equal(oidPBEWithSHA40RC2), alg.Algorithm.Equal(oidPBEWithSHA128RC2),
@@ -469,7 +472,7 @@ func pbeDecrypt(alg pkix.AlgorithmIdentifier, data []byte, password string, bmp 
 	return out[:len(out)-n], nil
 }
 
-func pbes2Cipher(params []byte, password string) (cipher.Block, []byte, error) {
+func pbes2Cipher(params []byte, password string, maxIter int) (cipher.Block, []byte, error) {
 	var p pbes2Params
 	if err := unmarshalAll(params, &p); err != nil {
 		return nil, nil, fmt.Errorf("PBES2 parameters: %w", err)
@@ -481,7 +484,7 @@ func pbes2Cipher(params []byte, password string) (cipher.Block, []byte, error) {
 	if err := unmarshalAll(p.KeyDerivationFunc.Parameters.FullBytes, &kp); err != nil {
 		return nil, nil, fmt.Errorf("PBKDF2 parameters: %w", err)
 	}
-	if kp.Iterations < 1 || kp.Iterations > maxPKCS12Iterations {
+	if kp.Iterations < 1 || kp.Iterations > maxIter {
 		return nil, nil, errPKCS12TooManyIterates
 	}
 	prf := sha1.New
