@@ -40,11 +40,11 @@ type psu struct {
 }
 
 type flow struct {
-	ctx     context.Context
-	c       *kh.Client
-	psu     psu
-	ip      string
-	fake    bool
+	ctx      context.Context
+	c        *kh.Client
+	psu      psu
+	ip       string
+	fake     bool
 	creditor string
 }
 
