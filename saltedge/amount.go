@@ -48,6 +48,9 @@ func checkDecimal(s string) error {
 	if !decimalRe.MatchString(s) {
 		return fmt.Errorf("amount %q: not a decimal number", s)
 	}
+	if _, err := strconv.ParseFloat(s, 64); err != nil {
+		return fmt.Errorf("amount %q: out of range", s)
+	}
 	return nil
 }
 

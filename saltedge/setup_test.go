@@ -155,35 +155,111 @@ func (b *bank) backgroundErrors() []error {
 	return append([]error(nil), b.bgErrs...)
 }
 
-func (b *bank) CreateToken(ctx context.Context, req *saltedge.CreateTokenRequest) error {
-	if err := b.record(req.Call, req); err != nil {
-		return err
-	}
-	secret := req.SessionSecret
+func (b *bank) background(ctx context.Context, fn func(ctx context.Context) error) {
 	b.bg.Add(1)
 	go func() {
 		defer b.bg.Done()
-		ctx := context.WithoutCancel(ctx)
-		_, err := b.client.Sessions.Update(ctx, saltedge.RedirectUpdate(secret, "https://bank.example/oauth?s="+secret))
-		if err == nil {
-			token := "access-" + secret
-			b.mu.Lock()
-			b.tokens[token] = "user-1"
-			b.mu.Unlock()
-			_, err = b.client.Sessions.Success(ctx, saltedge.SessionSuccess{SessionSecret: secret,
-				Token: token, UserID: "user-1", TokenExpiresAt: time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)})
-		}
-		if err != nil {
+		if err := fn(context.WithoutCancel(ctx)); err != nil {
 			b.mu.Lock()
 			b.bgErrs = append(b.bgErrs, err)
 			b.mu.Unlock()
 		}
 	}()
+}
+
+func (b *bank) issue(ctx context.Context, secret string) error {
+	token := "access-" + secret
+	b.mu.Lock()
+	b.tokens[token] = "user-1"
+	b.mu.Unlock()
+	_, err := b.client.Sessions.Success(ctx, saltedge.SessionSuccess{SessionSecret: secret,
+		Token: token, UserID: "user-1", TokenExpiresAt: time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)})
+	return err
+}
+
+// CreateToken: the OAuth flow (redirect, then success) unless the PSU typed a login
+// (embedded flow: ask for an SMS code).
+func (b *bank) CreateToken(ctx context.Context, req *saltedge.CreateTokenRequest) error {
+	if err := b.record(req.Call, req); err != nil {
+		return err
+	}
+	secret := req.SessionSecret
+	if req.OriginalRequest.ClientPayload.Data.Credentials.Get("login") != "" {
+		b.background(ctx, func(ctx context.Context) error {
+			_, err := b.client.Sessions.Update(ctx, saltedge.SessionUpdate{SessionSecret: secret,
+				Status: saltedge.SessionWaitingConfirmationCode,
+				InteractiveStepInstruction: &saltedge.InteractiveStep{Instruction: "Enter the SMS code", InteractiveField: "sms_pincode"}})
+			return err
+		})
+		return nil
+	}
+	b.background(ctx, func(ctx context.Context) error {
+		if _, err := b.client.Sessions.Update(ctx, saltedge.RedirectUpdate(secret, "https://bank.example/oauth?s="+secret)); err != nil {
+			return err
+		}
+		return b.issue(ctx, secret)
+	})
 	return nil
 }
 
-func (b *bank) ConfirmToken(_ context.Context, req *saltedge.ConfirmTokenRequest) error {
-	return b.record(req.Call, req)
+func (b *bank) ConfirmToken(ctx context.Context, req *saltedge.ConfirmTokenRequest) error {
+	if err := b.record(req.Call, req); err != nil {
+		return err
+	}
+	secret, code := req.SessionSecret, req.OriginalRequest.ClientPayload.Data.Credentials.Get("sms_pincode")
+	b.background(ctx, func(ctx context.Context) error {
+		if code != "1234" {
+			_, err := b.client.Sessions.Fail(ctx, saltedge.SessionFail{SessionSecret: secret,
+				ErrorClass: saltedge.ClassInvalidConfirmationCode, ErrorMessage: "wrong code"})
+			return err
+		}
+		return b.issue(ctx, secret)
+	})
+	return nil
+}
+
+func (b *bank) CreatePayment(ctx context.Context, req *saltedge.CreatePaymentRequest) error {
+	if err := b.record(req.Call, req); err != nil {
+		return err
+	}
+	if _, err := b.user(req.AccessToken.Reveal()); err != nil {
+		return err
+	}
+	secret, prioraID := req.SessionSecret, req.PrioraPaymentID
+	b.background(ctx, func(ctx context.Context) error {
+		_, err := b.client.Payments.Success(ctx, saltedge.PaymentSuccess{SessionSecret: secret,
+			PaymentID: "pay-1", PrioraPaymentID: prioraID})
+		return err
+	})
+	return nil
+}
+
+func (b *bank) CheckFunds(ctx context.Context, req *saltedge.CheckFundsRequest) error {
+	if err := b.record(req.Call, req); err != nil {
+		return err
+	}
+	amount, err := req.Amount.Float64()
+	if err != nil {
+		return saltedge.NewConnectorError(saltedge.ClassInvalidAttributeValue, "amount")
+	}
+	secret := req.SessionSecret
+	b.background(ctx, func(ctx context.Context) error {
+		_, err := b.client.FundsAvailability.Success(ctx, saltedge.FundsSuccess{SessionSecret: secret,
+			FundsAvailable: amount <= 4995})
+		return err
+	})
+	return nil
+}
+
+func (b *bank) ShowPayment(_ context.Context, req *saltedge.ShowPaymentRequest) (*saltedge.Payment, error) {
+	if err := b.record(req.Call, req); err != nil {
+		return nil, err
+	}
+	if req.PaymentID != "pay-1" {
+		return nil, nil
+	}
+	return &saltedge.Payment{ID: "pay-1", PrioraPaymentID: 77, Status: saltedge.PaymentSuccessful,
+		Amount: "10.00", Total: "10.50", Fees: []saltedge.Fee{{Amount: "0.50", CurrencyCode: "EUR"}}}, nil
 }
 
 func (b *bank) RevokeToken(_ context.Context, req *saltedge.RevokeTokenRequest) error {
