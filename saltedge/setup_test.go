@@ -187,7 +187,7 @@ func (b *bank) CreateToken(ctx context.Context, req *saltedge.CreateTokenRequest
 	if req.OriginalRequest.ClientPayload.Data.Credentials.Get("login") != "" {
 		b.background(ctx, func(ctx context.Context) error {
 			_, err := b.client.Sessions.Update(ctx, saltedge.SessionUpdate{SessionSecret: secret,
-				Status: saltedge.SessionWaitingConfirmationCode,
+				Status:                     saltedge.SessionWaitingConfirmationCode,
 				InteractiveStepInstruction: &saltedge.InteractiveStep{Instruction: "Enter the SMS code", InteractiveField: "sms_pincode"}})
 			return err
 		})
