@@ -367,7 +367,7 @@ func (e *RoutingError) Error() string {
 	if len(e.Held) == 0 {
 		b.WriteString("no token")
 	} else {
-		b.WriteString(kindList(e.Held))
+		b.WriteString(strings.TrimPrefix(kindList(e.Held), "only "))
 	}
 	if e.Reason != "" {
 		b.WriteString(" (" + e.Reason + ")")
