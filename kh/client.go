@@ -22,7 +22,15 @@ import (
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
-const headerRequestID = "X-Request-ID"
+// Header names as the Berlin Group spells them; set by direct map assignment so that
+// their case is kept on the wire (setHeader).
+const (
+	headerRequestID = "X-Request-ID"
+	headerConsentID = "Consent-ID"
+)
+
+// setHeader sets a header under its exact name (not canonicalised).
+func setHeader(h http.Header, name, value string) { h[name] = []string{value} }
 
 // Client is a K&H Bank PSD2 API client. It is safe for concurrent use.
 type Client struct {
@@ -306,7 +314,7 @@ func (r *reqOpts) set(name, value string) {
 	if r.header == nil {
 		r.header = http.Header{}
 	}
-	r.header[name] = []string{value}
+	setHeader(r.header, name, value)
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -371,7 +379,7 @@ func ExplicitAuthorisationPreferred(b bool) RequestOption {
 }
 
 // ConsentID sets the Consent-ID header (account reads send it by themselves).
-func ConsentID(id string) RequestOption { return headerOpt("Consent-ID", id) }
+func ConsentID(id string) RequestOption { return headerOpt(headerConsentID, id) }
 
 // UseConsent authorises the call with the token of a consent the client knows, when the
 // endpoint accepts that consent's kind (e.g. a PSU identification consent for GET
@@ -518,16 +526,14 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 	for k, v := range ro.header {
 		hdr[k] = v
 	}
-	if cl.consentHeader && cl.consent != "" {
-		if _, ok := hdr["Consent-ID"]; !ok {
-			hdr["Consent-ID"] = []string{cl.consent}
-		}
+	if cl.consentHeader && cl.consent != "" && requestHeader(hdr, headerConsentID) == "" {
+		setHeader(hdr, headerConsentID, cl.consent)
 	}
 	id := ro.requestID
 	if id == "" {
 		id = rest.NewRequestID()
 	}
-	hdr[headerRequestID] = []string{id}
+	setHeader(hdr, headerRequestID, id)
 	req := &rest.Request{Method: cl.method, URL: cl.url, Query: cl.query, Header: hdr, Body: cl.body}
 	if authz != nil {
 		req.Authorizer = authz

@@ -476,7 +476,7 @@ func TestSigningBasketOfConsentsAndAccountReads(t *testing.T) {
 	require.ErrorIs(t, err, kh.ErrNoAllowedToken)
 	up, err := e.c.SigningBaskets.Authorisations.Update(e.ctx, b.BasketID, authID, kh.PSUPassword(pw), kh.UseConsent(psu))
 	require.NoError(t, err)
-	up, err = e.c.SigningBaskets.Authorisations.Update(e.ctx, b.BasketID, authID, kh.SelectMethod(up.ScaMethods[1].AuthenticationMethodID), kh.UseConsent(psu))
+	_, err = e.c.SigningBaskets.Authorisations.Update(e.ctx, b.BasketID, authID, kh.SelectMethod(up.ScaMethods[1].AuthenticationMethodID), kh.UseConsent(psu))
 	require.NoError(t, err)
 	up, err = e.c.SigningBaskets.Authorisations.Update(e.ctx, b.BasketID, authID, kh.OTP(otp), kh.UseConsent(psu))
 	require.NoError(t, err)

@@ -3,10 +3,10 @@
 // confirmations) behind mutual TLS and K&H's own JWT bearer tokens.
 //
 //	client, err := kh.NewClient(
-//		kh.WithBaseURL("https://..."),                     // the bank's API root
+//		kh.WithBaseURL("https://..."),                         // the bank's API root
 //		kh.WithClientCertificateFiles("qwac.crt", "qwac.key"), // or WithClientCertificatePKCS12
-//		kh.WithAppToken(appToken),                         // the application token
-//		kh.WithApplicationID(appID),                       // to renew it
+//		kh.WithAppToken(appToken),                             // the application token
+//		kh.WithApplicationID(appID),                           // to renew it
 //	)
 //	consent, err := client.Consents.Create(ctx, kh.PSUIdentificationConsent("2025-12-31"),
 //		kh.PSUIPAddress(psuIP))

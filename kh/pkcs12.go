@@ -296,7 +296,7 @@ func decodePKCS12(data []byte, password string, maxIter int) (crypto.PrivateKey,
 				if key != nil {
 					continue
 				}
-				der := bag.Value.FullBytes
+				der := bag.Value.Bytes
 				if bag.ID.Equal(oidShroudedKeyBag) {
 					var epki encryptedPrivateKeyInfo
 					if err := unmarshalAll(bag.Value.Bytes, &epki); err != nil {
@@ -305,8 +305,6 @@ func decodePKCS12(data []byte, password string, maxIter int) (crypto.PrivateKey,
 					if der, err = pbeDecrypt(epki.Algorithm, epki.EncryptedData, password, bmp, maxIter); err != nil {
 						return nil, nil, err
 					}
-				} else {
-					der = bag.Value.Bytes
 				}
 				k, err := x509.ParsePKCS8PrivateKey(der)
 				if err != nil {

@@ -447,16 +447,6 @@ func (r *RemittanceStructured) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// scaFields are the SCA fields shared by the answers that start or continue SCA.
-type scaFields struct {
-	ScaStatus       ScaStatus              `json:"scaStatus,omitempty"`
-	ScaMethods      []AuthenticationObject `json:"scaMethods,omitempty"`
-	ChosenScaMethod *AuthenticationObject  `json:"chosenScaMethod,omitempty"`
-	ChallengeData   *ChallengeData         `json:"challengeData,omitempty"`
-	PSUMessage      string                 `json:"psuMessage,omitempty"`
-	Links           Links                  `json:"_links,omitempty"`
-}
-
 // extraMessages reads a body's tppMessage and tppMessages (either may be an object or
 // a list), for answers that use one or the other.
 func extraMessages(body []byte) []TPPMessage {
