@@ -261,6 +261,9 @@ func (s *AccountsService) Balances(ctx context.Context, consentID, accountID str
 
 const transactionsPattern = "/v1/accounts/{account-id}/transactions"
 
+// maxTransactionPages bounds a listing, in case a bank hands out ever new next links.
+const maxTransactionPages = 10_000
+
 // TransactionsPage returns the first page of an account's transactions (transaction
 // history consent). Follow its ReportLinks with NextPage, or use Transactions.
 func (s *AccountsService) TransactionsPage(ctx context.Context, consentID, accountID string, q TransactionQuery, opts ...RequestOption) (*TransactionPage, error) {
@@ -323,8 +326,8 @@ func (c *Client) relativeMatch(u *url.URL, pattern string) (map[string]string, b
 // Transactions returns every transaction of an account, page after page, following
 // each page's next link (resolved against the base URL). Entries arrive in the bank's
 // order (per page: booked, pending, information). A next link that points back to a
-// page already read ends the sequence with an error matching ErrPageLoop; any other
-// error also ends it. Each page is its own call with its own X-Request-ID (a
+// page already read (or a listing of more than 10,000 pages) ends the sequence with an
+// error matching ErrPageLoop; any other error also ends it. Each page is its own call with its own X-Request-ID (a
 // RequestID option applies to the first page only).
 func (s *AccountsService) Transactions(ctx context.Context, consentID, accountID string, q TransactionQuery, opts ...RequestOption) iter.Seq2[Transaction, error] {
 	return func(yield func(Transaction, error) bool) {
@@ -355,6 +358,10 @@ func (s *AccountsService) Transactions(ctx context.Context, consentID, accountID
 				return
 			}
 			key := pageKey(u)
+			if n >= maxTransactionPages {
+				yield(Transaction{}, fmt.Errorf("kh: transactions of account %q: more than %d pages: %w", clip(accountID, 64), maxTransactionPages, ErrPageLoop))
+				return
+			}
 			if seen[key] {
 				yield(Transaction{}, fmt.Errorf("kh: transactions of account %q: page %d: %w (%s)", clip(accountID, 64), n, ErrPageLoop, rest.RedactURL(u)))
 				return
