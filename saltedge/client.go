@@ -232,6 +232,7 @@ type jwtAuthorizer struct {
 	data json.RawMessage
 }
 
+// Authorize implements rest.Authorizer.
 func (a jwtAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
 	tok, err := a.c.minter.Mint(map[string]any{"data": a.data})
 	if err != nil {

@@ -213,6 +213,9 @@ func verifyData(ver *auth.JWTVerifier, tok string) (json.RawMessage, error) {
 // entry returns the cached key of clientID, fetching it when absent, expired or
 // refresh is set. Concurrent callers share one fetch; each waits with its own ctx.
 func (v *ClientJWTVerifier) entry(ctx context.Context, clientID int64, refresh bool) (*keyEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	v.mu.Lock()
 	e, ok := v.entries[clientID]
 	if ok {

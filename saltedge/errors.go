@@ -146,6 +146,7 @@ func (e *ConnectorError) StatusCode() int {
 	return ConnectorStatus(e.Class)
 }
 
+// Error reads "saltedge: <class>: <message>".
 func (e *ConnectorError) Error() string {
 	if e.Message == "" {
 		return "saltedge: " + e.Class
@@ -171,6 +172,7 @@ type APIError struct {
 	Body []byte
 }
 
+// Error reads "saltedge: <status> <class>: <message>" (the message truncated).
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "saltedge: %d", e.StatusCode)

@@ -357,6 +357,7 @@ func reject(class, msg string) answer {
 
 var internalError = &ConnectorError{Class: ClassInternalServerError, Message: "internal error"}
 
+// ServeHTTP implements http.Handler.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var call Call
