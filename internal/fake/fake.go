@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +48,9 @@ func Start(h http.Handler, opts ...Option) *Server {
 	}
 	s := &Server{}
 	ts := httptest.NewUnstartedServer(s.middleware(h))
+	// Refused handshakes (a client without a certificate, in mTLS tests) are expected:
+	// keep them out of the test output; everything else still goes to stderr.
+	ts.Config.ErrorLog = log.New(dropLines{w: os.Stderr, contains: "TLS handshake error"}, "", log.LstdFlags)
 	if cfg.tls != nil {
 		ts.TLS = cfg.tls
 		ts.StartTLS()
@@ -424,6 +429,19 @@ func drop(w http.ResponseWriter) {
 		_ = l.SetLinger(0) // reset, so the client sees the failure at once
 	}
 	_ = conn.Close()
+}
+
+// dropLines forwards log lines that do not contain a given text.
+type dropLines struct {
+	w        io.Writer
+	contains string
+}
+
+func (d dropLines) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(d.contains)) {
+		return len(p), nil
+	}
+	return d.w.Write(p)
 }
 
 type connKey struct{}
