@@ -62,7 +62,9 @@ func TestEmbeddedFlowWithConfirmation(t *testing.T) {
 func TestPaymentFlowsThroughHandler(t *testing.T) {
 	e := setup(t)
 	ctx := ctxT(t)
+	e.bank.mu.Lock()
 	e.bank.tokens["pay-token"] = "user-1"
+	e.bank.mu.Unlock()
 
 	resp, err := e.driver.CreatePayment(ctx, "pay-token", saltedgetest.PaymentRequest{PrioraPaymentID: 77,
 		PaymentType: "SEPA", Attributes: map[string]any{"amount": "10.00", "to_account": "DE89370400440532013000"}})
@@ -142,13 +144,12 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	note(err)
 	_, err = e.client.Tokens.Revoke(ctx, access)
 	note(err)
-	e.bank.fail = errBoom
+	e.bank.setFailure(errBoom, nil)
 	_, err = e.driver.Accounts(ctx, access, resp.SessionSecret)
 	require.NoError(t, err)
-	e.bank.fail = nil
-	e.bank.panicWith = "boom"
+	e.bank.setFailure(nil, "boom")
 	_, _ = e.driver.Accounts(ctx, access, resp.SessionSecret)
-	e.bank.panicWith = nil
+	e.bank.setFailure(nil, nil)
 	closed, err := saltedge.NewClient(saltedge.WithBaseURL("http://127.0.0.1:1"), saltedge.WithAppID(testAppID),
 		saltedge.WithAppSecret(testAppSecret), saltedge.WithPrivateKey(keys()[1]), saltedge.WithLogger(logger),
 		saltedge.WithRetry(1, time.Millisecond, time.Millisecond))

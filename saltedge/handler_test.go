@@ -317,28 +317,27 @@ func TestHandlerConnectorErrors(t *testing.T) {
 	post := rawCall{method: "POST", path: "tokens/create"}
 	data := map[string]any{"session_secret": "s-9"}
 
-	e.bank.fail = &saltedge.ConnectorError{Class: saltedge.ClassInvalidCredentials, Message: "bad PIN", RetryAfter: 1500 * time.Millisecond}
+	e.bank.setFailure(&saltedge.ConnectorError{Class: saltedge.ClassInvalidCredentials, Message: "bad PIN", RetryAfter: 1500 * time.Millisecond}, nil)
 	st, body, hdr := e.send(t, post, data)
 	assert.Equal(t, 401, st)
 	assert.Equal(t, map[string]any{"error_class": "InvalidCredentials", "error_message": "bad PIN"}, body)
 	assert.Equal(t, "2", hdr.Get("Retry-After"))
 
-	e.bank.fail = fmt.Errorf("wrapped: %w", &saltedge.ConnectorError{Class: saltedge.ClassUserNotFound, Status: 410})
+	e.bank.setFailure(fmt.Errorf("wrapped: %w", &saltedge.ConnectorError{Class: saltedge.ClassUserNotFound, Status: 410}), nil)
 	st, body, _ = e.send(t, post, data)
 	assert.Equal(t, 410, st)
 	assert.Equal(t, saltedge.ClassUserNotFound, body["error_class"])
 
-	e.bank.fail = errBoom
+	e.bank.setFailure(errBoom, nil)
 	st, body, _ = e.send(t, post, data)
 	assert.Equal(t, 500, st)
 	assert.Equal(t, map[string]any{"error_class": "InternalServerError", "error_message": "internal error"}, body)
 
-	e.bank.fail = nil
-	e.bank.panicWith = "nil map write in bank code"
+	e.bank.setFailure(nil, "nil map write in bank code")
 	st, body, _ = e.send(t, post, data)
 	assert.Equal(t, 500, st)
 	assert.Equal(t, "InternalServerError", body["error_class"])
-	e.bank.panicWith = nil
+	e.bank.setFailure(nil, nil)
 
 	// The server survived the panic.
 	st, _, _ = e.send(t, rawCall{method: "POST", path: "errors"}, map[string]any{})

@@ -117,6 +117,13 @@ func newBank(c *saltedge.Client) *bank {
 
 func (b *bank) wait() { b.bg.Wait() }
 
+// setFailure makes the next calls return err, or panic with p when p is not nil.
+func (b *bank) setFailure(err error, p any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fail, b.panicWith = err, p
+}
+
 func (b *bank) record(call saltedge.Call, req any) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
