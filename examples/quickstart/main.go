@@ -56,10 +56,10 @@ func (r *runner) Step(name string, fn func() (string, error)) error {
 	d := time.Since(start).Round(100 * time.Microsecond)
 	if err != nil {
 		r.failed = append(r.failed, r.provider+": "+name)
-		fmt.Fprintf(r.out, "  FAIL  %-8s %-52s %9v  %v\n", r.provider, name, d, err)
+		fmt.Fprintf(r.out, "  FAIL  %-8s %-54s %9v  %v\n", r.provider, name, d, err)
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Fprintf(r.out, "  ok    %-8s %-52s %9v  %s\n", r.provider, name, d, detail)
+	fmt.Fprintf(r.out, "  ok    %-8s %-54s %9v  %s\n", r.provider, name, d, detail)
 	return nil
 }
 

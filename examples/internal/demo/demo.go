@@ -25,10 +25,10 @@ func (p Printer) Step(name string, fn func() (string, error)) error {
 	detail, err := fn()
 	d := time.Since(start).Round(100 * time.Microsecond)
 	if err != nil {
-		fmt.Fprintf(p.Out, "FAIL  %-50s %9v  %v\n", name, d, err)
+		fmt.Fprintf(p.Out, "FAIL  %-54s %9v  %v\n", name, d, err)
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Fprintf(p.Out, "ok    %-50s %9v  %s\n", name, d, detail)
+	fmt.Fprintf(p.Out, "ok    %-54s %9v  %s\n", name, d, detail)
 	return nil
 }
 
