@@ -152,7 +152,7 @@ func NewCache(src Source, opts ...CacheOption) *Cache {
 		c.opts.now = time.Now
 	}
 	if o.initial != nil && o.initial.Value != "" {
-		c.Set(*o.initial)
+		c.store(*o.initial, c.opts.now())
 	}
 	return c
 }
@@ -277,8 +277,20 @@ func (c *Cache) refreshAt(t Token, now time.Time) time.Time {
 	return t.Expiry.Add(-w)
 }
 
-// Set stores t as the current token (obtained elsewhere, e.g. from a response header).
-func (c *Cache) Set(t Token) { c.store(t, c.opts.now()) }
+// Set stores t as the current token (obtained elsewhere, e.g. from a response
+// header). With a shared store (WithStore) it is published there too, so the other
+// replicas use it instead of fetching their own; the error reports a failed publish
+// (the token is cached here all the same).
+func (c *Cache) Set(ctx context.Context, t Token) error {
+	c.store(t, c.opts.now())
+	if c.opts.store == nil {
+		return nil
+	}
+	if _, err := c.opts.store.Save(ctx, c.opts.storeKey, t); err != nil {
+		return storeErr("save", err)
+	}
+	return nil
+}
 
 func (c *Cache) store(t Token, now time.Time) {
 	e := &cacheEntry{tok: t, refreshAt: c.refreshAt(t, now)}
@@ -338,7 +350,8 @@ type KeyedCache struct {
 	caches map[string]*Cache
 }
 
-// NewKeyedCache returns a KeyedCache whose tokens are renewed by renew.
+// NewKeyedCache returns a KeyedCache whose tokens are renewed by renew. opts apply to
+// every key's Cache; WithStore(store, prefix) shares key's token under prefix+key.
 func NewKeyedCache(renew func(ctx context.Context, key string) (Token, error), opts ...CacheOption) *KeyedCache {
 	return &KeyedCache{renew: renew, opts: opts, caches: map[string]*Cache{}}
 }
@@ -353,7 +366,13 @@ func (k *KeyedCache) cache(key string) *Cache {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if c = k.caches[key]; c == nil {
-		c = NewCache(SourceFunc(func(ctx context.Context) (Token, error) { return k.renew(ctx, key) }), k.opts...)
+		// With WithStore(store, prefix), key's token is shared under prefix+key.
+		opts := append(k.opts[:len(k.opts):len(k.opts)], func(o *cacheOptions) {
+			if o.store != nil {
+				o.storeKey += key
+			}
+		})
+		c = NewCache(SourceFunc(func(ctx context.Context) (Token, error) { return k.renew(ctx, key) }), opts...)
 		k.caches[key] = c
 	}
 	return c
@@ -364,8 +383,10 @@ func (k *KeyedCache) Token(ctx context.Context, key string) (Token, error) {
 	return k.cache(key).Token(ctx)
 }
 
-// Set stores key's current token.
-func (k *KeyedCache) Set(key string, t Token) { k.cache(key).Set(t) }
+// Set stores key's current token (and publishes it with a shared store).
+func (k *KeyedCache) Set(ctx context.Context, key string, t Token) error {
+	return k.cache(key).Set(ctx, t)
+}
 
 // Invalidate forgets key's token if it is still t.
 func (k *KeyedCache) Invalidate(key string, t Token) {

@@ -246,7 +246,7 @@ func TestKeyedCacheCoalescesPerKey(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, map[string]int{"consent-0": 1, "consent-1": 1}, calls)
 	assert.True(t, k.Has("consent-0"))
-	k.Set("consent-2", Token{Value: "given"})
+	require.NoError(t, k.Set(context.Background(), "consent-2", Token{Value: "given"}))
 	tok, err := k.Token(context.Background(), "consent-2")
 	require.NoError(t, err)
 	assert.Equal(t, "given", tok.Value)

@@ -69,6 +69,26 @@ type options struct {
 	appToken  string
 	appID     string
 	appSource auth.Source
+	store     auth.Store
+	storeKey  string
+}
+
+// WithStore shares the application token and every consent token with the other
+// replicas of a service through store (for example redisstore), under keys starting
+// with prefix ("<prefix>app", "<prefix>consent:<id>"). K&H issues a new consent token
+// on every valid status call, so replicas that renew on their own keep invalidating
+// each other's tokens; with a store one replica renews and the others use its token.
+func WithStore(store auth.Store, prefix string) Option {
+	return func(o *options) error {
+		if store == nil {
+			return errors.New("store: must not be nil")
+		}
+		if prefix == "" {
+			return errors.New("store prefix: must not be empty")
+		}
+		o.store, o.storeKey = store, prefix
+		return nil
+	}
 }
 
 // WithBaseURL sets the API root, e.g. "https://api.example.kh.hu" (the paths /v1/...
@@ -243,7 +263,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c := &Client{rc: rc}
 	c.common.client = c
 	c.app = newAppTokens(c, o)
-	c.tokens = newConsentTokens(c)
+	c.tokens = newConsentTokens(c, o)
 	c.Payments = &PaymentService[SinglePayment]{client: c, prefix: "/v1/payments/payment-order"}
 	c.BulkPayments = &PaymentService[BulkPayment]{client: c, prefix: "/v1/bulk-payments/payment-order"}
 	c.PeriodicPayments = &PaymentService[PeriodicPayment]{client: c, prefix: "/v1/periodic-payments/standing-order"}
@@ -686,15 +706,19 @@ const genericPattern = "(untyped)"
 // appTokens holds the application token: a cache over the renewal (POST
 // /v1/tpp/app/token by application id) or over a caller's source.
 type appTokens struct {
-	c     *Client
-	mu    sync.RWMutex
-	appID string
-	src   auth.Source
-	cache *auth.Cache
+	c      *Client
+	mu     sync.RWMutex
+	appID  string
+	src    auth.Source
+	cache  *auth.Cache
+	shared []auth.CacheOption // the store options, when replicas share tokens
 }
 
 func newAppTokens(c *Client, o *options) *appTokens {
 	a := &appTokens{c: c, appID: o.appID, src: o.appSource}
+	if o.store != nil {
+		a.shared = []auth.CacheOption{auth.WithStore(o.store, o.storeKey+"app")}
+	}
 	if o.appToken != "" || o.appID != "" || o.appSource != nil {
 		a.cache = a.newCache(o.appToken)
 	}
@@ -702,7 +726,7 @@ func newAppTokens(c *Client, o *options) *appTokens {
 }
 
 func (a *appTokens) newCache(initial string) *auth.Cache {
-	var opts []auth.CacheOption
+	opts := append([]auth.CacheOption(nil), a.shared...)
 	if initial != "" {
 		opts = append(opts, auth.WithInitialToken(auth.Token{Value: initial, Expiry: jwtExpiry(initial)}))
 	}
@@ -800,9 +824,13 @@ type consentTokens struct {
 	kinds map[string]TokenKind
 }
 
-func newConsentTokens(c *Client) *consentTokens {
+func newConsentTokens(c *Client, o *options) *consentTokens {
 	t := &consentTokens{c: c, kinds: map[string]TokenKind{}}
-	t.cache = auth.NewKeyedCache(t.renew)
+	var opts []auth.CacheOption
+	if o.store != nil {
+		opts = append(opts, auth.WithStore(o.store, o.storeKey+"consent:"))
+	}
+	t.cache = auth.NewKeyedCache(t.renew, opts...)
 	return t
 }
 

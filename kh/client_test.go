@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/kh/khtest"
 )
@@ -668,4 +669,41 @@ func TestDownloadStreamsTheFile(t *testing.T) {
 	require.Error(t, err)
 	_, err = e.c.Accounts.DownloadLink(e.ctx, id, "/v1/consents/x")
 	require.ErrorContains(t, err, "does not address")
+}
+
+// Two replicas sharing a store: the consent token one of them renews is the one the
+// other uses, so they do not keep rotating each other's tokens away.
+func TestReplicasShareConsentTokensThroughAStore(t *testing.T) {
+	store := auth.NewMemoryStore()
+	a := setup(t, nil, kh.WithStore(store, "kh:test:"))
+	id := a.validConsent(kh.BalanceConsent("2999-12-31", a.ref(0)))
+	_, err := a.c.Accounts.Balances(a.ctx, id, "acc-huf-1")
+	require.NoError(t, err)
+
+	b, err := kh.NewClient(kh.WithBaseURL(a.srv.URL()), kh.WithClientCertificate(a.srv.ClientCertificate()),
+		kh.WithRootCAs(a.srv.RootCAs()), kh.WithAppToken(a.srv.AppToken()), kh.WithApplicationID(a.srv.AppID()),
+		kh.WithStore(store, "kh:test:"), fastRetry)
+	require.NoError(t, err)
+	require.NoError(t, b.Consents.Track(id, kh.TokenAccountBalance))
+	statusBefore := a.srv.StatusCalls(id)
+	_, err = b.Accounts.Balances(a.ctx, id, "acc-huf-1")
+	require.NoError(t, err)
+	assert.Equal(t, statusBefore, a.srv.StatusCalls(id), "replica b used the shared token instead of renewing")
+
+	// The token expires; b renews it once, and a adopts b's token.
+	toks := a.srv.ConsentTokens(id)
+	a.srv.ExpireToken(toks[len(toks)-1])
+	_, err = b.Accounts.Balances(a.ctx, id, "acc-huf-1")
+	require.NoError(t, err)
+	assert.Equal(t, statusBefore+1, a.srv.StatusCalls(id))
+	a.srv.ResetRequests()
+	_, err = a.c.Accounts.Balances(a.ctx, id, "acc-huf-1")
+	require.NoError(t, err)
+	assert.Equal(t, statusBefore+1, a.srv.StatusCalls(id), "replica a adopted the renewed token")
+	toks = a.srv.ConsentTokens(id)
+	reqs := a.srv.Requests()
+	assert.Equal(t, "Bearer "+toks[len(toks)-1], reqs[len(reqs)-1].Header.Get("Authorization"))
+
+	_, err = kh.NewClient(kh.WithBaseURL(a.srv.URL()), kh.WithStore(nil, "x"))
+	assert.Error(t, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/internal/rest"
@@ -231,7 +232,9 @@ func (s *ConsentsService) status(ctx context.Context, consentID string, opts []R
 	res.TokenIssued = tok != ""
 	if tok != "" && store {
 		if _, ok := s.client.tokens.kind(consentID); ok {
-			s.client.tokens.cache.Set(consentID, auth.Token{Value: tok, Expiry: jwtExpiry(tok)})
+			if err := s.client.tokens.cache.Set(ctx, consentID, auth.Token{Value: tok, Expiry: jwtExpiry(tok)}); err != nil {
+				s.client.rc.Logger().Warn("kh: consent token not shared with the other replicas", "error", err.Error())
+			}
 		}
 	}
 	return res, tok, nil
@@ -272,8 +275,9 @@ func (s *ConsentsService) SetToken(consentID string, kind TokenKind, token strin
 	if err := checkToken(token); err != nil {
 		return invalid("token", "%v", err)
 	}
-	s.client.tokens.cache.Set(consentID, auth.Token{Value: token, Expiry: jwtExpiry(token)})
-	return nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.client.tokens.cache.Set(ctx, consentID, auth.Token{Value: token, Expiry: jwtExpiry(token)})
 }
 
 // Forget drops a consent and its token from the client (the consent stays at the bank).

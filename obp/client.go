@@ -373,7 +373,7 @@ func (c *Client) DirectLogin(ctx context.Context) (auth.Token, error) {
 	if err != nil {
 		return auth.Token{}, err
 	}
-	c.dl.cache.Set(tok)
+	_ = c.dl.cache.Set(ctx, tok) // no shared store: cannot fail
 	return tok, nil
 }
 
