@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/banksdk/banksdk/internal/fake"
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/fake"
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/kh/khtest"
 )
