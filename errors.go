@@ -1,0 +1,109 @@
+package banksdk
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrOutcomeUnknown means a request that changes state (POST, PUT, PATCH, unless
+// marked idempotent) may have reached the server, but no answer came back (timeout,
+// reset, cancelled context). The SDK did not send it again. Check the resource's state
+// before sending it again, or the operation may happen twice. Every provider package
+// re-exports this value as its own ErrOutcomeUnknown.
+var ErrOutcomeUnknown = errors.New("outcome unknown: the request may have reached the server and was not sent again; check its state before retrying")
+
+// ErrResponseTooLarge is returned when a success body exceeds the configured limit.
+var ErrResponseTooLarge = errors.New("response body exceeds the configured size limit")
+
+// TransportError is a call that got no usable HTTP answer: a connection failure, a
+// timeout, a cancelled context or a failing Authorizer. Its URL has no query string.
+type TransportError struct {
+	Provider  string
+	Method    string
+	URL       string // scheme, host and path only
+	RequestID string
+	Attempts  int
+	// OutcomeUnknown is set when the request may have reached the server and was not
+	// sent again (see ErrOutcomeUnknown).
+	OutcomeUnknown bool
+	Err            error
+}
+
+func (e *TransportError) Error() string {
+	var b strings.Builder
+	if e.Provider != "" {
+		b.WriteString(e.Provider)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.URL)
+	if e.RequestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(e.RequestID)
+		b.WriteByte(')')
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	if e.OutcomeUnknown {
+		b.WriteString(": ")
+		b.WriteString(ErrOutcomeUnknown.Error())
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause (a net error, context.Canceled, ...).
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Is reports a match with ErrOutcomeUnknown when the outcome is unknown.
+func (e *TransportError) Is(target error) bool {
+	return target == ErrOutcomeUnknown && e.OutcomeUnknown
+}
+
+// RetryAfterError is returned instead of sleeping when the server asks for a wait
+// (Retry-After on 429 or 503) longer than the configured maximum wait. Err is the
+// provider's error for the answer.
+type RetryAfterError struct {
+	RetryAfter time.Duration
+	MaxWait    time.Duration
+	Err        error
+}
+
+func (e *RetryAfterError) Error() string {
+	msg := fmt.Sprintf("server asked to retry after %v, longer than the maximum wait of %v; not retried", e.RetryAfter, e.MaxWait)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the provider's error for the answer.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// HTTPError is the error for a non-2xx answer when the provider has no decoder.
+type HTTPError struct {
+	StatusCode int
+	Body       []byte
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("unexpected HTTP status %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// AuthorizeError wraps an error returned by an Authorizer. The pipeline never retries
+// it: the credential source has its own retry policy.
+type AuthorizeError struct{ Err error }
+
+func (e *AuthorizeError) Error() string { return "authorizing request: " + e.Err.Error() }
+
+// Unwrap returns the Authorizer's error.
+func (e *AuthorizeError) Unwrap() error { return e.Err }
+
