@@ -106,4 +106,3 @@ func (e *AuthorizeError) Error() string { return "authorizing request: " + e.Err
 
 // Unwrap returns the Authorizer's error.
 func (e *AuthorizeError) Unwrap() error { return e.Err }
-
