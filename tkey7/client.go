@@ -43,6 +43,12 @@ type Client struct {
 	refreshMethod string
 	refreshPath   string
 	sessionEnd    time.Time
+	revokeAfter   time.Duration
+	// lastRefresh (Unix nanoseconds) is when the token was last known fresh.
+	lastRefresh atomic.Int64
+	// closing is cancelled by Close; it bounds refresh calls.
+	closing context.Context
+	close   context.CancelFunc
 
 	// rejected holds the 401 that ended the token's life: later calls fail at once
 	// with it, and the keep-alive stops.
@@ -258,7 +264,10 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
-		sessionEnd: o.issuedAt.Add(o.sessionLength)}
+		sessionEnd: o.issuedAt.Add(o.sessionLength), revokeAfter: o.revokeAfter}
+	c.closing, c.close = context.WithCancel(context.Background())
+	// As the keep-alive assumes: fresh at issuance, or at worst one interval ago.
+	c.lastRefresh.Store(max(o.issuedAt.UnixNano(), now.Add(-o.interval).UnixNano()))
 	if o.cfg.HTTPClient == nil {
 		// Own the transport so that Close can close its idle connections.
 		// TODO(foundation): rest.Client could offer CloseIdleConnections.
@@ -286,6 +295,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		Logger:            o.cfg.Logger,
 	})
 	if err != nil {
+		c.close()
 		return nil, fmt.Errorf("tkey7: %w", err)
 	}
 	c.ka = ka
@@ -303,12 +313,22 @@ func (c *Client) authorizer() rest.Authorizer {
 // Close stops the keep-alive and closes idle connections. The token is no longer
 // refreshed: TKEY7 revokes it after its window. Later calls fail with ErrClosed.
 func (c *Client) Close() error {
+	c.close()
 	err := c.ka.Close()
 	if c.idle != nil {
 		c.idle.CloseIdleConnections()
 	}
 	return err
 }
+
+// String describes the client without credentials.
+func (c *Client) String() string {
+	return "tkey7.Client{BaseURL: " + rest.RedactURL(c.rc.BaseURL()) +
+		", SessionEnd: " + c.sessionEnd.UTC().Format(time.RFC3339) + "}"
+}
+
+// GoString describes the client without credentials.
+func (c *Client) GoString() string { return c.String() }
 
 // Refreshes reports how many times the keep-alive refreshed the token.
 func (c *Client) Refreshes() int64 { return c.ka.Refreshes() }

@@ -28,8 +28,10 @@ func (c *Client) refresh(ctx context.Context, cur auth.Token) (auth.Token, error
 		// TKEY7 already refused the token: stop the keep-alive without a call.
 		return auth.Token{}, err
 	}
+	rctx, cancel := c.refreshContext(ctx)
+	defer cancel()
 	var raw []byte
-	_, err := c.rc.Do(ctx, &rest.Request{
+	_, err := c.rc.Do(rctx, &rest.Request{
 		Method:       c.refreshMethod,
 		Path:         c.refreshPath,
 		Authorizer:   bearer(cur.Value),
@@ -47,7 +49,19 @@ func (c *Client) refresh(ctx context.Context, cur auth.Token) (auth.Token, error
 		// would only make the keep-alive refresh ever more often near the cap.
 		tok.Expiry = time.Time{}
 	}
+	c.lastRefresh.Store(time.Now().UnixNano())
 	return tok, nil
+}
+
+// refreshContext bounds one refresh call. The keep-alive gives each refresh a timeout
+// of its own (at most the refresh interval). Abandoning a refresh whose answer is on
+// its way can cost the session when TKEY7 rotates tokens: the old token is retired and
+// the new one never arrives. So the call ignores that timeout and runs until the
+// revoke deadline instead (each attempt still bounded by WithTimeout); Close still
+// cancels it at once.
+func (c *Client) refreshContext(context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Unix(0, c.lastRefresh.Load()).Add(c.revokeAfter)
+	return context.WithDeadline(c.closing, deadline)
 }
 
 // bearer authorises one call with a fixed token (the refresh call, which must not
