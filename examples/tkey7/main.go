@@ -1,0 +1,172 @@
+// Command tkey7 shows the TKEY7 client: it lists the digital accounts, reads one, and
+// handles an API error; against the fake it also stays idle across several revoke
+// windows while the keep-alive refreshes the token, and shows how a revoked token is
+// reported.
+//
+// Against the real API set TKEY7_BASE_URL (e.g.
+// https://us.bankname.payments.tkey7.com/client/v1/api) and TKEY7_ACCESS_TOKEN (the
+// token an administrator created in the Web Office), and TKEY7_ISSUED_AT (RFC 3339)
+// when the token was not created just now. Without them the program runs against the
+// fake server of package tkey7test, with the 15-minute revoke window shortened to
+// 300 ms. It prints what it did, never the token, and exits non-zero on failure.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/banksdk/banksdk/examples/internal/demo"
+	"github.com/banksdk/banksdk/tkey7"
+	"github.com/banksdk/banksdk/tkey7/tkey7test"
+)
+
+// window is the fake's revoke window, in place of 15 minutes.
+const window = 300 * time.Millisecond
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	opts := []tkey7.Option{
+		tkey7.WithUserAgent("banksdk-example-tkey7"),
+		tkey7.OnSessionExpiring(func(left time.Duration) {
+			fmt.Printf("note  the session ends in %v: ask an administrator for a new token\n", left.Round(time.Second))
+		}),
+	}
+	var srv *tkey7test.Server
+	var issuedToken string // the fake's first token of the session
+	if base, token := os.Getenv("TKEY7_BASE_URL"), os.Getenv("TKEY7_ACCESS_TOKEN"); base != "" || token != "" {
+		if base == "" || token == "" {
+			return errors.New("set both TKEY7_BASE_URL and TKEY7_ACCESS_TOKEN, or neither to use the fake")
+		}
+		var issued time.Time
+		if v := os.Getenv("TKEY7_ISSUED_AT"); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return fmt.Errorf("TKEY7_ISSUED_AT: %w", err)
+			}
+			issued = t
+		}
+		fmt.Println("mode: real API")
+		opts = append(opts, tkey7.WithBaseURL(base), tkey7.WithAccessToken(token, issued))
+	} else {
+		srv = tkey7test.NewServer(tkey7test.WithRevokeAfter(window), tkey7test.WithRotation())
+		defer srv.Close()
+		fmt.Printf("mode: fake TKEY7 (revoke window %v instead of 15m, tokens rotate on refresh)\n", window)
+		issuedToken = srv.IssueToken()
+		opts = append(opts, tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(issuedToken, time.Now()),
+			tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
+	}
+
+	client, err := tkey7.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	fmt.Println("client:", client)
+	p := demo.Printer{Out: os.Stdout}
+
+	var ids []string
+	if err := p.Step("list digital accounts", func() (string, error) {
+		list, err := client.DigitalAccounts.List(ctx)
+		if err != nil {
+			return "", err
+		}
+		ids = accountIDs(list)
+		if list.Accounts == nil {
+			return fmt.Sprintf("answer is not a JSON array (%d bytes, kept raw)", len(list.Raw)), nil
+		}
+		return fmt.Sprintf("%d accounts: %s", len(list.Accounts), demo.Shorten(strings.Join(ids, ", "), 60)), nil
+	}); err != nil {
+		return err
+	}
+
+	if len(ids) > 0 {
+		if err := p.Step("get digital account "+ids[0], func() (string, error) {
+			doc, err := client.DigitalAccounts.Get(ctx, ids[0])
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d bytes of JSON", len(doc)), nil
+		}); err != nil {
+			return err
+		}
+	}
+
+	if err := p.Step("handle an API error (unknown account)", func() (string, error) {
+		_, err := client.DigitalAccounts.Get(ctx, "banksdk-example-no-such-account")
+		var apiErr *tkey7.APIError
+		switch {
+		case err == nil:
+			return "", errors.New("expected an error for an unknown account")
+		case errors.Is(err, tkey7.ErrTokenRevoked), errors.Is(err, tkey7.ErrSessionExpired):
+			return "", err
+		case !errors.As(err, &apiErr):
+			return "", err
+		}
+		return fmt.Sprintf("%d %s %q (troubleshooting id %s)", apiErr.StatusCode, apiErr.Code,
+			apiErr.ShortMessage, apiErr.TroubleshootingID), nil
+	}); err != nil {
+		return err
+	}
+
+	if srv == nil {
+		return nil
+	}
+
+	if err := p.Step("stay idle for 3.5 revoke windows", func() (string, error) {
+		time.Sleep(3*window + window/2)
+		if _, err := client.DigitalAccounts.List(ctx); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d refreshes in the background, %d retired tokens sent; token still valid",
+			client.Refreshes(), srv.RetiredTokenUses()), nil
+	}); err != nil {
+		return err
+	}
+
+	return p.Step("a revoked token is reported, not retried", func() (string, error) {
+		before := len(srv.Requests())
+		srv.Revoke(srv.CurrentToken(issuedToken)) // as TKEY7 does after 15 minutes without a refresh
+		_, err := client.DigitalAccounts.List(ctx)
+		if !errors.Is(err, tkey7.ErrTokenRevoked) {
+			return "", fmt.Errorf("expected ErrTokenRevoked, got %v", err)
+		}
+		_, err2 := client.DigitalAccounts.List(ctx)
+		if !errors.Is(err2, tkey7.ErrTokenRevoked) {
+			return "", fmt.Errorf("expected ErrTokenRevoked again, got %v", err2)
+		}
+		var apiErr *tkey7.APIError
+		if !errors.As(err, &apiErr) {
+			return "", fmt.Errorf("expected an *APIError, got %v", err)
+		}
+		return fmt.Sprintf("%d %s; 2 calls, %d reached TKEY7; the error ends: ...%s", apiErr.StatusCode, apiErr.Code,
+			len(srv.Requests())-before, err.Error()[strings.LastIndex(err.Error(), ":"):]), nil
+	})
+}
+
+// accountIDs reads the "id" of each account document, when it has one.
+func accountIDs(list *tkey7.DigitalAccountList) []string {
+	var ids []string
+	for _, raw := range list.Accounts {
+		var doc struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &doc) == nil && doc.ID != "" {
+			ids = append(ids, doc.ID)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,20 @@
+package main
+
+import "testing"
+
+// The example runs against the fake and succeeds.
+func TestRunAgainstFake(t *testing.T) {
+	t.Setenv("TKEY7_BASE_URL", "")
+	t.Setenv("TKEY7_ACCESS_TOKEN", "")
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunNeedsBothVariables(t *testing.T) {
+	t.Setenv("TKEY7_BASE_URL", "https://us.bankname.payments.tkey7.com/client/v1/api")
+	t.Setenv("TKEY7_ACCESS_TOKEN", "")
+	if err := run(); err == nil {
+		t.Fatal("expected an error")
+	}
+}

@@ -1,0 +1,148 @@
+package tkey7_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/banksdk/banksdk/tkey7"
+	"github.com/banksdk/banksdk/tkey7/tkey7test"
+)
+
+// A client lists the digital accounts its token may see. Here the server is the fake;
+// in production, the base URL is the bank's and region's, and the token is the one an
+// administrator created in the Web Office.
+func Example() {
+	srv := tkey7test.NewServer()
+	defer srv.Close()
+	token := srv.IssueToken() // what the administrator hands over
+
+	client, err := tkey7.NewClient(
+		tkey7.WithBaseURL(srv.URL()),
+		tkey7.WithAccessToken(token, time.Now()),
+		tkey7.OnSessionExpiring(func(left time.Duration) {
+			log.Printf("TKEY7 session ends in %v: ask an administrator for a new token", left)
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	list, err := client.DigitalAccounts.List(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, raw := range list.Accounts {
+		var acct struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal(raw, &acct); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(acct.ID, acct.Name)
+	}
+	// Output:
+	// da-0001 Operating account
+	// da-0002 Settlement account
+	// da-0003 Reserve account
+}
+
+// Errors from TKEY7 carry the nine documented fields.
+func ExampleAPIError() {
+	srv := tkey7test.NewServer()
+	defer srv.Close()
+	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()),
+		tkey7.WithAccessToken(srv.IssueToken(), time.Time{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	_, err = client.DigitalAccounts.Get(context.Background(), "no-such-account")
+	var apiErr *tkey7.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.Code)
+		fmt.Println(apiErr.ShortMessage)
+		fmt.Println(apiErr.LongMessage)
+		fmt.Println(apiErr.MemberIdentification, apiErr.ServiceName)
+		fmt.Println(apiErr.TroubleshootingID != "", !apiErr.Time().IsZero())
+	}
+	// Output:
+	// 404 NOT_FOUND
+	// Not found
+	// No digital account with id no-such-account.
+	// bankName tkey7test
+	// true true
+}
+
+// A token that TKEY7 revoked (or whose 24-hour session ended) cannot be saved: the
+// error says so, and later calls fail at once without reaching TKEY7.
+func ExampleAPIError_revoked() {
+	srv := tkey7test.NewServer()
+	defer srv.Close()
+	token := srv.IssueToken()
+	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(token, time.Time{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	srv.Revoke(token) // as if it had not been refreshed for 15 minutes
+	_, err = client.DigitalAccounts.List(context.Background())
+	fmt.Println(errors.Is(err, tkey7.ErrTokenRevoked))
+	_, err = client.DigitalAccounts.List(context.Background())
+	fmt.Println(errors.Is(err, tkey7.ErrTokenRevoked), srv.Count("GET", "digital-accounts"))
+	// Output:
+	// true
+	// true 1
+}
+
+// The keep-alive refreshes the token in the background, with no calls from the
+// application. The fake's durations are shortened from 15 minutes to 200 ms here.
+func ExampleWithRefreshInterval() {
+	srv := tkey7test.NewServer(tkey7test.WithRevokeAfter(200 * time.Millisecond))
+	defer srv.Close()
+	token := srv.IssueToken()
+	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()),
+		tkey7.WithAccessToken(token, time.Now()),
+		tkey7.WithRevokeAfter(200*time.Millisecond),
+		tkey7.WithRefreshInterval(50*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	time.Sleep(700 * time.Millisecond) // idle for three and a half windows
+	_, err = client.DigitalAccounts.List(context.Background())
+	fmt.Println(err == nil, srv.Refreshes() >= 3)
+	// Output: true true
+}
+
+// Do covers the object calls the package does not type.
+func ExampleDo() {
+	srv := tkey7test.NewServer()
+	defer srv.Close()
+	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()),
+		tkey7.WithAccessToken(srv.IssueToken(), time.Time{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	created, err := tkey7.Do[map[string]any](ctx, client, "POST", "digital-accounts",
+		map[string]string{"id": "da-0100", "name": "Escrow"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(created["id"], created["name"])
+	if _, err := tkey7.Do[json.RawMessage](ctx, client, "DELETE", "digital-accounts/da-0100", nil); err != nil {
+		log.Fatal(err)
+	}
+	// Output: da-0100 Escrow
+}
