@@ -310,8 +310,10 @@ func (c *Client) authorizer() rest.Authorizer {
 	return rest.HeaderToken{Source: c.ka, Header: "Authorization", Prefix: "Bearer "}
 }
 
-// Close stops the keep-alive and closes idle connections. The token is no longer
-// refreshed: TKEY7 revokes it after its window. Later calls fail with ErrClosed.
+// Close stops the keep-alive (cancelling a refresh in flight) and closes the idle
+// connections of the transport the client created (not those of a client given to
+// WithHTTPClient). The token is no longer refreshed: TKEY7 revokes it after its
+// window. Later calls fail with ErrClosed. Close is safe to call more than once.
 func (c *Client) Close() error {
 	c.close()
 	err := c.ka.Close()

@@ -26,7 +26,11 @@
 // carrying the old token is in flight when the refresh happens: each request holds
 // the token until its answer arrives, and a refresh waits for those requests and holds
 // new ones back. A server that retires the old token the moment it issues the new one
-// therefore never sees the old one again.
+// therefore never sees the old one again. (A refresh thus waits for the requests in
+// flight, each bounded by WithTimeout; keep that well below the revoke window.) A
+// refresh call is not abandoned when it is slow: with rotation, giving up on an
+// answer TKEY7 may already have sent would lose the new token; it runs until the
+// revoke deadline or Close.
 //
 // A 401 answer means the token was revoked, its session ended or it was never valid.
 // It is never retried: the *APIError matches ErrTokenRevoked (or ErrSessionExpired
