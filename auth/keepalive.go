@@ -49,7 +49,9 @@ type KeepAliveConfig struct {
 	// RetryMin and RetryMax bound the backoff between failed refreshes (default 1 s
 	// and 30 s); retries are always scheduled before the revoke deadline.
 	RetryMin, RetryMax time.Duration
-	// RefreshTimeout bounds one refresh call (default 30 s, at most Interval).
+	// RefreshTimeout bounds one refresh call. By default a refresh may run until the
+	// revoke deadline: abandoning a refresh whose answer is on its way can cost the
+	// session when the provider rotates tokens. Close cancels it at once.
 	RefreshTimeout time.Duration
 	// Logger receives refresh outcomes (never token values). Default: discard.
 	Logger *slog.Logger
@@ -124,9 +126,6 @@ func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = 30 * time.Second
 	}
-	if cfg.RefreshTimeout == 0 {
-		cfg.RefreshTimeout = 30 * time.Second
-	}
 	switch {
 	case cfg.RevokeAfter < 0 || cfg.Interval <= 0 || cfg.SessionLength <= 0 || cfg.SessionWarning < 0:
 		return nil, errors.New("keep-alive: durations must be positive")
@@ -143,9 +142,14 @@ func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
 	}
 	cfg.StorePoll = min(cfg.StorePoll, cfg.Interval/10)
 	cfg.SessionWarning = min(cfg.SessionWarning, cfg.SessionLength)
-	cfg.RefreshTimeout = min(cfg.RefreshTimeout, cfg.Interval)
+	if cfg.RefreshTimeout < 0 {
+		return nil, errors.New("keep-alive: RefreshTimeout must not be negative")
+	}
 	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = cfg.RefreshTimeout
+		cfg.LeaseTTL = cfg.RevokeAfter - cfg.Interval
+		if cfg.RefreshTimeout > 0 {
+			cfg.LeaseTTL = min(cfg.LeaseTTL, cfg.RefreshTimeout)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -287,11 +291,7 @@ func (k *KeepAlive) run() {
 		}
 		if err == nil {
 			failures = 0
-			st := k.cur.Load()
-			next = st.refreshedAt.Add(k.cfg.Interval)
-			if exp := st.tok.Expiry; !exp.IsZero() && exp.Before(next) {
-				next = st.refreshedAt.Add(exp.Sub(st.refreshedAt) * 3 / 4)
-			}
+			next = k.nextRefresh(k.cur.Load())
 			continue
 		}
 		if k.ctx.Err() != nil {
@@ -322,9 +322,30 @@ func (k *KeepAlive) run() {
 	}
 }
 
+// refreshContext bounds one refresh: until the revoke deadline of the token being
+// refreshed (nothing is gained after it), or RefreshTimeout when that is shorter.
+func (k *KeepAlive) refreshContext(cur *kaState) (context.Context, context.CancelFunc) {
+	deadline := cur.refreshedAt.Add(k.cfg.RevokeAfter)
+	if t := k.cfg.RefreshTimeout; t > 0 {
+		deadline = earliest(deadline, time.Now().Add(t))
+	}
+	return context.WithDeadline(k.ctx, deadline)
+}
+
+// Stop ends the keep-alive with err: no more refreshes, and Token and Acquire return
+// err from now on. A client calls it when the provider rejected the token on an
+// ordinary call (revoked, session ended). Close must still be called.
+func (k *KeepAlive) Stop(err error) {
+	if err == nil {
+		err = ErrTokenRevoked
+	}
+	k.stop(err)
+	k.cancel()
+}
+
 // joinStore adopts this session's token from the store, or publishes ours.
 func (k *KeepAlive) joinStore() error {
-	ctx, cancel := context.WithTimeout(k.ctx, k.cfg.RefreshTimeout)
+	ctx, cancel := k.refreshContext(k.cur.Load())
 	defer cancel()
 	rec, err := k.cfg.Store.Load(ctx, k.cfg.StoreKey)
 	switch {
@@ -364,7 +385,7 @@ func (k *KeepAlive) adopt(rec Record) bool {
 // refreshShared refreshes through the store: adopt a refresh another replica made in
 // this window, or take the lease, refresh and publish.
 func (k *KeepAlive) refreshShared() error {
-	ctx, cancel := context.WithTimeout(k.ctx, k.cfg.RefreshTimeout)
+	ctx, cancel := k.refreshContext(k.cur.Load())
 	defer cancel()
 	s, key := k.cfg.Store, k.cfg.StoreKey
 	recent := func(rec Record) bool { return time.Since(rec.Updated) < k.cfg.Interval }
@@ -412,7 +433,7 @@ func (k *KeepAlive) refresh() error {
 	k.gate.lock()
 	defer k.gate.unlock()
 	cur := k.cur.Load()
-	ctx, cancel := context.WithTimeout(k.ctx, k.cfg.RefreshTimeout)
+	ctx, cancel := k.refreshContext(cur)
 	defer cancel()
 	tok, err := k.cfg.Refresh(ctx, cur.tok)
 	if err != nil {
@@ -488,6 +509,21 @@ func (g *gate) unlock() {
 	g.writer = false
 	g.broadcast()
 	g.mu.Unlock()
+}
+
+// nextRefresh schedules the refresh after st: an Interval later, or sooner when the
+// token states an earlier expiry (three quarters of the way to it). An expiry at or
+// after the session cap says nothing the cap does not, and is ignored; refreshes are
+// never closer together than RetryMin (or half the Interval, if that is shorter).
+func (k *KeepAlive) nextRefresh(st *kaState) time.Time {
+	next := st.refreshedAt.Add(k.cfg.Interval)
+	if exp := st.tok.Expiry; !exp.IsZero() && exp.Before(next) && exp.Before(k.sessionEnd) {
+		next = st.refreshedAt.Add(exp.Sub(st.refreshedAt) * 3 / 4)
+	}
+	if floor := st.refreshedAt.Add(min(k.cfg.RetryMin, k.cfg.Interval/2)); next.Before(floor) {
+		next = floor
+	}
+	return next
 }
 
 func earliest(a, b time.Time) time.Time {

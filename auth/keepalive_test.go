@@ -264,3 +264,63 @@ func TestKeepAliveAcquireHonoursContextDuringRefresh(t *testing.T) {
 	_, _, err = k.Acquire(ctx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "a request waiting for a rotation gives up with its context")
 }
+
+func TestKeepAliveStop(t *testing.T) {
+	var n atomic.Int32
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "x"}, Interval: 10 * time.Millisecond, RevokeAfter: time.Second,
+		Refresh: func(context.Context, Token) (Token, error) { n.Add(1); return Token{}, nil },
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	require.Eventually(t, func() bool { return n.Load() >= 1 }, time.Second, time.Millisecond)
+	rejected := errors.New("401 from an ordinary call")
+	k.Stop(rejected)
+	_, err = k.Token(context.Background())
+	assert.ErrorIs(t, err, rejected)
+	_, _, err = k.Acquire(context.Background())
+	assert.ErrorIs(t, err, rejected)
+	before := n.Load()
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, before, n.Load(), "no refresh after Stop")
+}
+
+func TestKeepAliveSlowRefreshIsNotAbandoned(t *testing.T) {
+	p := newProvider(time.Second, true)
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Millisecond, RevokeAfter: time.Second,
+		Refresh: func(ctx context.Context, cur Token) (Token, error) {
+			select { // slower than the interval; the answer still arrives
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return Token{}, ctx.Err()
+			}
+			return p.refresh(ctx, cur)
+		},
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	require.Eventually(t, func() bool { return k.Refreshes() >= 1 }, time.Second, 5*time.Millisecond)
+	tok, err := k.Token(context.Background())
+	require.NoError(t, err)
+	assert.True(t, p.check(tok.Value), "the rotated token arrived")
+}
+
+func TestKeepAliveExpiryAtSessionCapCausesNoStorm(t *testing.T) {
+	issued := time.Now()
+	var n atomic.Int32
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "x"}, IssuedAt: issued, Interval: 100 * time.Millisecond, RevokeAfter: time.Second,
+		SessionLength: 400 * time.Millisecond, SessionWarning: time.Millisecond,
+		Refresh: func(context.Context, Token) (Token, error) {
+			n.Add(1)
+			// A token whose exp is the session cap itself.
+			return Token{Value: "x", Expiry: issued.Add(400 * time.Millisecond)}, nil
+		},
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	time.Sleep(450 * time.Millisecond)
+	assert.LessOrEqual(t, n.Load(), int32(4), "about one refresh per interval until the cap, not a storm")
+	assert.GreaterOrEqual(t, n.Load(), int32(2))
+}

@@ -36,19 +36,11 @@ const maxClockSkew = time.Minute
 type Client struct {
 	rc *rest.Client
 	ka *auth.KeepAlive
-	// idle is the transport the client created, whose idle connections Close closes
-	// (nil when the caller supplied the HTTP client).
-	idle interface{ CloseIdleConnections() }
 
 	refreshMethod string
 	refreshPath   string
 	sessionEnd    time.Time
 	revokeAfter   time.Duration
-	// lastRefresh (Unix nanoseconds) is when the token was last known fresh.
-	lastRefresh atomic.Int64
-	// closing is cancelled by Close; it bounds refresh calls.
-	closing context.Context
-	close   context.CancelFunc
 
 	// rejected holds the 401 that ended the token's life: later calls fail at once
 	// with it, and the keep-alive stops.
@@ -265,16 +257,6 @@ func NewClient(opts ...Option) (*Client, error) {
 
 	c := &Client{refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
 		sessionEnd: o.issuedAt.Add(o.sessionLength), revokeAfter: o.revokeAfter}
-	c.closing, c.close = context.WithCancel(context.Background())
-	// As the keep-alive assumes: fresh at issuance, or at worst one interval ago.
-	c.lastRefresh.Store(max(o.issuedAt.UnixNano(), now.Add(-o.interval).UnixNano()))
-	if o.cfg.HTTPClient == nil {
-		// Own the transport so that Close can close its idle connections.
-		// TODO(foundation): rest.Client could offer CloseIdleConnections.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		o.cfg.HTTPClient = &http.Client{Transport: tr}
-		c.idle = tr
-	}
 	o.cfg.DecodeError = c.decodeError
 	o.cfg.IsAuthExpired = nil // a 401 is final: only the Web Office can issue a new token
 	rc, err := rest.New(o.cfg)
@@ -295,7 +277,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		Logger:            o.cfg.Logger,
 	})
 	if err != nil {
-		c.close()
 		return nil, fmt.Errorf("tkey7: %w", err)
 	}
 	c.ka = ka
@@ -315,11 +296,8 @@ func (c *Client) authorizer() rest.Authorizer {
 // WithHTTPClient). The token is no longer refreshed: TKEY7 revokes it after its
 // window. Later calls fail with ErrClosed. Close is safe to call more than once.
 func (c *Client) Close() error {
-	c.close()
 	err := c.ka.Close()
-	if c.idle != nil {
-		c.idle.CloseIdleConnections()
-	}
+	c.rc.CloseIdleConnections()
 	return err
 }
 
@@ -347,7 +325,9 @@ func (c *Client) decodeError(resp *http.Response, body []byte) error {
 		if !time.Now().Before(c.sessionEnd) {
 			e.reason = ErrSessionExpired
 		}
-		c.rejected.CompareAndSwap(nil, e)
+		if c.rejected.CompareAndSwap(nil, e) {
+			c.ka.Stop(e) // no more refreshes: TKEY7 will not take this token again
+		}
 	}
 	return e
 }

@@ -24,14 +24,8 @@ var tokenFields = []string{"access_token", "token", "accessToken"}
 // refresh is the keep-alive's refresh function: it calls the refresh endpoint with the
 // current token as bearer and reads the answer.
 func (c *Client) refresh(ctx context.Context, cur auth.Token) (auth.Token, error) {
-	if err := c.rejected.Load(); err != nil {
-		// TKEY7 already refused the token: stop the keep-alive without a call.
-		return auth.Token{}, err
-	}
-	rctx, cancel := c.refreshContext(ctx)
-	defer cancel()
 	var raw []byte
-	_, err := c.rc.Do(rctx, &rest.Request{
+	_, err := c.rc.Do(ctx, &rest.Request{
 		Method:       c.refreshMethod,
 		Path:         c.refreshPath,
 		Authorizer:   bearer(cur.Value),
@@ -44,24 +38,7 @@ func (c *Client) refresh(ctx context.Context, cur auth.Token) (auth.Token, error
 	if err != nil {
 		return auth.Token{}, fmt.Errorf("tkey7: refresh answer: %w", err)
 	}
-	if !tok.Expiry.IsZero() && !tok.Expiry.Before(c.sessionEnd) {
-		// An exp at or after the session cap tells nothing the cap does not; keeping it
-		// would only make the keep-alive refresh ever more often near the cap.
-		tok.Expiry = time.Time{}
-	}
-	c.lastRefresh.Store(time.Now().UnixNano())
 	return tok, nil
-}
-
-// refreshContext bounds one refresh call. The keep-alive gives each refresh a timeout
-// of its own (at most the refresh interval). Abandoning a refresh whose answer is on
-// its way can cost the session when TKEY7 rotates tokens: the old token is retired and
-// the new one never arrives. So the call ignores that timeout and runs until the
-// revoke deadline instead (each attempt still bounded by WithTimeout); Close still
-// cancels it at once.
-func (c *Client) refreshContext(context.Context) (context.Context, context.CancelFunc) {
-	deadline := time.Unix(0, c.lastRefresh.Load()).Add(c.revokeAfter)
-	return context.WithDeadline(c.closing, deadline)
 }
 
 // bearer authorises one call with a fixed token (the refresh call, which must not

@@ -1,7 +1,6 @@
 package tkey7
 
 import (
-	"context"
 	"encoding/base64"
 	"testing"
 	"time"
@@ -109,34 +108,4 @@ func FuzzParseRefreshAnswer(f *testing.F) {
 			t.Fatal("expiry without token")
 		}
 	})
-}
-
-func TestRefreshContextOutlivesTheKeepAliveTimeoutButNotClose(t *testing.T) {
-	c := &Client{revokeAfter: time.Second}
-	c.lastRefresh.Store(time.Now().UnixNano())
-	c.closing, c.close = context.WithCancel(context.Background())
-	defer c.close()
-
-	perCall, cancelPerCall := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancelPerCall()
-	rctx, cancel := c.refreshContext(perCall)
-	defer cancel()
-
-	<-perCall.Done()
-	select {
-	case <-rctx.Done():
-		t.Fatal("the keep-alive's per-call timeout abandoned the refresh")
-	case <-time.After(20 * time.Millisecond):
-	}
-	dl, ok := rctx.Deadline()
-	require.True(t, ok)
-	assert.WithinDuration(t, time.Unix(0, c.lastRefresh.Load()).Add(time.Second), dl, time.Millisecond,
-		"bounded by the revoke deadline")
-
-	c.close()
-	select {
-	case <-rctx.Done():
-	case <-time.After(500 * time.Millisecond):
-		t.Fatal("Close did not cancel the refresh")
-	}
 }

@@ -17,10 +17,11 @@ import (
 
 // Client is one provider client's request pipeline. It is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	log  *slog.Logger
-	rc   *retryablehttp.Client
+	cfg          Config
+	base         *url.URL
+	log          *slog.Logger
+	rc           *retryablehttp.Client
+	ownTransport bool // the base transport is a clone this client made
 }
 
 // New validates cfg and builds the pipeline.
@@ -31,10 +32,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, base: base, log: cfg.Logger}
 	at := &attemptTransport{client: c}
-	hc, err := cfg.buildHTTPClient(at)
+	hc, own, err := cfg.buildHTTPClient(at)
 	if err != nil {
 		return nil, err
 	}
+	c.ownTransport = own
 	c.rc = &retryablehttp.Client{
 		HTTPClient:   hc,
 		Logger:       nil, // its log lines carry full URLs, queries included
@@ -52,6 +54,15 @@ func New(cfg Config) (*Client, error) {
 		},
 	}
 	return c, nil
+}
+
+// CloseIdleConnections closes the idle connections of the transport the pipeline
+// created itself; a transport that came with the caller's HTTP client is left alone,
+// since others may share it.
+func (c *Client) CloseIdleConnections() {
+	if c.ownTransport {
+		c.rc.HTTPClient.CloseIdleConnections()
+	}
 }
 
 // BaseURL returns a copy of the base URL.

@@ -218,8 +218,8 @@ func isLoopback(host string) bool {
 }
 
 // buildHTTPClient copies the configured client and puts the attempt transport in
-// front of its transport.
-func (c *Config) buildHTTPClient(at *attemptTransport) (*http.Client, error) {
+// front of its transport. own reports that the base transport is a clone made here.
+func (c *Config) buildHTTPClient(at *attemptTransport) (_ *http.Client, own bool, _ error) {
 	var hc http.Client
 	if c.HTTPClient != nil {
 		hc = *c.HTTPClient
@@ -231,9 +231,10 @@ func (c *Config) buildHTTPClient(at *attemptTransport) (*http.Client, error) {
 	if c.TLSClientConfig != nil || c.HTTP1Only || hc.Transport == nil {
 		t, ok := base.(*http.Transport)
 		if !ok {
-			return nil, errors.New("HTTP client: TLS and protocol options need the transport to be an *http.Transport")
+			return nil, false, errors.New("HTTP client: TLS and protocol options need the transport to be an *http.Transport")
 		}
 		t = t.Clone()
+		own = true
 		if c.TLSClientConfig != nil {
 			t.TLSClientConfig = c.TLSClientConfig.Clone()
 		}
@@ -259,5 +260,5 @@ func (c *Config) buildHTTPClient(at *attemptTransport) (*http.Client, error) {
 	// Never follow redirects: the attempt transport would authorise the redirected
 	// request too, and a credential must not travel to another location.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &hc, nil
+	return &hc, own, nil
 }
