@@ -13,11 +13,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/banksdk/banksdk/examples/internal/demo"
@@ -78,95 +76,11 @@ func run() error {
 	fmt.Println("client:", client)
 	p := demo.Printer{Out: os.Stdout}
 
-	var ids []string
-	if err := p.Step("list digital accounts", func() (string, error) {
-		list, err := client.DigitalAccounts.List(ctx)
-		if err != nil {
-			return "", err
-		}
-		ids = accountIDs(list)
-		if list.Accounts == nil {
-			return fmt.Sprintf("answer is not a JSON array (%d bytes, kept raw)", len(list.Raw)), nil
-		}
-		return fmt.Sprintf("%d accounts: %s", len(list.Accounts), demo.Shorten(strings.Join(ids, ", "), 60)), nil
-	}); err != nil {
+	if err := demo.TKEY7(ctx, p, client); err != nil {
 		return err
 	}
-
-	if len(ids) > 0 {
-		if err := p.Step("get digital account "+ids[0], func() (string, error) {
-			doc, err := client.DigitalAccounts.Get(ctx, ids[0])
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("%d bytes of JSON", len(doc)), nil
-		}); err != nil {
-			return err
-		}
-	}
-
-	if err := p.Step("handle an API error (unknown account)", func() (string, error) {
-		_, err := client.DigitalAccounts.Get(ctx, "banksdk-example-no-such-account")
-		var apiErr *tkey7.APIError
-		switch {
-		case err == nil:
-			return "", errors.New("expected an error for an unknown account")
-		case errors.Is(err, tkey7.ErrTokenRevoked), errors.Is(err, tkey7.ErrSessionExpired):
-			return "", err
-		case !errors.As(err, &apiErr):
-			return "", err
-		}
-		return fmt.Sprintf("%d %s %q (troubleshooting id %s)", apiErr.StatusCode, apiErr.Code,
-			apiErr.ShortMessage, apiErr.TroubleshootingID), nil
-	}); err != nil {
-		return err
-	}
-
 	if srv == nil {
 		return nil
 	}
-
-	if err := p.Step("stay idle for 3.5 revoke windows", func() (string, error) {
-		time.Sleep(3*window + window/2)
-		if _, err := client.DigitalAccounts.List(ctx); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%d refreshes in the background, %d retired tokens sent; token still valid",
-			client.Refreshes(), srv.RetiredTokenUses()), nil
-	}); err != nil {
-		return err
-	}
-
-	return p.Step("a revoked token is reported, not retried", func() (string, error) {
-		before := len(srv.Requests())
-		srv.Revoke(srv.CurrentToken(issuedToken)) // as TKEY7 does after 15 minutes without a refresh
-		_, err := client.DigitalAccounts.List(ctx)
-		if !errors.Is(err, tkey7.ErrTokenRevoked) {
-			return "", fmt.Errorf("expected ErrTokenRevoked, got %v", err)
-		}
-		_, err2 := client.DigitalAccounts.List(ctx)
-		if !errors.Is(err2, tkey7.ErrTokenRevoked) {
-			return "", fmt.Errorf("expected ErrTokenRevoked again, got %v", err2)
-		}
-		var apiErr *tkey7.APIError
-		if !errors.As(err, &apiErr) {
-			return "", fmt.Errorf("expected an *APIError, got %v", err)
-		}
-		return fmt.Sprintf("%d %s; 2 calls, %d reached TKEY7; the error ends: ...%s", apiErr.StatusCode, apiErr.Code,
-			len(srv.Requests())-before, err.Error()[strings.LastIndex(err.Error(), ":"):]), nil
-	})
-}
-
-// accountIDs reads the "id" of each account document, when it has one.
-func accountIDs(list *tkey7.DigitalAccountList) []string {
-	var ids []string
-	for _, raw := range list.Accounts {
-		var doc struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(raw, &doc) == nil && doc.ID != "" {
-			ids = append(ids, doc.ID)
-		}
-	}
-	return ids
+	return demo.TKEY7KeepAlive(ctx, p, client, srv, window, issuedToken)
 }
