@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/auth"
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/kh/khtest"
 )

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/kh"
 )
 

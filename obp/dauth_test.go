@@ -3,6 +3,7 @@ package obp_test
 import (
 	"encoding/json"
 	"errors"
+	"github.com/banksdk/banksdk/fake"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -74,7 +75,7 @@ func TestDAuthHeaderOnTheWire(t *testing.T) {
 func TestDAuthFreshJWTOnEveryAttemptRetriesIncluded(t *testing.T) {
 	s := setup(t)
 	c := dauthClient(t, s)
-	s.Inject(2, obptest.Status(http.StatusServiceUnavailable, "").On(http.MethodGet, "/obp/v4.0.0/users/current"))
+	s.Inject(2, fake.Status(http.StatusServiceUnavailable, "").On(http.MethodGet, "/obp/v4.0.0/users/current"))
 
 	_, err := c.Users.Current(ctx(t))
 	require.NoError(t, err)
@@ -106,7 +107,7 @@ func TestDAuthPostRetriedOn503WithNewJWT(t *testing.T) {
 	dauthHolder(t, s)
 	c := dauthClient(t, s)
 	bob := s.EnsureUser("0xb0b", obp.DAuthProvider("ETH"))
-	s.Inject(1, obptest.Status(http.StatusServiceUnavailable, "").On(http.MethodPost, "/obp/"))
+	s.Inject(1, fake.Status(http.StatusServiceUnavailable, "").On(http.MethodPost, "/obp/"))
 
 	v, err := c.AccountAccess.Grant(ctx(t), bankID, accountID, obp.AccountAccessRequest{UserID: bob, View: obp.ViewSelector{ViewID: "ReadBalances", IsSystem: true}})
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package obp_test
 
 import (
 	"errors"
+	"github.com/banksdk/banksdk/fake"
 	"net/http"
 	"strings"
 	"sync"
@@ -134,7 +135,7 @@ func TestDirectLoginRenewalIsNotALoop(t *testing.T) {
 	s := setup(t)
 	c := loginClient(t, s)
 	expired := obptest.ErrorBody(401, obptest.MsgDirectLoginInvalidToken)
-	s.Inject(5, obptest.Status(401, expired).On(http.MethodGet, currentPath))
+	s.Inject(5, fake.Status(401, expired).On(http.MethodGet, currentPath))
 
 	_, err := c.Users.Current(ctx(t))
 	require.Error(t, err)
@@ -199,7 +200,7 @@ func TestDirectLoginErrors(t *testing.T) {
 		})
 	}
 	// A missing-parameter answer (OBP-20002) decodes too.
-	s.Inject(1, obptest.Status(400, obptest.ErrorBody(400, obptest.MsgDirectLoginMissingParameters+" consumer_key")).On(http.MethodPost, "/my/logins/direct"))
+	s.Inject(1, fake.Status(400, obptest.ErrorBody(400, obptest.MsgDirectLoginMissingParameters+" consumer_key")).On(http.MethodPost, "/my/logins/direct"))
 	_, err := loginClient(t, s).DirectLogin(ctx(t))
 	assert.True(t, errors.Is(err, obp.ErrDirectLoginMissingParameters))
 }

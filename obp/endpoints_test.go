@@ -3,6 +3,7 @@ package obp_test
 import (
 	"encoding/json"
 	"errors"
+	"github.com/banksdk/banksdk/fake"
 	"net/http"
 	"testing"
 
@@ -73,7 +74,7 @@ type apiCase struct {
 // correct client cannot provoke from the fake (bad JSON, unknown errors).
 func inject(method, path string, status int, msg string) func(*testing.T, *obptest.Server) {
 	return func(_ *testing.T, s *obptest.Server) {
-		s.Inject(1, obptest.Status(status, obptest.ErrorBody(status, msg)).On(method, path))
+		s.Inject(1, fake.Status(status, obptest.ErrorBody(status, msg)).On(method, path))
 	}
 }
 

@@ -2,6 +2,7 @@ package obp_test
 
 import (
 	"errors"
+	"github.com/banksdk/banksdk/fake"
 	"net/http"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestPostWithLostAnswerIsSentOnce(t *testing.T) {
 	dauthHolder(t, s)
 	bob := s.EnsureUser("0xb0b", "dauth.ETH")
 	path := accessPrefix() + "account-access/grant"
-	s.Inject(1, obptest.DropAfter().On(http.MethodPost, path))
+	s.Inject(1, fake.DropAfter().On(http.MethodPost, path))
 
 	_, err := c.AccountAccess.Grant(ctx(t), bankID, accountID, grantReq(bob, "ReadBalances", true))
 	require.Error(t, err)
@@ -40,7 +41,7 @@ func TestPutWithLostAnswerIsSentOnce(t *testing.T) {
 	bob := s.EnsureUser("0xb0b", "dauth.ETH")
 	require.NoError(t, s.GrantAccess(bankID, accountID, bob, "owner"))
 	path := accessPrefix() + "account-access"
-	s.Inject(1, obptest.DropAfter().On(http.MethodPut, path))
+	s.Inject(1, fake.DropAfter().On(http.MethodPut, path))
 
 	_, err = c.AccountAccess.RevokeGrant(ctx(t), bankID, accountID, []string{"auditor"})
 	assert.True(t, errors.Is(err, obp.ErrOutcomeUnknown))
@@ -50,8 +51,8 @@ func TestPutWithLostAnswerIsSentOnce(t *testing.T) {
 func TestGetRetriedOnTransportErrorsAnd5xx(t *testing.T) {
 	s := setup(t)
 	c := dauthClient(t, s)
-	s.Inject(1, obptest.Status(http.StatusBadGateway, "").On(http.MethodGet, currentPath))
-	s.Inject(1, obptest.Status(http.StatusTooManyRequests, "").WithRetryAfter("0").On(http.MethodGet, currentPath))
+	s.Inject(1, fake.Status(http.StatusBadGateway, "").On(http.MethodGet, currentPath))
+	s.Inject(1, fake.Status(http.StatusTooManyRequests, "").WithRetryAfter("0").On(http.MethodGet, currentPath))
 	_, err := c.Users.Current(ctx(t))
 	require.NoError(t, err)
 	assert.Equal(t, 3, s.Count(http.MethodGet, currentPath))
@@ -60,7 +61,7 @@ func TestGetRetriedOnTransportErrorsAnd5xx(t *testing.T) {
 func TestRetryAfterLongerThanMaxWait(t *testing.T) {
 	s := setup(t)
 	c := dauthClient(t, s)
-	s.Inject(1, obptest.Status(http.StatusServiceUnavailable, obptest.ErrorBody(503, obptest.MsgUnknownError)).WithRetryAfter("120").On(http.MethodGet, currentPath))
+	s.Inject(1, fake.Status(http.StatusServiceUnavailable, obptest.ErrorBody(503, obptest.MsgUnknownError)).WithRetryAfter("120").On(http.MethodGet, currentPath))
 	start := time.Now()
 	_, err := c.Users.Current(ctx(t))
 	var ra *rest.RetryAfterError
@@ -82,7 +83,7 @@ func TestAPIErrorsAreNotRetried(t *testing.T) {
 func TestMalformedAnswer(t *testing.T) {
 	s := setup(t)
 	c := dauthClient(t, s)
-	s.Inject(1, obptest.Malformed().On(http.MethodGet, currentPath))
+	s.Inject(1, fake.Malformed().On(http.MethodGet, currentPath))
 	_, err := c.Users.Current(ctx(t))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "decoding response")

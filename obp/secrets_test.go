@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"github.com/banksdk/banksdk/fake"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,12 +42,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 	record(err)
 	// Go's transport may itself re-send a GET whose reused connection dropped, so
 	// queue more faults than attempts and clear the rest.
-	s.Inject(50, obptest.DropBefore().On(http.MethodGet, currentPath))
+	s.Inject(50, fake.DropBefore().On(http.MethodGet, currentPath))
 	_, err = dc.Users.Current(ctx(t))
 	require.Error(t, err)
 	s.ClearFaults()
 	record(err)
-	s.Inject(1, obptest.DropAfter().On(http.MethodPost, "/obp/"))
+	s.Inject(1, fake.DropAfter().On(http.MethodPost, "/obp/"))
 	_, err = dc.AccountAccess.Grant(ctx(t), bankID, accountID, grantReq("x", "owner", true))
 	require.ErrorIs(t, err, obp.ErrOutcomeUnknown)
 	record(err)
@@ -70,13 +71,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	_, err = static.Users.Current(ctx(t)) // expired: the fake echoes the token
 	require.ErrorIs(t, err, obp.ErrDirectLoginInvalidToken)
 	record(err)
-	s.Inject(50, obptest.DropBefore().On(http.MethodGet, currentPath))
+	s.Inject(50, fake.DropBefore().On(http.MethodGet, currentPath))
 	_, err = lc.Users.Current(ctx(t))
 	require.Error(t, err)
 	s.ClearFaults()
 	record(err)
 	fresh := loginClient(t, s, obp.WithLogger(logs.logger()))
-	s.Inject(1, obptest.DropAfter().On(http.MethodPost, "/my/logins/direct"))
+	s.Inject(1, fake.DropAfter().On(http.MethodPost, "/my/logins/direct"))
 	_, err = fresh.Users.Current(ctx(t))
 	require.Error(t, err)
 	record(err)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/banksdk/banksdk/fake"
 	"net/http"
 	"strings"
 	"sync"
@@ -169,7 +170,7 @@ func TestLoginRetrySignsAfresh(t *testing.T) {
 		[]tpvtest.Option{tpvtest.WithCredentials(fixedToken, fixedSecret), tpvtest.WithClock(clk.Now)},
 		tpv.WithCredentials(fixedToken, fixedSecret),
 		tpv.WithClock(func() time.Time { clk.Advance(time.Second); return clk.Now() }))
-	e.srv.Inject(1, tpvtest.Status(503, "").On("POST", "/api/v1/auth"))
+	e.srv.Inject(1, fake.Status(503, "").On("POST", "/api/v1/auth"))
 	require.NoError(t, e.c.Login(context.Background()))
 	reqs := e.srv.Requests()
 	require.Len(t, reqs, 2)
@@ -276,7 +277,7 @@ func TestSubmitLostAnswerIsNotResent(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	require.NoError(t, e.c.Login(ctx))
-	e.srv.Inject(1, tpvtest.DropAfter().On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.DropAfter().On("POST", "/api/v1/tpv"))
 
 	_, err := e.c.SubmitTPV(ctx, seedSale())
 	require.Error(t, err)
@@ -290,7 +291,7 @@ func TestSubmitTimeoutIsNotResent(t *testing.T) {
 	e := setup(t, nil, tpv.WithTimeout(100*time.Millisecond))
 	ctx := context.Background()
 	require.NoError(t, e.c.Login(ctx))
-	e.srv.Inject(1, tpvtest.Delay(300*time.Millisecond).On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.Delay(300*time.Millisecond).On("POST", "/api/v1/tpv"))
 
 	_, err := e.c.SubmitTPV(ctx, seedSale())
 	require.Error(t, err)
@@ -302,8 +303,8 @@ func TestSubmitRetriedWhenRefused(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	require.NoError(t, e.c.Login(ctx))
-	e.srv.Inject(1, tpvtest.Status(503, "").On("POST", "/api/v1/tpv"))
-	e.srv.Inject(1, tpvtest.DropBefore().On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.Status(503, "").On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.DropBefore().On("POST", "/api/v1/tpv"))
 
 	conf, err := e.c.SubmitTPV(ctx, seedSale())
 	// The 503 is retried (not processed). A connection dropped after it was made is
@@ -314,7 +315,7 @@ func TestSubmitRetriedWhenRefused(t *testing.T) {
 	assert.Equal(t, 2, e.srv.Count("POST", "/api/v1/tpv"))
 	assert.Empty(t, e.srv.Submissions())
 
-	e.srv.Inject(2, tpvtest.Status(503, "").On("POST", "/api/v1/tpv"))
+	e.srv.Inject(2, fake.Status(503, "").On("POST", "/api/v1/tpv"))
 	conf, err = e.c.SubmitTPV(ctx, seedSale())
 	require.NoError(t, err)
 	assert.Equal(t, 5, e.srv.Count("POST", "/api/v1/tpv"))
@@ -326,19 +327,19 @@ func TestSubmitMalformedAnswer(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	require.NoError(t, e.c.Login(ctx))
-	e.srv.Inject(1, tpvtest.Malformed().On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.Malformed().On("POST", "/api/v1/tpv"))
 	_, err := e.c.SubmitTPV(ctx, seedSale())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tpv.ErrOutcomeUnknown)
 	assert.Equal(t, 1, e.srv.Count("POST", "/api/v1/tpv"))
 
-	e.srv.Inject(1, tpvtest.Status(200, `{"success": 90894407}`).On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.Status(200, `{"success": 90894407}`).On("POST", "/api/v1/tpv"))
 	_, err = e.c.SubmitTPV(ctx, seedSale())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tpv.ErrOutcomeUnknown)
 	assert.Contains(t, err.Error(), "confirmation code is not a string")
 
-	e.srv.Inject(1, tpvtest.Status(200, `{"error": "duplicate sale."}`).On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.Status(200, `{"error": "duplicate sale."}`).On("POST", "/api/v1/tpv"))
 	_, err = e.c.SubmitTPV(ctx, seedSale())
 	var ae *tpv.APIError
 	require.ErrorAs(t, err, &ae)
@@ -501,7 +502,7 @@ func TestAuthReplayOnlyOnce(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	require.NoError(t, e.c.Login(ctx))
-	e.srv.Inject(2, tpvtest.Status(401, `{"error":"auth token expired."}`).On("", "/api/v1/products"))
+	e.srv.Inject(2, fake.Status(401, `{"error":"auth token expired."}`).On("", "/api/v1/products"))
 
 	_, err := e.c.Products(ctx)
 	var ae *tpv.APIError
@@ -699,14 +700,14 @@ func TestSendDigitalLostAnswer(t *testing.T) {
 	ctx := context.Background()
 	conf, err := e.c.SubmitTPV(ctx, seedSale())
 	require.NoError(t, err)
-	e.srv.Inject(1, tpvtest.DropAfter().On("POST", "/api/v1/digital/send"))
+	e.srv.Inject(1, fake.DropAfter().On("POST", "/api/v1/digital/send"))
 	_, err = e.c.SendDigital(ctx, conf.Code)
 	assert.ErrorIs(t, err, tpv.ErrOutcomeUnknown)
 	assert.Equal(t, []string{conf.Code}, e.srv.DigitalSends(), "sent once")
 	assert.Equal(t, 1, e.srv.Count("POST", "/api/v1/digital/send/"+conf.Code))
 
 	// Products only reads: a lost answer is retried.
-	e.srv.Inject(1, tpvtest.DropAfter().On("POST", "/api/v1/products"))
+	e.srv.Inject(1, fake.DropAfter().On("POST", "/api/v1/products"))
 	_, err = e.c.Products(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 2, e.srv.Count("POST", "/api/v1/products"))
@@ -717,31 +718,31 @@ func TestUndocumentedAnswers(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, e.c.Login(ctx))
 
-	e.srv.Inject(1, tpvtest.Status(200, `{"error":"no products for this brand."}`).On("POST", "/api/v1/products"))
+	e.srv.Inject(1, fake.Status(200, `{"error":"no products for this brand."}`).On("POST", "/api/v1/products"))
 	_, err := e.c.Products(ctx)
 	var ae *tpv.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 200, ae.StatusCode)
 	assert.Equal(t, "no products for this brand.", ae.Message)
 
-	e.srv.Inject(1, tpvtest.Status(200, `[1,2]`).On("POST", "/api/v1/products"))
+	e.srv.Inject(1, fake.Status(200, `[1,2]`).On("POST", "/api/v1/products"))
 	res, err := e.c.Products(ctx)
 	require.NoError(t, err)
 	assert.Nil(t, res.Success)
 	assert.JSONEq(t, `[1,2]`, string(res.Raw))
 
-	e.srv.Inject(1, tpvtest.Status(204, "").On("POST", "/api/v1/products"))
+	e.srv.Inject(1, fake.Status(204, "").On("POST", "/api/v1/products"))
 	res, err = e.c.Products(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 204, res.StatusCode)
 	assert.Nil(t, res.Raw)
 
-	e.srv.Inject(1, tpvtest.Malformed().On("POST", "/api/v1/products"))
+	e.srv.Inject(1, fake.Malformed().On("POST", "/api/v1/products"))
 	_, err = e.c.Products(ctx)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, tpv.ErrOutcomeUnknown)
 
-	e.srv.Inject(3, tpvtest.Status(502, "<html><title>Bad Gateway</title>\n</html>").On("POST", "/api/v1/products"))
+	e.srv.Inject(3, fake.Status(502, "<html><title>Bad Gateway</title>\n</html>").On("POST", "/api/v1/products"))
 	_, err = e.c.Products(ctx)
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 502, ae.StatusCode)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/banksdk/banksdk/fake"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -87,25 +88,25 @@ func TestSecretsNeverLeak(t *testing.T) {
 	_, err = e.c.SendDigital(ctx, "00000000000")
 	require.Error(t, err)
 	keep(err)
-	e.srv.Inject(2, tpvtest.Status(401, `{"error":"rejected"}`).On("", "/api/v1/products"))
+	e.srv.Inject(2, fake.Status(401, `{"error":"rejected"}`).On("", "/api/v1/products"))
 	_, err = e.c.Products(ctx)
 	require.Error(t, err)
 	keep(err)
 	reqs := e.srv.Requests()
 	last := reqs[len(reqs)-1]
 	echo := fmt.Sprintf(`{"error":"bad token %s with signature %s"}`, last.RawHeader("Authorization")[0], last.RawHeader("Signature")[0])
-	e.srv.Inject(1, tpvtest.Status(403, echo).On("", "/api/v1/products"))
+	e.srv.Inject(1, fake.Status(403, echo).On("", "/api/v1/products"))
 	_, err = e.c.Products(ctx)
 	require.Error(t, err)
 	keep(err)
 
 	// Transport errors: a lost submission, and a login whose URL carries the query.
-	e.srv.Inject(1, tpvtest.DropAfter().On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.DropAfter().On("POST", "/api/v1/tpv"))
 	_, err = e.c.SubmitTPV(ctx, seedSale())
 	require.ErrorIs(t, err, tpv.ErrOutcomeUnknown)
 	keep(err)
 	e.srv.ExpireAuthTokens()
-	e.srv.Inject(3, tpvtest.DropBefore().On("POST", "/api/v1/auth"))
+	e.srv.Inject(3, fake.DropBefore().On("POST", "/api/v1/auth"))
 	_, err = e.c.Products(ctx)
 	require.ErrorIs(t, err, tpv.ErrLoginFailed)
 	keep(err)
@@ -122,7 +123,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			loginQuery = r.RawQuery
 		}
 	}
-	e.srv.Inject(1, tpvtest.Status(404, "Not found: POST /api/v1/auth?"+loginQuery).On("POST", "/api/v1/auth"))
+	e.srv.Inject(1, fake.Status(404, "Not found: POST /api/v1/auth?"+loginQuery).On("POST", "/api/v1/auth"))
 	keep(bad.Login(ctx))
 	require.Len(t, errs, 7)
 

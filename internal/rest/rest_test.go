@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

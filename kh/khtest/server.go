@@ -20,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 )
 
 // Server is a fake K&H PSD2 bank: an HTTPS server that requires a client certificate

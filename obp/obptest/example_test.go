@@ -3,6 +3,7 @@ package obptest_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/banksdk/banksdk/fake"
 	"log"
 	"net/http"
 	"time"
@@ -51,7 +52,7 @@ func ExampleNewServer() {
 func ExampleServer_Inject() {
 	srv := obptest.NewServer()
 	defer srv.Close()
-	srv.Inject(1, obptest.Status(500, obptest.ErrorBody(500, obptest.MsgUnknownError)).On("GET", "/obp/"))
+	srv.Inject(1, fake.Status(500, obptest.ErrorBody(500, obptest.MsgUnknownError)).On("GET", "/obp/"))
 
 	resp, err := http.Get(srv.URL() + "/obp/v4.0.0/users/current")
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 )
 
 // The accounts, users and DAuth claims a new Server starts with. They are the values
@@ -37,36 +37,8 @@ const (
 	DAuthProviderPrefix = "dauth."
 )
 
-// Request is one request as the fake received it, with its header lines exactly as
-// they arrived on the wire (see RawHeader and HeaderNames).
-type Request = fake.Request
-
 // HeaderField is one header line as received.
 type HeaderField = fake.HeaderField
-
-// Fault is a misbehaviour injected with Server.Inject.
-type Fault = fake.Fault
-
-// Status answers with status and body (if not empty) without running the fake's
-// handler. ErrorBody builds an OBP error body for it.
-func Status(status int, body string) Fault { return fake.Status(status, body) }
-
-// DropBefore closes the connection before the handler runs (the request was not
-// processed).
-func DropBefore() Fault { return fake.DropBefore() }
-
-// DropAfter runs the handler, then closes the connection without answering (the
-// request was processed; the client cannot know).
-func DropAfter() Fault { return fake.DropAfter() }
-
-// Delay waits d before running the handler.
-func Delay(d time.Duration) Fault { return fake.Delay(d) }
-
-// Malformed answers 200 with a body that is not valid JSON.
-func Malformed() Fault { return fake.Malformed() }
-
-// Oversized answers 200 with a JSON document of at least size bytes.
-func Oversized(size int) Fault { return fake.Oversized(size) }
 
 // Option configures a Server.
 type Option func(*config)
@@ -271,7 +243,7 @@ func (s *Server) Close() { s.srv.Close() }
 
 // Requests returns every request received so far, in arrival order, with header names
 // as they arrived on the wire.
-func (s *Server) Requests() []Request { return s.srv.Requests() }
+func (s *Server) Requests() []fake.Request { return s.srv.Requests() }
 
 // Count returns how many requests had this method ("" for any) and exact path.
 func (s *Server) Count(method, path string) int { return s.srv.Count(method, path) }
@@ -280,7 +252,7 @@ func (s *Server) Count(method, path string) int { return s.srv.Count(method, pat
 func (s *Server) ResetRequests() { s.srv.ResetRequests() }
 
 // Inject makes the next n matching requests take fault f (see Fault.On).
-func (s *Server) Inject(n int, f Fault) { s.srv.Inject(n, f) }
+func (s *Server) Inject(n int, f fake.Fault) { s.srv.Inject(n, f) }
 
 // ClearFaults drops the faults not yet taken.
 func (s *Server) ClearFaults() { s.srv.ClearFaults() }

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/banksdk/banksdk/fake"
 	"io"
 	"net/http"
 	"strings"
@@ -488,7 +489,7 @@ func TestCurrentUserShape(t *testing.T) {
 
 func TestInjectedError(t *testing.T) {
 	s := setup(t)
-	s.Inject(1, obptest.Status(400, obptest.ErrorBody(400, obptest.MsgCannotGrantAccountAccess)).On("POST", v4+"/banks/"))
+	s.Inject(1, fake.Status(400, obptest.ErrorBody(400, obptest.MsgCannotGrantAccountAccess)).On("POST", v4+"/banks/"))
 	tok := login(t, s)
 	a := call(t, s, "POST", accessPath("account-access", "grant"), dl(tok), grantBody("x", "owner", true))
 	assert.Equal(t, 400, a.status)

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 )
 
 // Defaults used by NewServer.

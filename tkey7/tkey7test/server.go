@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 )
 
 // BasePath is the path of the API under the server's root, as in

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/banksdk/banksdk/internal/fake"
+	"github.com/banksdk/banksdk/fake"
 )
 
 // Endpoint names one of the portal's endpoints, for WithEndpointMethod.
@@ -51,31 +51,6 @@ const (
 // FirstConfirmationCode is the confirmation code of the first submission a new
 // server accepts; later ones count up from it.
 const FirstConfirmationCode = "00090894407"
-
-// Fault is an injected misbehaviour (see Inject).
-type Fault = fake.Fault
-
-// Request is one request as the fake received it, header names as sent on the wire.
-type Request = fake.Request
-
-// Status answers with status and body (if not empty) without running the portal.
-func Status(status int, body string) Fault { return fake.Status(status, body) }
-
-// DropBefore closes the connection before the portal sees the request.
-func DropBefore() Fault { return fake.DropBefore() }
-
-// DropAfter lets the portal process the request, then closes the connection without
-// answering: the caller cannot know the outcome.
-func DropAfter() Fault { return fake.DropAfter() }
-
-// Delay waits d before the portal handles the request.
-func Delay(d time.Duration) Fault { return fake.Delay(d) }
-
-// Malformed answers 200 with a body that is not valid JSON.
-func Malformed() Fault { return fake.Malformed() }
-
-// Oversized answers 200 with a JSON document of at least size bytes.
-func Oversized(size int) Fault { return fake.Oversized(size) }
 
 // SignatureFunc computes the Signature header the fake expects for a request whose
 // raw body is body.
@@ -222,7 +197,7 @@ func (s *Server) AppToken() string { return s.cfg.appToken }
 func (s *Server) AppSecret() string { return s.cfg.appSecret }
 
 // Requests returns every request received so far, in arrival order.
-func (s *Server) Requests() []Request { return s.fs.Requests() }
+func (s *Server) Requests() []fake.Request { return s.fs.Requests() }
 
 // Count returns how many requests had this method ("" for any) and exact path.
 func (s *Server) Count(method, path string) int { return s.fs.Count(method, path) }
@@ -231,7 +206,7 @@ func (s *Server) Count(method, path string) int { return s.fs.Count(method, path
 func (s *Server) ResetRequests() { s.fs.ResetRequests() }
 
 // Inject makes the next n matching requests take fault f (see Fault.On).
-func (s *Server) Inject(n int, f Fault) { s.fs.Inject(n, f) }
+func (s *Server) Inject(n int, f fake.Fault) { s.fs.Inject(n, f) }
 
 // ClearFaults drops every injected fault not yet taken.
 func (s *Server) ClearFaults() { s.fs.ClearFaults() }

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/banksdk/banksdk/fake"
 	"io"
 	"net/http"
 	"net/url"
@@ -491,7 +492,7 @@ func TestDigitalSendAndQueueCall(t *testing.T) {
 func TestDropAfterStoresSubmission(t *testing.T) {
 	s := setup(t)
 	tok := login(t, s, time.Now())
-	s.Inject(1, tpvtest.DropAfter().On("POST", tpvtest.PathTPV))
+	s.Inject(1, fake.DropAfter().On("POST", tpvtest.PathTPV))
 
 	req, err := http.NewRequest("POST", s.URL()+tpvtest.PathTPV, strings.NewReader(seedExample))
 	require.NoError(t, err)
@@ -511,7 +512,7 @@ func TestDropAfterStoresSubmission(t *testing.T) {
 
 func TestStatusFault(t *testing.T) {
 	s := setup(t)
-	s.Inject(1, tpvtest.Status(503, "").WithRetryAfter("1").On("POST", tpvtest.PathAuth))
+	s.Inject(1, fake.Status(503, "").WithRetryAfter("1").On("POST", tpvtest.PathAuth))
 	a := do(t, "POST", s.URL()+tpvtest.PathAuth, nil, nil)
 	assert.Equal(t, 503, a.status)
 	assert.Equal(t, "1", a.header.Get("Retry-After"))
