@@ -312,7 +312,7 @@ func (s *Server) Count(method, path string) int {
 // ResetRequests empties the request log.
 func (s *Server) ResetRequests() { s.fs.ResetRequests() }
 
-// Inject makes the next n requests matching f take fault f (see internal/fake: Status,
+// Inject makes the next n requests matching f take fault f (see package fake: Status,
 // DropBefore, DropAfter, Delay, Malformed, Oversized, and Fault.On). Paths given to
 // Fault.On are full paths: use Path.
 func (s *Server) Inject(n int, f fake.Fault) { s.fs.Inject(n, f) }
