@@ -343,6 +343,56 @@ func (k *KeepAlive) Stop(err error) {
 	k.cancel()
 }
 
+// Sync is for a client whose request was rejected with token rejected: another
+// replica sharing the store may have rotated it. Sync adopts a newer token from the
+// store; while none is there and another replica holds the refresh lease (its refresh
+// may have retired rejected before it could publish the new token), it waits for the
+// result. It returns the current token, which is still rejected when no replica has a
+// newer one. Without a store it returns the current token at once.
+func (k *KeepAlive) Sync(ctx context.Context, rejected Token) (Token, error) {
+	if k.cfg.Store == nil {
+		return k.current()
+	}
+	for {
+		rec, err := k.cfg.Store.Load(ctx, k.cfg.StoreKey)
+		switch {
+		case err == nil:
+			k.adopt(rec)
+		case !errors.Is(err, ErrNotFound):
+			return Token{}, storeErr("load", err)
+		}
+		cur, err := k.current()
+		if err != nil || cur.Value != rejected.Value {
+			return cur, err
+		}
+		release, busy, err := k.tryLeaseBriefly(ctx)
+		if err != nil {
+			return Token{}, err
+		}
+		if !busy {
+			_ = release(context.WithoutCancel(ctx))
+			return cur, nil // nobody is refreshing: nothing newer is coming
+		}
+		t := time.NewTimer(k.cfg.StorePoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Token{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// tryLeaseBriefly reports whether another replica holds the refresh lease; when it
+// does not, the caller holds it now and must release it.
+func (k *KeepAlive) tryLeaseBriefly(ctx context.Context) (release func(context.Context) error, busy bool, err error) {
+	release, ok, err := k.cfg.Store.TryLease(ctx, k.cfg.StoreKey, time.Second)
+	if err != nil {
+		return nil, false, storeErr("lease", err)
+	}
+	return release, !ok, nil
+}
+
 // joinStore adopts this session's token from the store, or publishes ours.
 func (k *KeepAlive) joinStore() error {
 	ctx, cancel := k.refreshContext(k.cur.Load())

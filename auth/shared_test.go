@@ -211,3 +211,38 @@ func TestKeepAliveStoreNeedsKey(t *testing.T) {
 	})
 	assert.ErrorContains(t, err, "StoreKey")
 }
+
+func TestKeepAliveSyncWaitsForTheLeaseHolder(t *testing.T) {
+	mem := NewMemoryStore()
+	issued := time.Now()
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, IssuedAt: issued, Interval: time.Minute, RevokeAfter: 2 * time.Minute,
+		Refresh: func(context.Context, Token) (Token, error) { return Token{}, nil },
+		Store:   mem, StoreKey: "k", StorePoll: 5 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	ctx := context.Background()
+
+	// Nobody is refreshing and nothing newer is stored: the rejected token stays.
+	cur, err := k.Sync(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	assert.Equal(t, "tok-0", cur.Value)
+
+	// Another replica holds the lease, has rotated the token and publishes a moment later.
+	release, ok, err := mem.TryLease(ctx, "k", time.Second)
+	require.NoError(t, err)
+	require.True(t, ok)
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		rec, _ := mem.Load(ctx, "k")
+		_, _ = mem.CompareAndSwap(ctx, "k", rec.Version, Token{Value: "tok-1"})
+		_ = release(ctx)
+	}()
+	cur, err = k.Sync(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", cur.Value, "waited for the lease holder's result")
+	tok, err := k.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", tok.Value)
+}

@@ -37,6 +37,7 @@ type Client struct {
 	rc *rest.Client
 	ka *auth.KeepAlive
 
+	shared        bool // replicas share the token through a store
 	refreshMethod string
 	refreshPath   string
 	sessionEnd    time.Time
@@ -58,6 +59,8 @@ type service struct{ client *Client }
 type Option func(*options) error
 
 type options struct {
+	store          auth.Store
+	storeKey       string
 	cfg            rest.Config
 	token          string
 	tokenSet       bool
@@ -124,6 +127,26 @@ func WithRefreshInterval(d time.Duration) Option {
 			return fmt.Errorf("refresh interval: must be positive, got %v", d)
 		}
 		o.interval = d
+		return nil
+	}
+}
+
+// WithStore shares the token with the other replicas of a service through store (for
+// example redisstore) under key: one replica refreshes in each window (the holder of
+// the store's lease) and the others adopt its result, instead of every replica
+// refreshing (and, if TKEY7 rotates tokens, retiring each other's). Every replica must
+// be given the same token and issuance time. A replica whose token TKEY7 rejects
+// first looks for a newer one in the store and, if it finds one, replays the call
+// once with it.
+func WithStore(store auth.Store, key string) Option {
+	return func(o *options) error {
+		if store == nil {
+			return errors.New("store: must not be nil")
+		}
+		if key == "" {
+			return errors.New("store key: must not be empty")
+		}
+		o.store, o.storeKey = store, key
 		return nil
 	}
 }
@@ -255,10 +278,15 @@ func NewClient(opts ...Option) (*Client, error) {
 			end.Format(time.RFC3339), ErrSessionExpired, webOfficeHint)
 	}
 
-	c := &Client{refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
+	c := &Client{shared: o.store != nil, refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
 		sessionEnd: o.issuedAt.Add(o.sessionLength), revokeAfter: o.revokeAfter}
 	o.cfg.DecodeError = c.decodeError
-	o.cfg.IsAuthExpired = nil // a 401 is final: only the Web Office can issue a new token
+	// A 401 is final (only the Web Office can issue a new token), unless another
+	// replica sharing the store rotated the token: then the call is replayed once.
+	o.cfg.IsAuthExpired = func(_ *http.Response, err error) bool {
+		var e *APIError
+		return errors.As(err, &e) && e.superseded
+	}
 	rc, err := rest.New(o.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tkey7: %w", err)
@@ -275,6 +303,9 @@ func NewClient(opts ...Option) (*Client, error) {
 		SessionWarning:    o.sessionWarning,
 		OnSessionExpiring: o.onExpiring,
 		Logger:            o.cfg.Logger,
+		Store:             o.store,
+		StoreKey:          o.storeKey,
+		StorePoll:         o.interval / 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tkey7: %w", err)
@@ -320,6 +351,10 @@ func (c *Client) SessionEnd() time.Time { return c.sessionEnd }
 // end of the token's life.
 func (c *Client) decodeError(resp *http.Response, body []byte) error {
 	e := parseAPIError(resp.StatusCode, body)
+	if resp.StatusCode == http.StatusUnauthorized && c.superseded(resp) {
+		e.superseded = true
+		return e
+	}
 	if resp.StatusCode == http.StatusUnauthorized {
 		e.reason = ErrTokenRevoked
 		if !time.Now().Before(c.sessionEnd) {
@@ -330,6 +365,20 @@ func (c *Client) decodeError(resp *http.Response, body []byte) error {
 		}
 	}
 	return e
+}
+
+// superseded reports whether the token a rejected request carried was replaced by
+// another replica sharing the store (it never is without a store).
+func (c *Client) superseded(resp *http.Response) bool {
+	if !c.shared || resp.Request == nil {
+		return false
+	}
+	sent := strings.TrimPrefix(resp.Request.Header.Get("Authorization"), "Bearer ")
+	// The attempt's own context ended with its body; keep the caller's values only.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(resp.Request.Context()), 5*time.Second)
+	defer cancel()
+	cur, err := c.ka.Sync(ctx, auth.Token{Value: sent})
+	return err == nil && sent != "" && cur.Value != sent
 }
 
 // do sends req with the client's token and decodes the answer into out.

@@ -63,6 +63,8 @@ type APIError struct {
 	Body []byte
 
 	reason error // ErrTokenRevoked or ErrSessionExpired for a 401
+	// superseded: the 401 came for a token another replica had already replaced.
+	superseded bool
 }
 
 // Time returns Timestamp as a time.Time, or the zero time when it is absent.
