@@ -281,7 +281,7 @@ func (k *KeepAlive) run() {
 			err = k.refresh()
 		}
 		if errors.Is(err, errLeaseBusy) {
-			if time.Now().Sub(k.cur.Load().refreshedAt) >= k.cfg.RevokeAfter {
+			if time.Since(k.cur.Load().refreshedAt) >= k.cfg.RevokeAfter {
 				log.Error("banksdk keep-alive: no replica refreshed the token before the revoke deadline")
 				k.stop(ErrTokenRevoked)
 				return

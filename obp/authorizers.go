@@ -73,6 +73,7 @@ func (d *directLoginAuth) Authorize(ctx context.Context, req *http.Request, _ []
 
 // Invalidate forgets the token a rejected attempt carried, so the replay logs in again.
 func (d *directLoginAuth) Invalidate(req *http.Request) {
+	//lint:ignore SA1008 the header was set under its exact, non-canonical name: OBP matches names case-sensitively
 	vs := req.Header["DirectLogin"]
 	if len(vs) == 0 {
 		return

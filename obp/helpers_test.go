@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -138,13 +137,6 @@ func keyFragments(k *rsa.PrivateKey) []string {
 		out = append(out, p.String()[:40])
 	}
 	return out
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	return string(b)
 }
 
 func has(list []string, s string) bool {

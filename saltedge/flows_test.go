@@ -105,6 +105,7 @@ func TestPaymentFlowsThroughHandler(t *testing.T) {
 	resp, err = e.driver.Send(ctx, saltedgetest.Call{Endpoint: saltedgetest.PaymentsShow, AccessToken: "pay-token",
 		Data: map[string]any{"payment_id": 42}})
 	require.NoError(t, err)
+	assert.Equal(t, 404, resp.StatusCode, "payment 42 does not exist either")
 	assert.Equal(t, saltedge.ID("42"), e.bank.lastRequest().(*saltedge.ShowPaymentRequest).PaymentID)
 	assert.Empty(t, e.bank.backgroundErrors())
 }

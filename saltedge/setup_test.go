@@ -43,10 +43,9 @@ type env struct {
 }
 
 type setupOpts struct {
-	fakeOpts    []saltedgetest.Option
-	clientOpts  []saltedge.Option
-	handlerCfg  func(*saltedge.HandlerConfig)
-	noDefaultTS bool
+	fakeOpts   []saltedgetest.Option
+	clientOpts []saltedge.Option
+	handlerCfg func(*saltedge.HandlerConfig)
 }
 
 func fakeOptions() []saltedgetest.Option {

@@ -33,21 +33,6 @@ func main() {
 	}
 }
 
-// psu holds what embedded SCA needs from the PSU.
-type psu struct {
-	id, password string
-	otp          func() (string, error)
-}
-
-type flow struct {
-	ctx      context.Context
-	c        *kh.Client
-	psu      psu
-	ip       string
-	fake     bool
-	creditor string
-}
-
 func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -125,11 +125,11 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 // the provider key, exp present and in the future, a JSON object in data.
 func (s *Server) verifyCallbackJWT(h string) (*callbackClaims, string, error) {
 	if h == "" {
-		return nil, "", errors.New("Authorization header is missing")
+		return nil, "", errors.New("missing Authorization header")
 	}
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok {
-		return nil, "", errors.New(`Authorization header is not "Bearer <JWT>"`)
+		return nil, "", errors.New(`malformed Authorization header: want "Bearer <JWT>"`)
 	}
 	alg := peekAlg(tok)
 	var c callbackClaims
@@ -137,10 +137,10 @@ func (s *Server) verifyCallbackJWT(h string) (*callbackClaims, string, error) {
 		jwt.WithLeeway(s.leeway))
 	_, err := p.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.providerPub, nil })
 	if err != nil {
-		return &c, alg, fmt.Errorf("Authorization JWT rejected: %w", err)
+		return &c, alg, fmt.Errorf("rejected Authorization JWT: %w", err)
 	}
 	if d := bytes.TrimSpace(c.Data); len(d) == 0 || d[0] != '{' {
-		return &c, alg, errors.New("Authorization JWT has no data object")
+		return &c, alg, errors.New("the Authorization JWT has no data object")
 	}
 	return &c, alg, nil
 }
