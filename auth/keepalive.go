@@ -251,7 +251,13 @@ func (k *KeepAlive) run() {
 	<-timer.C
 	for {
 		now := time.Now()
-		wake := earliest(next, k.sessionEnd)
+		// With a store every replica starts holding its requests a little before the
+		// shared schedule (see refreshShared), so it wakes that much earlier.
+		due := next
+		if k.cfg.Store != nil {
+			due = next.Add(-k.sharedGrace())
+		}
+		wake := earliest(due, k.sessionEnd)
 		if !warned {
 			wake = earliest(wake, warnAt)
 		}
@@ -271,12 +277,12 @@ func (k *KeepAlive) run() {
 			k.stop(ErrSessionExpired)
 			return
 		}
-		if now.Before(next) {
+		if now.Before(due) {
 			continue
 		}
 		var err error
 		if k.cfg.Store != nil {
-			err = k.refreshShared()
+			err = k.refreshShared(next)
 		} else {
 			err = k.refresh()
 		}
@@ -433,10 +439,19 @@ func (k *KeepAlive) adopt(rec Record) bool {
 }
 
 // refreshShared refreshes through the store: adopt a refresh another replica made in
-// this window, or take the lease, refresh and publish.
-func (k *KeepAlive) refreshShared() error {
+// this window, or take the lease, refresh and publish. Every replica wakes on the same
+// schedule (due, from the shared record) and holds its own requests from a grace
+// before it until the window's token is settled, and the lease holder waits the same
+// grace before it refreshes: a replica whose timer fires a little late is still
+// holding its requests when the refresh may retire the token they would carry.
+func (k *KeepAlive) refreshShared(due time.Time) error {
+	k.gate.lock()
+	defer k.gate.unlock()
 	ctx, cancel := k.refreshContext(k.cur.Load())
 	defer cancel()
+	if err := sleepCtx(ctx, time.Until(due)); err != nil {
+		return err
+	}
 	s, key := k.cfg.Store, k.cfg.StoreKey
 	recent := func(rec Record) bool { return time.Since(rec.Updated) < k.cfg.Interval }
 	rec, err := s.Load(ctx, key)
@@ -452,13 +467,18 @@ func (k *KeepAlive) refreshShared() error {
 		return storeErr("lease", err)
 	}
 	if !ok {
-		return errLeaseBusy
+		if release, ok, err = k.awaitShared(ctx, recent); err != nil || !ok {
+			return err // adopted the other replica's result, or gave up for now
+		}
 	}
 	defer func() {
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer rcancel()
 		_ = release(rctx)
 	}()
+	if err := sleepCtx(ctx, k.sharedGrace()); err != nil {
+		return err
+	}
 	rec, err = s.Load(ctx, key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return storeErr("load", err)
@@ -470,7 +490,7 @@ func (k *KeepAlive) refreshShared() error {
 	if err == nil {
 		k.adopt(rec) // refresh the newest token the replicas know
 	}
-	if err := k.refresh(); err != nil {
+	if err := k.refreshLocked(); err != nil {
 		return err
 	}
 	if _, err := s.CompareAndSwap(ctx, key, rec.Version, k.cur.Load().tok); err != nil {
@@ -479,9 +499,52 @@ func (k *KeepAlive) refreshShared() error {
 	return nil
 }
 
+// awaitShared runs while another replica holds the refresh lease (and this replica
+// holds its own requests): it waits until that replica publishes its result (adopted: ok false), so that none of them carries the token the refresh
+// retires. If the holder stops without publishing, its lease ends and this replica
+// takes it over (ok true: the caller refreshes and must release). It gives up
+// (errLeaseBusy, retried a StorePoll later) after a few seconds without either.
+func (k *KeepAlive) awaitShared(ctx context.Context, recent func(Record) bool) (release func(context.Context) error, ok bool, err error) {
+	wctx, cancel := context.WithTimeout(ctx, min(k.cfg.LeaseTTL, 5*time.Second))
+	defer cancel()
+	for {
+		rec, err := k.cfg.Store.Load(wctx, k.cfg.StoreKey)
+		if err == nil && recent(rec) {
+			k.adopt(rec)
+			return nil, false, nil
+		}
+		if release, ok, err := k.cfg.Store.TryLease(wctx, k.cfg.StoreKey, k.cfg.LeaseTTL); err == nil && ok {
+			return release, true, nil
+		}
+		if sleepCtx(wctx, k.sharedGrace()/4) != nil {
+			return nil, false, errLeaseBusy
+		}
+	}
+}
+
+// sharedGrace is how long a lease holder waits before refreshing, and a few times
+// how often waiting replicas look at the store.
+func (k *KeepAlive) sharedGrace() time.Duration { return min(k.cfg.Interval/10, 100*time.Millisecond) }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 func (k *KeepAlive) refresh() error {
 	k.gate.lock()
 	defer k.gate.unlock()
+	return k.refreshLocked()
+}
+
+// refreshLocked calls Refresh; the caller holds the gate.
+func (k *KeepAlive) refreshLocked() error {
 	cur := k.cur.Load()
 	ctx, cancel := k.refreshContext(cur)
 	defer cancel()
