@@ -1,10 +1,9 @@
 package kh_test
 
 import (
-	"bytes"
 	"context"
+	"github.com/banksdk/banksdk/fake"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,24 +21,7 @@ type env struct {
 	ctx context.Context
 	srv *khtest.Server
 	c   *kh.Client
-	log *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log *fake.LogBuffer
 }
 
 // fastRetry keeps retries short in tests.
@@ -49,7 +31,7 @@ func setup(t *testing.T, fakeOpts []khtest.Option, opts ...kh.Option) *env {
 	t.Helper()
 	srv := khtest.NewServer(fakeOpts...)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, ctx: context.Background(), srv: srv, log: &syncBuffer{}}
+	e := &env{t: t, ctx: context.Background(), srv: srv, log: &fake.LogBuffer{}}
 	logger := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	base := []kh.Option{
 		kh.WithBaseURL(srv.URL()),

@@ -1,14 +1,12 @@
 package tkey7_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,29 +18,11 @@ import (
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
 
-// syncBuffer is a bytes.Buffer safe for the keep-alive's goroutine and the test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // The access token (and every rotated token) never appears in log lines, errors or
 // the client's printed form: success, API-error, transport-error, refresh-failure and
 // revocation paths.
 func TestTokenNeverInLogsOrErrors(t *testing.T) {
-	var logs syncBuffer
+	var logs fake.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window), tkey7test.WithRotation()},
 		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4), tkey7.WithLogger(logger))

@@ -1,14 +1,12 @@
 package tpv_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"github.com/banksdk/banksdk/fake"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +16,6 @@ import (
 	"github.com/banksdk/banksdk/tpv"
 	"github.com/banksdk/banksdk/tpv/tpvtest"
 )
-
-// syncBuffer is a log sink safe for the client's concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // secretsSeen collects every credential that went over the wire: auth tokens,
 // signatures, the login query and its values.
@@ -56,7 +36,7 @@ func secretsSeen(srv *tpvtest.Server) []string {
 }
 
 func TestSecretsNeverLeak(t *testing.T) {
-	var logs syncBuffer
+	var logs fake.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := setup(t, nil, tpv.WithLogger(logger))
 	ctx := context.Background()
