@@ -7,94 +7,92 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// LoadRSAPrivateKey parses the first RSA private key in PEM data: PKCS#1 ("RSA PRIVATE
-// KEY") or PKCS#8 ("PRIVATE KEY"). Errors never include key material.
-func LoadRSAPrivateKey(pemData []byte) (*rsa.PrivateKey, error) {
-	rest := pemData
+// firstPEM returns the first PEM block in data whose type is one of types.
+func firstPEM(data []byte, what string, types ...string) (*pem.Block, error) {
 	sawPEM := false
 	for {
 		var block *pem.Block
-		block, rest = pem.Decode(rest)
+		block, data = pem.Decode(data)
 		if block == nil {
 			break
 		}
 		sawPEM = true
-		switch block.Type {
-		case "RSA PRIVATE KEY":
-			if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") { // legacy RFC 1423 encryption
-				return nil, errors.New("auth: RSA private key: encrypted PEM is not supported; decrypt it first")
-			}
-			k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-			if err != nil {
-				return nil, errors.New("auth: RSA private key: invalid PKCS#1 data")
-			}
-			return k, nil
-		case "PRIVATE KEY":
-			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-			if err != nil {
-				return nil, errors.New("auth: RSA private key: invalid PKCS#8 data")
-			}
-			rk, ok := k.(*rsa.PrivateKey)
-			if !ok {
-				return nil, fmt.Errorf("auth: private key: PKCS#8 key is %T, not RSA", k)
-			}
-			return rk, nil
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New("auth: RSA private key: encrypted PKCS#8 is not supported; decrypt it first")
+		if slices.Contains(types, block.Type) {
+			return block, nil
 		}
 	}
 	if !sawPEM {
-		return nil, errors.New("auth: RSA private key: no PEM block found")
+		return nil, fmt.Errorf("auth: %s: no PEM block found", what)
 	}
-	return nil, errors.New("auth: RSA private key: no RSA PRIVATE KEY or PRIVATE KEY block found")
+	return nil, fmt.Errorf("auth: %s: no %s block found", what, strings.Join(types, " or "))
+}
+
+// LoadRSAPrivateKey parses the first RSA private key in PEM data: PKCS#1 ("RSA PRIVATE
+// KEY") or PKCS#8 ("PRIVATE KEY"). Errors never include key material.
+func LoadRSAPrivateKey(pemData []byte) (*rsa.PrivateKey, error) {
+	block, err := firstPEM(pemData, "RSA private key", "RSA PRIVATE KEY", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY")
+	if err != nil {
+		return nil, err
+	}
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") { // legacy RFC 1423 encryption
+			return nil, errors.New("auth: RSA private key: encrypted PEM is not supported; decrypt it first")
+		}
+		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("auth: RSA private key: invalid PKCS#1 data")
+		}
+		return k, nil
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("auth: RSA private key: invalid PKCS#8 data")
+		}
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("auth: private key: PKCS#8 key is %T, not RSA", k)
+		}
+		return rk, nil
+	default:
+		return nil, errors.New("auth: RSA private key: encrypted PKCS#8 is not supported; decrypt it first")
+	}
 }
 
 // LoadRSAPublicKey parses the first RSA public key in PEM data: PKIX ("PUBLIC KEY"),
 // PKCS#1 ("RSA PUBLIC KEY") or an X.509 certificate ("CERTIFICATE").
 func LoadRSAPublicKey(pemData []byte) (*rsa.PublicKey, error) {
-	rest := pemData
-	sawPEM := false
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		sawPEM = true
-		var key any
-		var err error
-		switch block.Type {
-		case "PUBLIC KEY":
-			key, err = x509.ParsePKIXPublicKey(block.Bytes)
-		case "RSA PUBLIC KEY":
-			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-		case "CERTIFICATE":
-			var cert *x509.Certificate
-			if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
-				key = cert.PublicKey
-			}
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("auth: RSA public key: invalid %s data: %w", block.Type, err)
-		}
-		pk, ok := key.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("auth: public key is %T, not RSA", key)
-		}
-		return pk, nil
+	block, err := firstPEM(pemData, "RSA public key", "PUBLIC KEY", "RSA PUBLIC KEY", "CERTIFICATE")
+	if err != nil {
+		return nil, err
 	}
-	if !sawPEM {
-		return nil, errors.New("auth: RSA public key: no PEM block found")
+	var key any
+	switch block.Type {
+	case "PUBLIC KEY":
+		key, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	default:
+		var cert *x509.Certificate
+		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
+			key = cert.PublicKey
+		}
 	}
-	return nil, errors.New("auth: RSA public key: no PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE block found")
+	if err != nil {
+		return nil, fmt.Errorf("auth: RSA public key: invalid %s data: %w", block.Type, err)
+	}
+	pk, ok := key.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("auth: public key is %T, not RSA", key)
+	}
+	return pk, nil
 }
 
 // JWTMinter signs RS256 JWTs. It is safe for concurrent use.
