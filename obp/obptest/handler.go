@@ -557,54 +557,50 @@ func (s *Server) owners(a *account) int {
 func (s *Server) grant(u *user, segs []string, r *http.Request) (int, any, *obpError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, e := s.accountLocked(segs)
-	if e != nil {
-		return 0, nil, e
-	}
-	var body postAccountAccess
-	if e := decodeBody(r, &body, "PostAccountAccessJsonV400"); e != nil {
-		return 0, nil, e
-	}
-	if body.UserID == nil || !body.View.valid() {
-		return 0, nil, badJSON("PostAccountAccessJsonV400")
-	}
-	if !s.canGrantLocked(a, u, *body.View.ViewID, false) {
-		return 0, nil, errf(http.StatusBadRequest, MsgCannotGrantAccessToView)
-	}
-	target, ok := s.users[*body.UserID]
-	if !ok {
-		return 0, nil, errf(http.StatusNotFound, MsgUserNotFoundByID)
-	}
-	v, e := s.findViewLocked(a, *body.View.ViewID, *body.View.IsSystem)
+	a, target, v, isSystem, e := s.accessChangeLocked(u, segs, r, false)
 	if e != nil {
 		return 0, nil, e
 	}
 	a.grant(target.id, v.ID)
-	return http.StatusCreated, viewJSON(v, *body.View.IsSystem, s.cfg.extraView), nil
+	return http.StatusCreated, viewJSON(v, isSystem, s.cfg.extraView), nil
+}
+
+// accessChangeLocked reads and checks a grant or revoke request: the account, the
+// body, the caller's right to change the view, the target user and the view.
+func (s *Server) accessChangeLocked(u *user, segs []string, r *http.Request, revoking bool) (*account, *user, *View, bool, *obpError) {
+	a, e := s.accountLocked(segs)
+	if e != nil {
+		return nil, nil, nil, false, e
+	}
+	var body postAccountAccess
+	if e := decodeBody(r, &body, "PostAccountAccessJsonV400"); e != nil {
+		return nil, nil, nil, false, e
+	}
+	if body.UserID == nil || !body.View.valid() {
+		return nil, nil, nil, false, badJSON("PostAccountAccessJsonV400")
+	}
+	if !s.canGrantLocked(a, u, *body.View.ViewID, revoking) {
+		msg := MsgCannotGrantAccessToView
+		if revoking {
+			msg = MsgCannotRevokeAccessToView
+		}
+		return nil, nil, nil, false, errf(http.StatusBadRequest, msg)
+	}
+	target, ok := s.users[*body.UserID]
+	if !ok {
+		return nil, nil, nil, false, errf(http.StatusNotFound, MsgUserNotFoundByID)
+	}
+	v, e := s.findViewLocked(a, *body.View.ViewID, *body.View.IsSystem)
+	if e != nil {
+		return nil, nil, nil, false, e
+	}
+	return a, target, v, *body.View.IsSystem, nil
 }
 
 func (s *Server) revoke(u *user, segs []string, r *http.Request) (int, any, *obpError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, e := s.accountLocked(segs)
-	if e != nil {
-		return 0, nil, e
-	}
-	var body postAccountAccess
-	if e := decodeBody(r, &body, "PostAccountAccessJsonV400"); e != nil {
-		return 0, nil, e
-	}
-	if body.UserID == nil || !body.View.valid() {
-		return 0, nil, badJSON("PostAccountAccessJsonV400")
-	}
-	if !s.canGrantLocked(a, u, *body.View.ViewID, true) {
-		return 0, nil, errf(http.StatusBadRequest, MsgCannotRevokeAccessToView)
-	}
-	target, ok := s.users[*body.UserID]
-	if !ok {
-		return 0, nil, errf(http.StatusNotFound, MsgUserNotFoundByID)
-	}
-	v, e := s.findViewLocked(a, *body.View.ViewID, *body.View.IsSystem)
+	a, target, v, _, e := s.accessChangeLocked(u, segs, r, true)
 	if e != nil {
 		return 0, nil, e
 	}
