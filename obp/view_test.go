@@ -29,7 +29,7 @@ func TestViewDecodesEveryDocumentedField(t *testing.T) {
 	assert.Empty(t, v.Extra, "every documented field is modelled")
 	perms := v.Permissions()
 	assert.Len(t, perms, 74)
-	for _, flag := range obptest.ViewFlags {
+	for _, flag := range obptest.ViewFlags() {
 		assert.True(t, perms[flag], flag)
 		assert.True(t, v.Can(flag), flag)
 	}

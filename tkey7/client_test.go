@@ -101,8 +101,8 @@ func TestListAndGetDigitalAccounts(t *testing.T) {
 	e := setup(t, nil)
 	list, err := e.client.DigitalAccounts.List(ctx(t))
 	require.NoError(t, err)
-	require.Len(t, list.Accounts, len(tkey7test.DefaultAccountIDs))
-	for i, id := range tkey7test.DefaultAccountIDs {
+	require.Len(t, list.Accounts, len(tkey7test.DefaultAccountIDs()))
+	for i, id := range tkey7test.DefaultAccountIDs() {
 		var doc struct{ ID string }
 		require.NoError(t, json.Unmarshal(list.Accounts[i], &doc))
 		assert.Equal(t, id, doc.ID)

@@ -352,7 +352,7 @@ func TestGrantAndRevoke(t *testing.T) {
 	assert.Equal(t, true, a.body["can_see_bank_account_balance"])
 	assert.Equal(t, false, a.body["can_add_comment"])
 	assert.Equal(t, true, a.body["can_see_transaction_status"])
-	for _, f := range obptest.ViewFlags {
+	for _, f := range obptest.ViewFlags() {
 		assert.Contains(t, a.body, f)
 	}
 	a = call(t, s, "POST", accessPath("account-access", "grant"), dl(tok), grantBody(bob, "_partner", false))

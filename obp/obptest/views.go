@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// ViewFlags lists the 74 boolean permission flags of an OBP view (ViewJsonV300), in
+// viewFlags lists the 74 boolean permission flags of an OBP view (ViewJsonV300), in
 // the order the OBP API Explorer shows them.
-var ViewFlags = []string{
+var viewFlags = []string{
 	"can_add_comment", "can_add_corporate_location", "can_add_image", "can_add_image_url",
 	"can_add_more_info", "can_add_open_corporates_url", "can_add_physical_location",
 	"can_add_private_alias", "can_add_public_alias", "can_add_tag", "can_add_url",
@@ -55,8 +55,8 @@ const (
 	ViewReadTransactionsDetail = "ReadTransactionsDetail"
 )
 
-// SystemViews lists the ids of the fake's system views.
-var SystemViews = []string{
+// systemViewIDs lists the ids of the fake's system views.
+var systemViewIDs = []string{
 	ViewOwner, ViewAuditor, ViewAccountant, ViewReadAccountsBasic, ViewReadAccountsDetail,
 	ViewReadBalances, ViewReadTransactionsBasic, ViewReadTransactionsDetail,
 }
@@ -98,7 +98,7 @@ func flagSet(names ...string) map[string]bool {
 	return m
 }
 
-func allFlags() map[string]bool { return flagSet(ViewFlags...) }
+func allFlags() map[string]bool { return flagSet(viewFlags...) }
 
 func systemViews() map[string]*View {
 	accountFlags := []string{
@@ -128,8 +128,8 @@ func systemViews() map[string]*View {
 		ViewOwner: {
 			ID: ViewOwner, ShortName: strPtr("Owner"), Description: strPtr("The owner of the account"),
 			MetadataView: ViewOwner, Flags: allFlags(),
-			CanGrantAccessToViews: append([]string{}, SystemViews...), CanGrantAccessToCustomViews: true,
-			CanRevokeAccessToViews: append([]string{}, SystemViews...), CanRevokeAccessToCustomViews: true,
+			CanGrantAccessToViews: append([]string{}, systemViewIDs...), CanGrantAccessToCustomViews: true,
+			CanRevokeAccessToViews: append([]string{}, systemViewIDs...), CanRevokeAccessToCustomViews: true,
 		},
 		ViewAuditor:                mk(ViewAuditor, "Auditor", "Read access for auditors", append(append([]string{"can_see_bank_account_balance", "can_see_comments", "can_see_tags"}, accountFlags...), txDetail...)...),
 		ViewAccountant:             mk(ViewAccountant, "Accountant", "Read access for accountants", append(append([]string{"can_see_bank_account_balance"}, accountFlags...), txDetail...)...),
@@ -144,7 +144,7 @@ func systemViews() map[string]*View {
 
 // viewJSON renders v as OBP's ViewJsonV300 with the server's extra fields.
 func viewJSON(v *View, isSystem bool, extra map[string]any) json.RawMessage {
-	m := make(map[string]any, len(ViewFlags)+16)
+	m := make(map[string]any, len(viewFlags)+16)
 	m["id"] = v.ID
 	m["short_name"] = v.ShortName
 	m["description"] = v.Description
@@ -153,7 +153,7 @@ func viewJSON(v *View, isSystem bool, extra map[string]any) json.RawMessage {
 	m["is_system"] = isSystem
 	m["alias"] = v.Alias
 	m["hide_metadata_if_alias_used"] = v.HideMetadataIfAliasUsed
-	for _, f := range ViewFlags {
+	for _, f := range viewFlags {
 		m[f] = v.Flags[f]
 	}
 	keys := make([]string, 0, len(extra))
@@ -184,3 +184,10 @@ func cloneView(v *View) *View {
 	}
 	return &c
 }
+
+// ViewFlags returns the 74 boolean permission flags of an OBP view (ViewJsonV300), in
+// the order of the documentation.
+func ViewFlags() []string { return append([]string(nil), viewFlags...) }
+
+// SystemViews returns the ids of the fake's system views.
+func SystemViews() []string { return append([]string(nil), systemViewIDs...) }

@@ -195,7 +195,11 @@ func withID(doc json.RawMessage, id string) json.RawMessage {
 
 // DefaultAccountIDs are the ids of the digital accounts a server has unless
 // WithDigitalAccount is used.
-var DefaultAccountIDs = []string{"da-0001", "da-0002", "da-0003"}
+var defaultAccountIDs = []string{"da-0001", "da-0002", "da-0003"}
+
+// DefaultAccountIDs returns the ids of the digital accounts a server has unless told
+// otherwise.
+func DefaultAccountIDs() []string { return append([]string(nil), defaultAccountIDs...) }
 
 func defaultAccounts() []account {
 	docs := []string{
@@ -205,7 +209,7 @@ func defaultAccounts() []account {
 	}
 	out := make([]account, len(docs))
 	for i, d := range docs {
-		out[i] = account{id: DefaultAccountIDs[i], doc: json.RawMessage(d)}
+		out[i] = account{id: defaultAccountIDs[i], doc: json.RawMessage(d)}
 	}
 	return out
 }

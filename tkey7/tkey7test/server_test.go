@@ -160,8 +160,8 @@ func TestDigitalAccounts(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.status)
 	var list []map[string]any
 	require.NoError(t, json.Unmarshal(a.body, &list))
-	require.Len(t, list, len(tkey7test.DefaultAccountIDs))
-	for i, id := range tkey7test.DefaultAccountIDs {
+	require.Len(t, list, len(tkey7test.DefaultAccountIDs()))
+	for i, id := range tkey7test.DefaultAccountIDs() {
 		assert.Equal(t, id, list[i]["id"])
 	}
 
