@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -112,31 +113,11 @@ func seedSale() tpv.Enrollment {
 	}
 }
 
-const seedBody = `{
-"digital_delivery": "email",
-"channel": "dtd",
-"language": "english",
-"external_id": null,
-"market": "residential",
-"company_name": null,
-"authorizing_first_name": "Bill",
-"authorizing_last_name": "Jones",
-"billing_first_name": "Bill",
-"billing_last_name": "Jones",
-"btn": "19181112222",
-"email_address": "bill@jones.com",
-"service_address": "123 Main St.",
-"service_city": "New York",
-"service_state": "NY",
-"service_zip": "10001",
-"billing_address": "123 Main St.",
-"billing_city": "New York",
-"billing_state": "NY",
-"billing_zip": "10001",
-"vendor": "TPV Test",
-"sales_agent_id": "testest",
-"products": [{"program_code": "555", "account_numbers": [{"account_number": "123123123123123", "account_number_label": "Account Number"}]}]
-}`
+// seedBody is the TPV documentation's example submission (shared with the fake's
+// tests).
+//
+//go:embed tpvtest/testdata/seed_example.json
+var seedBody string
 
 func TestLoginSignatureMatchesPHPFormula(t *testing.T) {
 	// The test's own HMAC agrees with the value computed outside Go, and so does the

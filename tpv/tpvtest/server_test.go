@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"github.com/banksdk/banksdk/fake"
@@ -120,41 +121,10 @@ func call(t *testing.T, s *tpvtest.Server, auth, method, path, rawQuery string, 
 	return do(t, method, u, h, body)
 }
 
-const seedExample = `{
-"digital_delivery": "email",
-"channel": "dtd",
-"language": "english",
-"external_id": null,
-"market": "residential",
-"company_name": null,
-"authorizing_first_name": "Bill",
-"authorizing_last_name": "Jones",
-"billing_first_name": "Bill",
-"billing_last_name": "Jones",
-"btn": "19181112222",
-"email_address": "bill@jones.com",
-"service_address": "123 Main St.",
-"service_city": "New York",
-"service_state": "NY",
-"service_zip": "10001",
-"billing_address": "123 Main St.",
-"billing_city": "New York",
-"billing_state": "NY",
-"billing_zip": "10001",
-"vendor": "TPV Test",
-"sales_agent_id": "testest",
-"products": [
-{
-"program_code": "555",
-"account_numbers": [
-{
-"account_number": "123123123123123",
-"account_number_label": "Account Number"
-}
-]
-}
-]
-}`
+// seedExample is the TPV documentation's example submission, as the seed shows it.
+//
+//go:embed testdata/seed_example.json
+var seedExample string
 
 func TestLoginFixedSignature(t *testing.T) {
 	c := &clock{now: time.Unix(fixedTimestamp, 0)}
