@@ -113,10 +113,10 @@ type Request struct {
 	ContentType string
 	// Authorizer overrides the client's Authorizer for this call.
 	Authorizer Authorizer
-	// Idempotent overrides the classification by method (see Idempotent). Note that
-	// for GET, HEAD and OPTIONS net/http itself may resend a request once when a
-	// kept-alive connection turns out to be closed; false stops only this package's
-	// retries. Providers whose GET endpoints change state should default to POST.
+	// Idempotent overrides the classification by method (see Idempotent). A GET,
+	// HEAD or OPTIONS marked false also takes a fresh connection, because net/http
+	// itself resends those once when a kept-alive connection turns out to be dead
+	// (this needs the transport to be an *http.Transport).
 	Idempotent *bool
 	// NoAuthReplay disables the single replay after an auth-expired answer.
 	NoAuthReplay bool

@@ -254,6 +254,14 @@ func (c *Config) buildHTTPClient(at *attemptTransport) (_ *http.Client, own bool
 		base = t
 	}
 	at.base = base
+	if t, ok := base.(*http.Transport); ok {
+		// net/http resends a GET, HEAD or OPTIONS by itself when a kept-alive connection
+		// turns out to be dead, even after the server got it. Requests marked
+		// non-idempotent take fresh connections, which it never resends on.
+		fresh := t.Clone()
+		fresh.DisableKeepAlives = true
+		at.fresh = fresh
+	}
 	hc.Transport = at
 	// The attempt transport applies Timeout per attempt, after authorisation.
 	hc.Timeout = 0

@@ -196,11 +196,16 @@ func TestIdempotentOverride(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, h.srv.Count(http.MethodPost, "/api/v1/safe"))
 
-	h.srv.ResetRequests()
-	h.srv.Inject(1, fake.DropAfter())
-	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodDelete, Path: "unsafe", Idempotent: Idempotent(false)}, nil)
-	assert.ErrorIs(t, err, ErrOutcomeUnknown)
-	assert.Equal(t, 1, h.srv.Count(http.MethodDelete, "/api/v1/unsafe"))
+	for _, m := range []string{http.MethodDelete, http.MethodGet} {
+		h.srv.ResetRequests()
+		// A kept-alive connection first, so that net/http could resend on it.
+		_, err = h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "warm"}, nil)
+		require.NoError(t, err)
+		h.srv.Inject(1, fake.DropAfter())
+		_, err = h.client.Do(context.Background(), &Request{Method: m, Path: "unsafe", Idempotent: Idempotent(false)}, nil)
+		assert.ErrorIs(t, err, ErrOutcomeUnknown, m)
+		assert.Equal(t, 1, h.srv.Count(m, "/api/v1/unsafe"), "%s marked non-idempotent is sent once, by us and by net/http", m)
+	}
 }
 
 func TestPostTimeoutAfterWriteIsOutcomeUnknown(t *testing.T) {

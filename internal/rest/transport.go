@@ -68,7 +68,10 @@ func stateFrom(ctx context.Context) *callState {
 // attemptTransport runs under retryablehttp: it authorises, traces and logs each
 // attempt.
 type attemptTransport struct {
-	base   http.RoundTripper
+	base http.RoundTripper
+	// fresh is base without keep-alives, for non-idempotent requests with a method
+	// net/http considers replayable (nil when base is not an *http.Transport).
+	fresh  http.RoundTripper
 	client *Client
 }
 
@@ -111,8 +114,12 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	// has its own), and covers the answer's body until it is closed.
 	actx, cancel := context.WithTimeout(r.Context(), t.client.cfg.Timeout)
 	r = r.WithContext(actx)
+	rt := t.base
+	if st != nil && !st.idempotent && t.fresh != nil && replayedByNetHTTP(r.Method) {
+		rt = t.fresh
+	}
 	start := time.Now()
-	resp, err := t.base.RoundTrip(r)
+	resp, err := rt.RoundTrip(r)
 	release()
 	if err != nil {
 		if actx.Err() != nil && ctx.Err() == nil {
@@ -156,9 +163,21 @@ func (e *attemptTimeoutError) Timeout() bool { return true }
 
 // CloseIdleConnections forwards to the base transport.
 func (t *attemptTransport) CloseIdleConnections() {
-	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
+	for _, rt := range []http.RoundTripper{t.base, t.fresh} {
+		if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
 	}
+}
+
+// replayedByNetHTTP reports the methods net/http itself resends after a failure on a
+// reused connection.
+func replayedByNetHTTP(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
 }
 
 func (c *Client) logAttempt(ctx context.Context, r *http.Request, resp *http.Response, err error, attempt int, d time.Duration) {
