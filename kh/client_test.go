@@ -707,3 +707,25 @@ func TestReplicasShareConsentTokensThroughAStore(t *testing.T) {
 	_, err = kh.NewClient(kh.WithBaseURL(a.srv.URL()), kh.WithStore(nil, "x"))
 	assert.Error(t, err)
 }
+
+// Each of the three token codes the seed names renews the token once and replays
+// the call once, which then succeeds.
+func TestEveryTokenRejectionCodeRenewsOnceAndReplays(t *testing.T) {
+	for _, code := range []string{kh.CodeTokenUnknown, kh.CodeTokenExpired, kh.CodeTokenInvalid} {
+		t.Run(code, func(t *testing.T) {
+			e := setup(t, nil)
+			id := e.validConsent(kh.BalanceConsent("2999-12-31", e.ref(0)))
+			body := `{"tppMessages":[{"category":"ERROR","code":"` + code + `","text":"token rejected"}]}`
+			e.srv.Inject(1, fake.Status(401, body).On("GET", "/v1/accounts/"))
+			e.srv.ResetRequests()
+			res, err := e.c.Accounts.Balances(e.ctx, id, "acc-huf-1")
+			require.NoError(t, err)
+			assert.NotEmpty(t, res.Balances)
+			assert.Equal(t, 2, countPath(e, "GET", "/v1/accounts/acc-huf-1/balances"), "the rejected call and one replay")
+			assert.Equal(t, 1, countPath(e, "GET", "/v1/consents/"+id+"/status"), "one renewal")
+			toks := e.srv.ConsentTokens(id)
+			reqs := e.srv.Requests()
+			assert.Equal(t, "Bearer "+toks[len(toks)-1], reqs[len(reqs)-1].Header.Get("Authorization"), "the replay carries the renewed token")
+		})
+	}
+}
