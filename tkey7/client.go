@@ -41,7 +41,6 @@ type Client struct {
 	refreshMethod string
 	refreshPath   string
 	sessionEnd    time.Time
-	revokeAfter   time.Duration
 
 	// rejected holds the 401 that ended the token's life: later calls fail at once
 	// with it, and the keep-alive stops.
@@ -279,7 +278,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{shared: o.store != nil, refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
-		sessionEnd: o.issuedAt.Add(o.sessionLength), revokeAfter: o.revokeAfter}
+		sessionEnd: o.issuedAt.Add(o.sessionLength)}
 	o.cfg.DecodeError = c.decodeError
 	// A 401 is final (only the Web Office can issue a new token), unless another
 	// replica sharing the store rotated the token: then the call is replayed once.
