@@ -3,11 +3,15 @@ package auth
 import (
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -279,4 +283,33 @@ func (v *JWTVerifier) VerifyInto(token string, claims jwt.Claims) error {
 		return fmt.Errorf("%w: %w", ErrInvalidJWT, err)
 	}
 	return nil
+}
+
+// UnverifiedExpiry reads the exp claim of a JWT without verifying anything, for a
+// client that only wants to renew a provider's token before it expires (the provider
+// verifies its own tokens). It returns the zero time when token is not a JWT, has no
+// numeric exp, or states an exp outside (0, year 5138]. Never trust anything else in
+// an unverified token.
+func UnverifiedExpiry(token string) time.Time {
+	const maxLen = 16 << 10
+	if len(token) > maxLen || strings.Count(token, ".") != 2 {
+		return time.Time{}
+	}
+	payload := strings.Split(token, ".")[1]
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(payload, "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp json.RawMessage `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil || len(claims.Exp) == 0 {
+		return time.Time{}
+	}
+	// A NumericDate is a JSON number; a string or anything else is ignored.
+	secs, err := strconv.ParseFloat(string(claims.Exp), 64)
+	if err != nil || math.IsNaN(secs) || secs <= 0 || secs > 1e11 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(math.Round(secs * 1000)))
 }

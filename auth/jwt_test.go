@@ -355,3 +355,20 @@ func BenchmarkRS256Raw(b *testing.B) {
 		}
 	}
 }
+
+func TestUnverifiedExpiry(t *testing.T) {
+	enc := func(payload string) string {
+		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".sig"
+	}
+	assert.Equal(t, time.Unix(1700000000, 0), UnverifiedExpiry(enc(`{"exp":1700000000}`)))
+	assert.Equal(t, time.UnixMilli(1700000000500), UnverifiedExpiry(enc(`{"exp":1700000000.5}`)))
+	assert.Equal(t, time.Unix(1700000100, 0), UnverifiedExpiry("a."+base64.URLEncoding.EncodeToString([]byte(`{"exp":1700000100}`))+".c"), "padded base64")
+	for name, tok := range map[string]string{
+		"opaque": "tk_abc", "two parts": "a.b", "four parts": "a.b.c.d", "bad base64": "a.!!!.c",
+		"not json": enc("nope"), "no exp": enc(`{"sub":"x"}`), "exp string": enc(`{"exp":"1700000000"}`),
+		"negative": enc(`{"exp":-1}`), "zero": enc(`{"exp":0}`), "absurd": enc(`{"exp":1e30}`),
+		"too long": enc(`{"exp":1700000000,"pad":"` + strings.Repeat("x", 20000) + `"}`),
+	} {
+		assert.True(t, UnverifiedExpiry(tok).IsZero(), name)
+	}
+}

@@ -1,8 +1,6 @@
 package kh
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/mail"
@@ -11,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
@@ -365,29 +364,7 @@ func (r AppRegistration) validate() error {
 
 // jwtExpiry reads the exp claim of a JWT without verifying it (the bank verifies its
 // tokens; the client only wants to renew before expiry). Zero when absent or unreadable.
-func jwtExpiry(tok string) time.Time {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 || len(parts[1]) > 8192 {
-		return time.Time{}
-	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}
-	}
-	var claims struct {
-		Exp json.Number `json:"exp"`
-	}
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.UseNumber()
-	if d.Decode(&claims) != nil {
-		return time.Time{}
-	}
-	f, err := claims.Exp.Float64()
-	if err != nil || f <= 0 || f > 1e11 {
-		return time.Time{}
-	}
-	return time.Unix(int64(f), 0)
-}
+func jwtExpiry(tok string) time.Time { return auth.UnverifiedExpiry(tok) }
 
 func invalidAnswer(endpoint string, resp *rest.Response, err error) error {
 	id := ""

@@ -3,14 +3,10 @@ package tkey7
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
@@ -98,38 +94,11 @@ func checkToken(v string) error {
 	return nil
 }
 
-// maxJWTLen bounds what is decoded from a token that looks like a JWT.
-const maxJWTLen = 16 << 10
-
-// jwtExpiry returns the exp claim of a token that looks like a JWT, or the zero time.
-// The signature is not checked and nothing else is read: the value only schedules the
-// next refresh. An exp that is not in the future (or is absurdly far) is ignored.
+// jwtExpiry is the exp a token states (auth.UnverifiedExpiry), when it is in the
+// future and within a century: only that can bring a refresh forward.
 func jwtExpiry(tok string, now time.Time) time.Time {
-	if len(tok) > maxJWTLen || strings.Count(tok, ".") != 2 {
-		return time.Time{}
-	}
-	payload := strings.Split(tok, ".")[1]
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(payload, "="))
-	if err != nil {
-		return time.Time{}
-	}
-	var claims struct {
-		Exp json.RawMessage `json:"exp"`
-	}
-	if err := json.Unmarshal(raw, &claims); err != nil || len(claims.Exp) == 0 {
-		return time.Time{}
-	}
-	// A NumericDate is a JSON number; a string or anything else is ignored.
-	secs, err := strconv.ParseFloat(string(claims.Exp), 64)
-	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
-		return time.Time{}
-	}
-	const maxAhead = 100 * 365 * 24 * time.Hour
-	if secs <= float64(now.Unix())-1 || secs > float64(now.Add(maxAhead).Unix()) {
-		return time.Time{}
-	}
-	exp := time.UnixMilli(int64(math.Round(secs * 1000)))
-	if !exp.After(now) {
+	exp := auth.UnverifiedExpiry(tok)
+	if !exp.After(now) || exp.After(now.Add(100*365*24*time.Hour)) {
 		return time.Time{}
 	}
 	return exp
