@@ -1,6 +1,6 @@
 module github.com/banksdk/banksdk
 
-go 1.24
+go 1.24.0
 
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
@@ -10,5 +10,8 @@ require (
 
 require (
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/crypto v0.47.0 // indirect
+	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
 )
