@@ -181,16 +181,22 @@ func (m *JWTMinter) GoString() string { return m.String() }
 
 // JWTVerifier verifies RS256 JWTs against one public key: the algorithm is pinned to
 // RS256 (alg none, HS256 and others are rejected before the key is used), exp is
-// required, the issuer is checked when configured, and a small clock leeway applies.
+// required, an iat (when present) must not lie in the future, the issuer is checked
+// when configured, exp may lie at most a maximum lifetime ahead when one is configured
+// (WithMaxLifetime), and a small clock leeway applies.
 type JWTVerifier struct {
-	key    *rsa.PublicKey
-	parser *jwt.Parser
+	key         *rsa.PublicKey
+	parser      *jwt.Parser
+	leeway      time.Duration
+	maxLifetime time.Duration
+	now         func() time.Time
 }
 
 type verifierOptions struct {
-	issuer string
-	leeway time.Duration
-	now    func() time.Time
+	issuer      string
+	leeway      time.Duration
+	maxLifetime time.Duration
+	now         func() time.Time
 }
 
 // VerifierOption configures a JWTVerifier.
@@ -215,6 +221,20 @@ func WithLeeway(d time.Duration) VerifierOption {
 			return fmt.Errorf("JWT leeway: must be between 0 and 5m, got %v", d)
 		}
 		o.leeway = d
+		return nil
+	}
+}
+
+// WithMaxLifetime refuses a token whose exp lies more than d (plus the leeway) after
+// now, so that a leaked token cannot be replayed for years: the issuer's tokens are
+// short-lived, and a far exp is a forgery or a misconfigured issuer. A failure wraps
+// ErrJWTLifetime. Default: no bound.
+func WithMaxLifetime(d time.Duration) VerifierOption {
+	return func(o *verifierOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("JWT maximum lifetime: must be positive, got %v", d)
+		}
+		o.maxLifetime = d
 		return nil
 	}
 }
@@ -244,19 +264,27 @@ func NewJWTVerifier(key *rsa.PublicKey, opts ...VerifierOption) (*JWTVerifier, e
 	popts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), // an iat beyond now+leeway fails with jwt.ErrTokenUsedBeforeIssued
 		jwt.WithLeeway(o.leeway),
 	}
 	if o.issuer != "" {
 		popts = append(popts, jwt.WithIssuer(o.issuer))
 	}
+	now := time.Now
 	if o.now != nil {
+		now = o.now
 		popts = append(popts, jwt.WithTimeFunc(o.now))
 	}
-	return &JWTVerifier{key: key, parser: jwt.NewParser(popts...)}, nil
+	return &JWTVerifier{key: key, parser: jwt.NewParser(popts...), leeway: o.leeway,
+		maxLifetime: o.maxLifetime, now: now}, nil
 }
 
 // ErrInvalidJWT is wrapped by every verification failure.
 var ErrInvalidJWT = errors.New("auth: invalid JWT")
+
+// ErrJWTLifetime is wrapped (with ErrInvalidJWT) by the failure of a token whose exp
+// lies further ahead than the verifier's maximum lifetime (WithMaxLifetime).
+var ErrJWTLifetime = errors.New("auth: JWT exp is further ahead than the maximum lifetime")
 
 func (v *JWTVerifier) keyFunc(t *jwt.Token) (any, error) {
 	if _, ok := t.Method.(*jwt.SigningMethodRSA); !ok || t.Method.Alg() != "RS256" {
@@ -281,6 +309,15 @@ func (v *JWTVerifier) VerifyInto(token string, claims jwt.Claims) error {
 	}
 	if _, err := v.parser.ParseWithClaims(token, claims, v.keyFunc); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidJWT, err)
+	}
+	if v.maxLifetime > 0 {
+		exp, err := claims.GetExpirationTime()
+		if err != nil || exp == nil {
+			return fmt.Errorf("%w: %w", ErrInvalidJWT, jwt.ErrTokenRequiredClaimMissing)
+		}
+		if limit := v.now().Add(v.maxLifetime + v.leeway); exp.After(limit) {
+			return fmt.Errorf("%w: %w", ErrInvalidJWT, ErrJWTLifetime)
+		}
 	}
 	return nil
 }
