@@ -1,6 +1,6 @@
 module github.com/banksdk/banksdk/auth/redisstore
 
-go 1.24
+go 1.24.0
 
 replace github.com/banksdk/banksdk => ../..
 
