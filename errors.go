@@ -9,17 +9,23 @@ import (
 )
 
 // ErrOutcomeUnknown means a request that changes state (POST, PUT, PATCH, unless
-// marked idempotent) may have reached the server, but no answer came back (timeout,
-// reset, cancelled context). The SDK did not send it again. Check the resource's state
-// before sending it again, or the operation may happen twice. Every provider package
-// re-exports this value as its own ErrOutcomeUnknown.
+// marked idempotent) may have been carried out by the server, but the SDK cannot tell
+// whether it was: no answer came back (timeout, reset, cancelled context: a
+// *TransportError), or the answer does not say (a 500, 502, 504 or other 5xx except
+// 501 and 505, a 503 without Retry-After, or a 2xx whose body could not be read or
+// decoded: an *OutcomeUnknownError, which also unwraps to the provider's *APIError when
+// there was an error status). The SDK did not send it again. Check the resource's state
+// before sending it again, or the operation may happen twice. Only "never connected",
+// 429 and 503 with Retry-After prove that the server did not act; those are retried.
+// Every provider package re-exports this value as its own ErrOutcomeUnknown.
 var ErrOutcomeUnknown = errors.New("outcome unknown: the request may have reached the server and was not sent again; check its state before retrying")
 
 // ErrResponseTooLarge is returned when a success body exceeds the configured limit.
 var ErrResponseTooLarge = errors.New("response body exceeds the configured size limit")
 
 // TransportError is a call that got no usable HTTP answer: a connection failure, a
-// timeout, a cancelled context or a failing Authorizer. Its URL has no query string.
+// timeout, a cancelled context, a success answer whose body broke off while it was
+// read, or a failing Authorizer. Its URL has no query string.
 type TransportError struct {
 	Provider  string
 	Method    string
@@ -68,9 +74,55 @@ func (e *TransportError) Is(target error) bool {
 	return target == ErrOutcomeUnknown && e.OutcomeUnknown
 }
 
+// OutcomeUnknownError is an answer that does not say whether a request that changes
+// state was carried out (see ErrOutcomeUnknown): an error status a gateway may send
+// after the backend acted (5xx other than 501, 505 and 503 with Retry-After), or a
+// success status whose body could not be decoded or exceeded the size limit. The
+// request was not sent again. It matches ErrOutcomeUnknown; Err is the provider's error
+// for an error status (its *APIError, found by errors.As through this error) or the
+// decoding error for a success status.
+type OutcomeUnknownError struct {
+	Provider   string
+	Method     string
+	URL        string // scheme, host and path only
+	RequestID  string
+	StatusCode int
+	Err        error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	var b strings.Builder
+	if e.Provider != "" {
+		b.WriteString(e.Provider)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.URL)
+	if e.RequestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(e.RequestID)
+		b.WriteByte(')')
+	}
+	fmt.Fprintf(&b, ": answered %d %s: ", e.StatusCode, http.StatusText(e.StatusCode))
+	b.WriteString(ErrOutcomeUnknown.Error())
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the provider's error for the answer, or the decoding error.
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// Is reports a match with ErrOutcomeUnknown.
+func (e *OutcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
 // RetryAfterError is returned instead of sleeping when the server asks for a wait
 // (Retry-After on 429 or 503) longer than the configured maximum wait. Err is the
-// provider's error for the answer.
+// provider's error for the answer. Such an answer means the server did not process the
+// request, so it never matches ErrOutcomeUnknown, whatever the method.
 type RetryAfterError struct {
 	RetryAfter time.Duration
 	MaxWait    time.Duration

@@ -128,20 +128,43 @@ type Response struct {
 	Header     http.Header
 	Attempts   int
 	RequestID  string
+	// NonIdempotent reports that the request was sent as one that changes state (see
+	// Request.Idempotent): if its body cannot be used, the outcome is unknown, and a
+	// caller that decodes the body itself reports that through UndecodableSuccess.
+	NonIdempotent bool
 	// Body is the open answer body for Stream; nil for Do.
 	Body io.ReadCloser
+
+	provider, method, url string // for UndecodableSuccess; url has no query
+}
+
+// UndecodableSuccess is the error for a 2xx answer whose body the caller could not use
+// (not JSON, a missing field, ...), for provider code that decodes bodies itself after
+// Do. For a request that changes state the server acted but the caller cannot tell the
+// result: err is wrapped in an *OutcomeUnknownError, which matches ErrOutcomeUnknown.
+// For an idempotent request, or a nil resp, err is returned as is. err must not carry
+// secrets.
+func UndecodableSuccess(resp *Response, err error) error {
+	if err == nil || resp == nil || !resp.NonIdempotent {
+		return err
+	}
+	return &OutcomeUnknownError{Provider: resp.provider, Method: resp.method, URL: resp.url,
+		RequestID: resp.RequestID, StatusCode: resp.StatusCode, Err: err}
 }
 
 // Do sends req and decodes a 2xx JSON answer into out: a pointer to any JSON type,
 // *json.RawMessage or *[]byte for the raw bytes, or nil to discard. An empty body
-// leaves out untouched. A non-2xx answer returns the provider's error.
+// leaves out untouched. A non-2xx answer returns the provider's error. For a request
+// that changes state, a 2xx body that breaks off, is not valid JSON for out or exceeds
+// the size limit, and an error status that does not say whether the server acted
+// (see ErrOutcomeUnknown), return an error matching ErrOutcomeUnknown.
 func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, error) {
 	resp, meta, err := c.send(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if err := c.decode(resp, out); err != nil {
+	if err := c.decode(resp, meta, out); err != nil {
 		return nil, err
 	}
 	return meta, nil
@@ -305,10 +328,14 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 			}
 		}
 		meta := &Response{
-			StatusCode: resp.StatusCode,
-			Header:     resp.Header,
-			Attempts:   attempts,
-			RequestID:  c.requestID(rreq.Request, resp),
+			StatusCode:    resp.StatusCode,
+			Header:        resp.Header,
+			Attempts:      attempts,
+			RequestID:     c.requestID(rreq.Request, resp),
+			NonIdempotent: !idem,
+			provider:      c.cfg.Provider,
+			method:        method,
+			url:           redactURL(u),
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 && st.retryAfter == 0 {
 			return resp, meta, nil
@@ -328,6 +355,12 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 				continue
 			}
 		}
+		if !idem && outcomeUnknownStatus(resp) {
+			// A gateway can answer 502 or 504, and a server 500, after the request was
+			// carried out: the caller must look before sending it again.
+			return nil, nil, &OutcomeUnknownError{Provider: c.cfg.Provider, Method: method, URL: redactURL(u),
+				RequestID: meta.RequestID, StatusCode: resp.StatusCode, Err: apiErr}
+		}
 		return nil, nil, apiErr
 	}
 }
@@ -341,19 +374,24 @@ func (c *Client) decodeError(resp *http.Response, body []byte) error {
 	return &HTTPError{StatusCode: resp.StatusCode, Body: body}
 }
 
-func (c *Client) decode(resp *http.Response, out any) error {
+// decode reads a 2xx body into out. For a request that changes state, a body that
+// cannot be used leaves the outcome unknown: the server answered success, but the
+// caller cannot tell what it did.
+func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 	limit := c.cfg.MaxResponseBytes
 	if out == nil {
+		// The status alone is the answer: the body does not matter.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
 		return nil
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return &TransportError{Provider: c.cfg.Provider, Method: resp.Request.Method, URL: redactURL(resp.Request.URL),
+		return &TransportError{Provider: c.cfg.Provider, Method: meta.method, URL: meta.url,
+			RequestID: meta.RequestID, Attempts: meta.Attempts, OutcomeUnknown: meta.NonIdempotent,
 			Err: fmt.Errorf("reading response body: %w", scrub(unwrapURLError(err), resp.Request.URL.RawQuery))}
 	}
 	if int64(len(data)) > limit {
-		return fmt.Errorf("%s: %w (%d bytes)", c.cfg.Provider, ErrResponseTooLarge, limit)
+		return c.undecodable(meta, fmt.Errorf("%w (%d bytes)", ErrResponseTooLarge, limit))
 	}
 	switch o := out.(type) {
 	case *[]byte:
@@ -364,7 +402,7 @@ func (c *Client) decode(resp *http.Response, out any) error {
 			return nil
 		}
 		if !json.Valid(data) {
-			return fmt.Errorf("%s: decoding response: body is not valid JSON", c.cfg.Provider)
+			return c.undecodable(meta, errors.New("decoding response: body is not valid JSON"))
 		}
 		*o = data
 		return nil
@@ -373,7 +411,15 @@ func (c *Client) decode(resp *http.Response, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s: decoding response: %w", c.cfg.Provider, err)
+		return c.undecodable(meta, fmt.Errorf("decoding response: %w", err))
 	}
 	return nil
+}
+
+// undecodable is the error for a 2xx body Do could not use.
+func (c *Client) undecodable(meta *Response, err error) error {
+	if meta.NonIdempotent {
+		return UndecodableSuccess(meta, err)
+	}
+	return fmt.Errorf("%s: %w", c.cfg.Provider, err)
 }

@@ -11,16 +11,25 @@
 //     interfaces: Invalidator (forget a rejected credential) and Leaser (hold the
 //     credential while the attempt is in flight). HeaderToken covers bearer-style
 //     headers over an auth.Source.
-//  4. The retry policy. GET, HEAD, OPTIONS and DELETE are retried on transport errors,
-//     429, 502, 503 and 504. POST, PUT and PATCH are retried only when the server
-//     provably did not process them: the connection was never established, or the
-//     answer was 429 or 503. A POST whose answer was lost (timeout, reset, cancelled
-//     context after the connection was made) is never sent again: the error is a
-//     *TransportError that matches ErrOutcomeUnknown. Request.Idempotent overrides the
-//     classification for one call. Errors from an Authorizer are never retried.
+//  4. The retry policy (one outcome model). GET, HEAD, OPTIONS and DELETE are retried
+//     on transport errors, 429, 502, 503 and 504. POST, PUT and PATCH (and any request
+//     marked Idempotent(false)) are re-sent only when the server provably did not act:
+//     the connection was never established, or the answer was 429, or 503 with
+//     Retry-After. Every other failure after the request may have reached the server
+//     returns an error matching ErrOutcomeUnknown and is not sent again: a timeout,
+//     reset or cancelled context after the connection was made (*TransportError); a 5xx
+//     other than 501, 505 and 503 with Retry-After, since a gateway can answer 502 or
+//     504 after the backend acted (*OutcomeUnknownError wrapping the provider's error,
+//     which errors.As still finds); a 2xx whose body breaks off (*TransportError), is
+//     not valid JSON for the caller's type or exceeds the size limit
+//     (*OutcomeUnknownError). Provider code that decodes a 2xx body itself reports a
+//     failure through UndecodableSuccess, which applies the same rule.
+//     Request.Idempotent overrides the classification for one call. Errors from an
+//     Authorizer are never retried.
 //  5. Backoff: exponential with full jitter between RetryWaitMin and RetryWaitMax.
 //     Retry-After (seconds or HTTP date) on 429/503 is honoured up to RetryWaitMax; a
-//     longer hint is returned at once as a *RetryAfterError carrying the duration.
+//     longer hint is returned at once as a *RetryAfterError carrying the duration (for
+//     any method: such an answer means "not processed", never "outcome unknown").
 //  6. Error answers: the last answer is kept (never drained by the retry library); at
 //     most 1 MiB of its body goes to the provider's DecodeError.
 //  7. Auth-expiry replay: when IsAuthExpired says so, the credential the attempt

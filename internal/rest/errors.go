@@ -11,10 +11,11 @@ import (
 // The error types are declared in package banksdk, so that users can name them in
 // errors.As; these aliases keep the pipeline's code short.
 type (
-	TransportError  = banksdk.TransportError
-	RetryAfterError = banksdk.RetryAfterError
-	HTTPError       = banksdk.HTTPError
-	AuthorizeError  = banksdk.AuthorizeError
+	TransportError      = banksdk.TransportError
+	OutcomeUnknownError = banksdk.OutcomeUnknownError
+	RetryAfterError     = banksdk.RetryAfterError
+	HTTPError           = banksdk.HTTPError
+	AuthorizeError      = banksdk.AuthorizeError
 )
 
 // Sentinels, from package banksdk.

@@ -151,11 +151,15 @@ func TestPostDialFailuresExhaustedIsNotOutcomeUnknown(t *testing.T) {
 	assert.Equal(t, 0, len(h.srv.Requests()))
 }
 
-func TestPostRetriedOn429And503(t *testing.T) {
-	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
-		t.Run(fmt.Sprint(status), func(t *testing.T) {
+func TestPostRetriedOn429And503WithRetryAfter(t *testing.T) {
+	for name, f := range map[string]fake.Fault{
+		"429":                  fake.Status(http.StatusTooManyRequests, `{"error":"busy"}`),
+		"429 with Retry-After": fake.Status(http.StatusTooManyRequests, `{"error":"busy"}`).WithRetryAfter("0"),
+		"503 with Retry-After": fake.Status(http.StatusServiceUnavailable, `{"error":"busy"}`).WithRetryAfter("0"),
+	} {
+		t.Run(name, func(t *testing.T) {
 			h := setup(t, nil, nil)
-			h.srv.Inject(2, fake.Status(status, `{"error":"busy"}`))
+			h.srv.Inject(2, f)
 			var out echo
 			resp, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "tpv", Body: []byte(`{"a":1}`)}, &out)
 			require.NoError(t, err)
@@ -166,8 +170,8 @@ func TestPostRetriedOn429And503(t *testing.T) {
 	}
 }
 
-func TestPostNotRetriedOn500Or502(t *testing.T) {
-	for _, status := range []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout} {
+func TestPostNotRetriedOn5xx(t *testing.T) {
+	for _, status := range []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			h := setup(t, nil, nil)
 			h.srv.Inject(1, fake.Status(status, `{"error":"boom"}`))
@@ -175,6 +179,7 @@ func TestPostNotRetriedOn500Or502(t *testing.T) {
 			var ae *apiError
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, status, ae.Status)
+			assert.ErrorIs(t, err, ErrOutcomeUnknown, "a 5xx does not say whether the server acted")
 			assert.Equal(t, 1, h.srv.Count(http.MethodPost, "/api/v1/tpv"))
 		})
 	}
@@ -349,7 +354,7 @@ func TestAuthorizerRunsOnEveryAttempt(t *testing.T) {
 			return nil
 		})
 	})
-	h.srv.Inject(2, fake.Status(http.StatusServiceUnavailable, ""))
+	h.srv.Inject(2, fake.Status(http.StatusServiceUnavailable, "").WithRetryAfter("0"))
 	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "x", Body: []byte("B")}, nil)
 	require.NoError(t, err)
 	reqs := h.srv.Requests()

@@ -13,7 +13,8 @@ import (
 
 // Idempotent returns a pointer for Request.Idempotent: true lets the pipeline retry a
 // POST/PUT/PATCH whose outcome is unknown (only for calls the API makes safe to
-// repeat); false stops it retrying a GET/DELETE on transport errors.
+// repeat); false gives a GET/DELETE the rules of a POST: retried only when the server
+// provably did not act, and outcome-unknown errors otherwise.
 func Idempotent(b bool) *bool { return &b }
 
 // idempotentMethod is the default classification by HTTP method.
@@ -55,16 +56,35 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		// The server refused the request without processing it: safe for any method.
-		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > c.cfg.RetryWaitMax {
+		d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if ok && d > c.cfg.RetryWaitMax {
 			st.retryAfter = d
 			return false, nil
 		}
-		return true, nil
+		// A 429, or a 503 with Retry-After ("come back later"), says the server did not
+		// process the request: safe for any method. A gateway may send a bare 503 after
+		// the backend acted, so only idempotent requests are retried on it.
+		return resp.StatusCode == http.StatusTooManyRequests || ok || st.idempotent, nil
 	case http.StatusBadGateway, http.StatusGatewayTimeout:
 		return st.idempotent, nil
 	}
 	return false, nil
+}
+
+// outcomeUnknownStatus reports an error status that does not say whether the server
+// acted on the request: a 5xx, except 501 and 505 (refusals before processing) and 503
+// with Retry-After (an explicit "not processed, come back later").
+func outcomeUnknownStatus(resp *http.Response) bool {
+	switch {
+	case resp.StatusCode < 500 || resp.StatusCode > 599:
+		return false
+	case resp.StatusCode == http.StatusNotImplemented, resp.StatusCode == http.StatusHTTPVersionNotSupported:
+		return false
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		_, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return !ok
+	}
+	return true
 }
 
 // retryableTransportError rejects errors that another attempt cannot fix.
