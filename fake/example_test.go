@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/banksdk/banksdk/fake"
 )
@@ -43,4 +44,37 @@ func ExampleRequest_RawHeader() {
 	r := srv.Requests()[0]
 	fmt.Println(r.RawHeader("DAuth"), r.Header.Get("Dauth"), r.RawHeader("Dauth"))
 	// Output: [jwt] jwt []
+}
+
+// A proxy in front of a server: the server stores the payment, the gateway in between
+// answers 504. The server's log shows it acted once; the client saw only the 504.
+func ExampleNewBreakingProxy() {
+	var stored atomic.Int32
+	srv := fake.Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stored.Add(1)
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"id":"pay-1"}`)
+	}))
+	defer srv.Close()
+	proxy, err := fake.NewBreakingProxy(srv.URL())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer proxy.Close()
+	proxy.Inject(1, fake.ActThen(http.StatusGatewayTimeout, "").On(http.MethodPost, "/payments"))
+
+	resp, err := http.Post(proxy.URL()+"/payments", "application/json", strings.NewReader(`{"amount":"10.00"}`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println("client saw:", resp.StatusCode)
+	fmt.Println("server stored:", stored.Load(), "received:", srv.Count(http.MethodPost, "/payments"))
+	fmt.Println("proxy fault:", proxy.Requests()[0].Fault)
+	// Output:
+	// client saw: 504
+	// server stored: 1 received: 1
+	// proxy fault: act-then-status
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,13 +25,16 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	faults   []*pending
+
+	closers []func() // run by Close, after the server stopped
 }
 
 // Option configures a Server.
 type Option func(*serverConfig)
 
 type serverConfig struct {
-	tls *tls.Config
+	tls      *tls.Config
+	upstream http.RoundTripper
 }
 
 // WithTLS serves HTTPS with the given configuration (certificates, client
@@ -87,6 +91,9 @@ func (s *Server) Certificate() *tls.Certificate {
 func (s *Server) Close() {
 	s.ts.CloseClientConnections()
 	s.ts.Close()
+	for _, f := range s.closers {
+		f()
+	}
 }
 
 // Requests returns a copy of every request received so far, in arrival order,
@@ -300,6 +307,18 @@ const (
 	// KindOversized answers with a valid JSON body of at least Size bytes without
 	// running the handler.
 	KindOversized
+	// KindActThenStatus runs the handler, discards its answer and answers a status
+	// instead, as a gateway that gave up on a backend that did act.
+	KindActThenStatus
+	// KindCutBody runs the handler and sends its status, its headers and half of its
+	// body, announcing the full length, then closes the connection.
+	KindCutBody
+	// KindActThenMalformed runs the handler and sends its status and headers with a
+	// truncated JSON body instead of its own.
+	KindActThenMalformed
+	// KindActThenOversized runs the handler and sends its status and headers with a
+	// valid JSON body of at least Size bytes instead of its own.
+	KindActThenOversized
 )
 
 func (k FaultKind) String() string {
@@ -316,12 +335,22 @@ func (k FaultKind) String() string {
 		return "malformed"
 	case KindOversized:
 		return "oversized"
+	case KindActThenStatus:
+		return "act-then-status"
+	case KindCutBody:
+		return "cut-body"
+	case KindActThenMalformed:
+		return "act-then-malformed"
+	case KindActThenOversized:
+		return "act-then-oversized"
 	}
 	return fmt.Sprintf("FaultKind(%d)", int(k))
 }
 
 // Fault is one injected misbehaviour. Build it with Status, DropBefore, DropAfter,
-// Delay, Malformed or Oversized, then narrow it with On.
+// Delay, Malformed or Oversized (which answer in place of the handler, or drop), or
+// with ActThen, CutBody, ActThenMalformed or ActThenOversized (which let the handler
+// act and then break its answer), then narrow it with On.
 type Fault struct {
 	kind       FaultKind
 	status     int
@@ -353,7 +382,29 @@ func Malformed() Fault { return Fault{kind: KindMalformed} }
 // Oversized answers 200 with a JSON document of at least size bytes.
 func Oversized(size int) Fault { return Fault{kind: KindOversized, size: size} }
 
-// WithRetryAfter adds a Retry-After header to a Status fault.
+// ActThen runs the handler (the server acts), discards its answer and answers status
+// with body instead, as a gateway that timed out or failed after the backend acted
+// (502, 504) or a server that failed after committing (500). WithRetryAfter adds a
+// Retry-After header.
+func ActThen(status int, body string) Fault {
+	return Fault{kind: KindActThenStatus, status: status, body: body}
+}
+
+// CutBody runs the handler (the server acts) and sends its status, its headers and
+// half of its body with a Content-Length announcing all of it, then closes the
+// connection: the client gets the status and a body that breaks off. For answers that
+// carry a body.
+func CutBody() Fault { return Fault{kind: KindCutBody} }
+
+// ActThenMalformed runs the handler (the server acts) and sends its status and
+// headers with a truncated JSON body in place of its own.
+func ActThenMalformed() Fault { return Fault{kind: KindActThenMalformed} }
+
+// ActThenOversized runs the handler (the server acts) and sends its status and
+// headers with a valid JSON document of at least size bytes in place of its own body.
+func ActThenOversized(size int) Fault { return Fault{kind: KindActThenOversized, size: size} }
+
+// WithRetryAfter adds a Retry-After header to a Status or ActThen fault.
 func (f Fault) WithRetryAfter(v string) Fault { f.retryAfter = v; return f }
 
 // On limits the fault to requests with this method ("" for any) whose path starts
@@ -373,19 +424,11 @@ func (f Fault) matches(r *http.Request) bool {
 func (f Fault) apply(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	switch f.kind {
 	case KindStatus:
-		if f.retryAfter != "" {
-			w.Header().Set("Retry-After", f.retryAfter)
-		}
-		if f.body != "" {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(f.status)
-		_, _ = io.WriteString(w, f.body)
+		f.writeStatus(w)
 	case KindDropBefore:
 		drop(w)
 	case KindDropAfter:
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
+		act(h, r)
 		drop(w)
 	case KindDelay:
 		t := time.NewTimer(f.delay)
@@ -398,18 +441,93 @@ func (f Fault) apply(w http.ResponseWriter, r *http.Request, h http.Handler) {
 		h.ServeHTTP(w, r)
 	case KindMalformed:
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"malformed": [1, 2,`)
+		writeMalformed(w)
 	case KindOversized:
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"padding":"`)
-		chunk := strings.Repeat("x", 32<<10)
-		for n := 0; n < f.size; n += len(chunk) {
-			if _, err := io.WriteString(w, chunk); err != nil {
-				return
-			}
-		}
-		_, _ = io.WriteString(w, `"}`)
+		writeOversized(w, f.size)
+	case KindActThenStatus:
+		act(h, r)
+		f.writeStatus(w)
+	case KindCutBody:
+		rec := act(h, r)
+		body := rec.Body.Bytes()
+		copyHeader(w.Header(), rec.Header())
+		// Promise the whole body (at least one byte), send half of it, and hang up.
+		w.Header().Set("Content-Length", strconv.Itoa(max(len(body), 1)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body[:len(body)/2])
+		_ = http.NewResponseController(w).Flush()
+		hangUp(w)
+	case KindActThenMalformed:
+		rec := act(h, r)
+		copyHeader(w.Header(), rec.Header())
+		w.Header().Del("Content-Length")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		writeMalformed(w)
+	case KindActThenOversized:
+		rec := act(h, r)
+		copyHeader(w.Header(), rec.Header())
+		w.Header().Del("Content-Length")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		writeOversized(w, f.size)
 	}
+}
+
+// act runs the handler with its answer going to a recorder: the server acts, the
+// client does not hear about it.
+func act(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+func (f Fault) writeStatus(w http.ResponseWriter) {
+	if f.retryAfter != "" {
+		w.Header().Set("Retry-After", f.retryAfter)
+	}
+	if f.body != "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(f.status)
+	_, _ = io.WriteString(w, f.body)
+}
+
+func writeMalformed(w io.Writer) {
+	_, _ = io.WriteString(w, `{"malformed": [1, 2,`)
+}
+
+func writeOversized(w io.Writer, size int) {
+	_, _ = io.WriteString(w, `{"padding":"`)
+	chunk := strings.Repeat("x", 32<<10)
+	for n := 0; n < size; n += len(chunk) {
+		if _, err := io.WriteString(w, chunk); err != nil {
+			return
+		}
+	}
+	_, _ = io.WriteString(w, `"}`)
+}
+
+func copyHeader(dst, src http.Header) {
+	for k, vs := range src {
+		dst[k] = append([]string(nil), vs...)
+	}
+}
+
+// hangUp closes the connection after what was written so far, in order (no reset, so
+// the client reads what was sent before it sees the end). Over HTTP/2 the stream is
+// reset instead.
+func hangUp(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
 }
 
 func drop(w http.ResponseWriter) {
