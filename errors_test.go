@@ -26,6 +26,26 @@ func TestTransportErrorMatchesOutcomeUnknownOnlyWhenSet(t *testing.T) {
 	assert.ErrorAs(t, wrapped, &te)
 }
 
+func TestOutcomeUnknownErrorMatchesAndUnwraps(t *testing.T) {
+	api := &banksdk.HTTPError{StatusCode: 502, Body: []byte("bad gateway")}
+	err := fmt.Errorf("pay: %w", &banksdk.OutcomeUnknownError{Provider: "kh", Method: "POST",
+		URL: "https://bank.example/v1/payments/sepa", RequestID: "rid-1", StatusCode: 502, Err: api})
+	assert.ErrorIs(t, err, banksdk.ErrOutcomeUnknown)
+	var he *banksdk.HTTPError
+	assert.ErrorAs(t, err, &he)
+	assert.Same(t, api, he)
+	var te *banksdk.TransportError
+	assert.False(t, errors.As(err, &te), "an answer arrived: not a transport error")
+	assert.Equal(t, "pay: kh: POST https://bank.example/v1/payments/sepa (request id rid-1): answered 502 Bad Gateway: "+
+		banksdk.ErrOutcomeUnknown.Error()+": unexpected HTTP status 502 Bad Gateway", err.Error())
+
+	decode := &banksdk.OutcomeUnknownError{Method: "POST", URL: "https://x/y", StatusCode: 201, Err: banksdk.ErrResponseTooLarge}
+	assert.ErrorIs(t, decode, banksdk.ErrResponseTooLarge)
+	assert.ErrorIs(t, decode, banksdk.ErrOutcomeUnknown)
+	assert.Equal(t, "POST https://x/y: answered 201 Created: "+banksdk.ErrOutcomeUnknown.Error()+": "+banksdk.ErrResponseTooLarge.Error(), decode.Error())
+	assert.NotErrorIs(t, &banksdk.RetryAfterError{RetryAfter: time.Hour}, banksdk.ErrOutcomeUnknown)
+}
+
 func TestRetryAfterErrorCarriesTheWait(t *testing.T) {
 	api := errors.New("429 slow down")
 	err := fmt.Errorf("x: %w", &banksdk.RetryAfterError{RetryAfter: time.Hour, MaxWait: 10 * time.Second, Err: api})

@@ -26,3 +26,15 @@ func Example_errors() {
 	// may have been processed: look it up before sending again
 	// come back in 1h0m0s
 }
+
+// A gateway answered 504 to a payment: the bank may have booked it. The error matches
+// ErrOutcomeUnknown and is also the provider's error for the answer.
+func ExampleOutcomeUnknownError() {
+	apiErr := &banksdk.HTTPError{StatusCode: 504} // a provider's *APIError in practice
+	var err error = &banksdk.OutcomeUnknownError{Provider: "kh", Method: "POST",
+		URL: "https://api.bank.example/v1/payments/sepa-credit-transfers", StatusCode: 504, Err: apiErr}
+
+	var he *banksdk.HTTPError
+	fmt.Println(errors.Is(err, banksdk.ErrOutcomeUnknown), errors.As(err, &he), he.StatusCode)
+	// Output: true true 504
+}
