@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -13,46 +14,66 @@ import (
 // Cache wraps a Source: it keeps the current token, refreshes it before it expires
 // and makes sure only one refresh is in flight however many goroutines ask.
 //
-//   - The fast path (a fresh token) is one atomic load and a clock read, no lock.
+//   - An expired token is never returned. The fast path (a fresh token) is one
+//     atomic load and one read of the monotonic clock compared with a precomputed
+//     deadline, no lock and no allocation; no timer is trusted to notice expiry.
 //   - Inside the refresh window (before Expiry, shortened by a random jitter so that
 //     replicas do not refresh in lockstep) the current token is served at once while
 //     one background refresh runs.
 //   - Without a valid token, callers wait for the single refresh; each waiter honours
 //     its own ctx. The refresh runs under context.WithoutCancel plus a timeout, so one
 //     impatient caller cannot fail the others.
-//   - After a failed refresh a still-valid token keeps being served, and refreshes
-//     back off exponentially.
+//   - After a failed refresh the Source is left alone for a backoff that grows
+//     exponentially with consecutive failures, with jitter (see WithFailureBackoff).
+//     Meanwhile a still-valid token keeps being served; without one, Token returns
+//     at once an error wrapping ErrRefreshBackoff and the last refresh error. Once
+//     the backoff has elapsed, the next caller starts one refresh; a success ends the
+//     backoff.
 //   - Invalidate forgets a token the server rejected, only if it is still current.
+//
+// Deadlines follow the monotonic clock, which on some systems stops while the
+// machine is suspended: after a resume a token may be served until the server
+// rejects it, when Invalidate and the pipeline's replay renew it.
 //
 // A Cache is safe for concurrent use.
 type Cache struct {
-	src       Source
-	opts      cacheOptions
-	realClock bool
-	cur       atomic.Pointer[cacheEntry]
+	src  Source
+	opts cacheOptions
+	// clock is the WithClock function, nil for the monotonic clock. Times are kept as
+	// durations since epoch on the cache's clock (see elapsed).
+	clock func() time.Time
+	epoch time.Time
+	cur   atomic.Pointer[cacheEntry]
 	// rejected is the last token value a server rejected: a shared store may still
 	// hold it, and it must not be adopted again.
 	rejected atomic.Pointer[string]
 
-	mu           sync.Mutex
-	flight       *flight
-	failures     int
-	backoffUntil time.Time
+	mu       sync.Mutex
+	flight   *flight
+	failures int     // consecutive failed refreshes
+	lastErr  error   // the last refresh's error while failures > 0
+	backoff  elapsed // no refresh is started before this
 }
 
+// elapsed is a point on a Cache's clock: the time since its epoch.
+type elapsed = time.Duration
+
+const (
+	never elapsed = math.MaxInt64 // a token with no expiry
+	past  elapsed = math.MinInt64 // a token that must never be served
+)
+
 type cacheEntry struct {
-	tok       Token
-	refreshAt time.Time
-	// due is set by a timer when refreshAt passes, so the fast path needs no clock
-	// read (time.Now costs more than the rest of the fast path on many VMs). With a
-	// custom clock (tests) the clock is read instead.
-	due   atomic.Bool
-	timer *time.Timer
+	tok Token
+	// refreshAt is where the fast path stops serving tok; it is never after expireAt,
+	// from which tok is not served at all.
+	refreshAt elapsed
+	expireAt  elapsed
 }
 
 type flight struct {
 	done chan struct{}
-	tok  Token
+	e    *cacheEntry // the new token, when err is nil
 	err  error
 }
 
@@ -69,13 +90,17 @@ type cacheOptions struct {
 	storeKey   string
 	leaseTTL   time.Duration
 	poll       time.Duration
+	// random returns a number in [0, 1) for the refresh and backoff jitter; tests
+	// replace it.
+	random func() float64
 }
 
 // CacheOption configures a Cache.
 type CacheOption func(*cacheOptions)
 
 // WithRefreshWindow starts refreshing this long before a token expires (default 1
-// minute; never more than half of the token's remaining lifetime).
+// minute; never more than half of the token's remaining lifetime). With 0 the token
+// is served until its expiry, and the first call at or after it waits for the refresh.
 func WithRefreshWindow(d time.Duration) CacheOption {
 	return func(o *cacheOptions) {
 		if d >= 0 {
@@ -99,8 +124,12 @@ func WithRefreshTimeout(d time.Duration) CacheOption {
 	}
 }
 
-// WithFailureBackoff bounds the wait between refresh attempts after failures while a
-// valid token is still served (default 1 s to 1 min).
+// WithFailureBackoff bounds how long the Cache leaves a failing Source alone (default
+// 1 s to 1 min). After the n-th consecutive failed refresh no refresh starts for
+// minWait·2^(n-1) plus a random jitter of up to half that, capped at maxWait: every
+// wait lies in [minWait, maxWait]. During the wait a still-valid token is served;
+// without one, Token fails at once with ErrRefreshBackoff wrapping the last error.
+// Values with minWait <= 0 or maxWait < minWait are ignored.
 func WithFailureBackoff(minWait, maxWait time.Duration) CacheOption {
 	return func(o *cacheOptions) {
 		if minWait > 0 && maxWait >= minWait {
@@ -119,9 +148,9 @@ func OnRefresh(fn func(Token)) CacheOption {
 	}
 }
 
-// WithClock replaces time.Now (for tests). Without it, the refresh point is tracked
-// by a timer on the monotonic clock; after a machine suspend a token may be served
-// until the server rejects it, when Invalidate and the pipeline's replay renew it.
+// WithClock replaces time.Now (for tests): every Token call reads it, and the refresh
+// points, expiries and backoffs are measured on it. Without it, the Cache reads the
+// monotonic clock, which costs about half as much as time.Now.
 func WithClock(now func() time.Time) CacheOption {
 	return func(o *cacheOptions) {
 		if now != nil {
@@ -143,16 +172,18 @@ func NewCache(src Source, opts ...CacheOption) *Cache {
 		timeout:    30 * time.Second,
 		backoffMin: time.Second,
 		backoffMax: time.Minute,
+		random:     rand.Float64,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c := &Cache{src: src, opts: o, realClock: o.now == nil}
+	c := &Cache{src: src, opts: o, clock: o.now}
 	if o.now == nil {
 		c.opts.now = time.Now
 	}
+	c.epoch = c.opts.now() // from time.Now it carries a monotonic reading
 	if o.initial != nil && o.initial.Value != "" {
-		c.store(*o.initial, c.opts.now())
+		c.store(*o.initial, c.epoch)
 	}
 	return c
 }
@@ -160,53 +191,73 @@ func NewCache(src Source, opts ...CacheOption) *Cache {
 // ErrEmptyToken is returned when a Source answers without error but with no token.
 var ErrEmptyToken = errors.New("auth: source returned an empty token")
 
-// Token returns a valid token, refreshing it if needed.
+// ErrRefreshBackoff is wrapped, together with the last refresh error, by the error
+// Cache.Token returns without calling the Source while it backs off after failed
+// refreshes and holds no valid token (see WithFailureBackoff). errors.Is and
+// errors.As reach both.
+var ErrRefreshBackoff = errors.New("auth: token refresh backing off after a failure")
+
+// Token returns a valid token, refreshing it if needed. It never returns a token
+// whose Expiry has passed.
 func (c *Cache) Token(ctx context.Context) (Token, error) {
-	if e := c.cur.Load(); e != nil {
-		if c.realClock {
-			if !e.due.Load() {
-				return e.tok, nil
-			}
-		} else if c.opts.now().Before(e.refreshAt) {
-			return e.tok, nil
-		}
+	if e := c.cur.Load(); e != nil && c.elapsed() < e.refreshAt {
+		return e.tok, nil
 	}
 	return c.slow(ctx)
 }
 
+// elapsed reads the cache's clock. Without WithClock it is one monotonic clock read
+// (time.Since of a monotonic time reads no wall clock).
+func (c *Cache) elapsed() elapsed {
+	if c.clock != nil {
+		return c.clock().Sub(c.epoch)
+	}
+	return time.Since(c.epoch)
+}
+
 func (c *Cache) slow(ctx context.Context) (Token, error) {
-	c.mu.Lock()
-	now := c.opts.now()
-	e := c.cur.Load()
-	if e != nil && now.Before(e.refreshAt) {
+	for {
+		c.mu.Lock()
+		n := c.elapsed()
+		e := c.cur.Load()
+		if e != nil && n < e.refreshAt {
+			c.mu.Unlock()
+			return e.tok, nil
+		}
+		valid := e != nil && n < e.expireAt
+		if c.failures > 0 && n < c.backoff {
+			if valid {
+				c.mu.Unlock()
+				return e.tok, nil
+			}
+			err := fmt.Errorf("%w (%d in a row): %w", ErrRefreshBackoff, c.failures, c.lastErr)
+			c.mu.Unlock()
+			return Token{}, err
+		}
+		f := c.flight
+		if f == nil {
+			f = &flight{done: make(chan struct{})}
+			c.flight = f
+			go c.refresh(context.WithoutCancel(ctx), f)
+		}
 		c.mu.Unlock()
-		return e.tok, nil
+		if valid {
+			// In the refresh window: serve the current token while the refresh runs.
+			return e.tok, nil
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return Token{}, ctx.Err()
+		}
+		if f.err != nil {
+			return Token{}, f.err
+		}
+		if c.elapsed() < f.e.expireAt {
+			return f.e.tok, nil
+		}
+		// The new token expired while this caller waited to be scheduled: look again.
 	}
-	valid := e != nil && e.tok.Valid(now)
-	if valid && now.Before(c.backoffUntil) {
-		c.mu.Unlock()
-		return e.tok, nil
-	}
-	f := c.flight
-	if f == nil {
-		f = &flight{done: make(chan struct{})}
-		c.flight = f
-		go c.refresh(context.WithoutCancel(ctx), f)
-	}
-	c.mu.Unlock()
-	if valid {
-		// In the refresh window: serve the current token while the refresh runs.
-		return e.tok, nil
-	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return Token{}, ctx.Err()
-	}
-	if f.err != nil {
-		return Token{}, f.err
-	}
-	return f.tok, nil
 }
 
 func (c *Cache) refresh(ctx context.Context, f *flight) {
@@ -230,16 +281,12 @@ func (c *Cache) refresh(ctx context.Context, f *flight) {
 	}
 	c.mu.Lock()
 	if err == nil {
-		c.store(tok, now)
-		c.failures = 0
-		c.backoffUntil = time.Time{}
+		f.e = c.store(tok, now)
+		c.failures, c.lastErr, c.backoff = 0, nil, 0
 	} else {
 		c.failures++
-		d := c.opts.backoffMin << min(c.failures-1, 20)
-		if d <= 0 || d > c.opts.backoffMax {
-			d = c.opts.backoffMax
-		}
-		c.backoffUntil = now.Add(d)
+		c.lastErr = err
+		c.backoff = c.at(now.Add(backoffWait(c.opts.backoffMin, c.opts.backoffMax, c.failures, c.opts.random())), now)
 	}
 	c.flight = nil
 	c.mu.Unlock()
@@ -250,8 +297,18 @@ func (c *Cache) refresh(ctx context.Context, f *flight) {
 			h(tok)
 		}
 	}
-	f.tok, f.err = tok, err
+	f.err = err
 	close(f.done)
+}
+
+// backoffWait is the wait after the n-th consecutive failure (n >= 1), for a random r
+// in [0, 1): minWait·2^(n-1), plus r times half of that, capped at maxWait.
+func backoffWait(minWait, maxWait time.Duration, n int, r float64) time.Duration {
+	d := minWait << min(n-1, 32)
+	if d <= 0 || d >= maxWait || d>>(min(n-1, 32)) != minWait {
+		return maxWait // capped, or shifted past overflow
+	}
+	return min(d+time.Duration(r*float64(d/2)), maxWait)
 }
 
 func (c *Cache) fetch(ctx context.Context) (tok Token, err error) {
@@ -263,18 +320,31 @@ func (c *Cache) fetch(ctx context.Context) (tok Token, err error) {
 	return c.src.Token(ctx)
 }
 
-var farFuture = time.Unix(1<<62, 0)
+// at places t on the cache's clock, measuring from now (a reading of that clock):
+// the monotonic readings of two time.Now values, otherwise their wall times.
+func (c *Cache) at(t, now time.Time) elapsed {
+	return addSat(now.Sub(c.epoch), t.Sub(now))
+}
+
+// addSat adds without overflowing: the sum saturates at never and past.
+func addSat(a, b time.Duration) time.Duration {
+	s := a + b
+	switch {
+	case a > 0 && b > 0 && s < 0:
+		return never
+	case a < 0 && b < 0 && s >= 0:
+		return past
+	}
+	return s
+}
 
 // refreshAt is when a token obtained at now should be refreshed.
 func (c *Cache) refreshAt(t Token, now time.Time) time.Time {
-	if t.Expiry.IsZero() {
-		return farFuture
-	}
 	w := min(c.opts.window, t.Expiry.Sub(now)/2)
 	if c.opts.jitter > 0 && w > 0 {
-		w -= time.Duration(rand.Float64() * c.opts.jitter * float64(w))
+		w -= time.Duration(c.opts.random() * c.opts.jitter * float64(w))
 	}
-	return t.Expiry.Add(-w)
+	return t.Expiry.Add(-max(w, 0))
 }
 
 // Set stores t as the current token (obtained elsewhere, e.g. from a response
@@ -292,27 +362,22 @@ func (c *Cache) Set(ctx context.Context, t Token) error {
 	return nil
 }
 
-func (c *Cache) store(t Token, now time.Time) {
-	e := &cacheEntry{tok: t, refreshAt: c.refreshAt(t, now)}
-	if c.realClock && !t.Expiry.IsZero() {
-		if d := e.refreshAt.Sub(now); d > 0 {
-			e.timer = time.AfterFunc(d, func() { e.due.Store(true) })
-		} else {
-			e.due.Store(true)
-		}
+// store makes t, obtained at now, the current token.
+func (c *Cache) store(t Token, now time.Time) *cacheEntry {
+	e := &cacheEntry{tok: t, refreshAt: never, expireAt: never}
+	switch {
+	case t.Value == "":
+		e.refreshAt, e.expireAt = past, past
+	case !t.Expiry.IsZero():
+		e.expireAt = c.at(t.Expiry, now)
+		e.refreshAt = min(c.at(c.refreshAt(t, now), now), e.expireAt)
 	}
-	if old := c.cur.Swap(e); old != nil {
-		old.stop()
-	}
+	c.cur.Store(e)
+	return e
 }
 
-func (e *cacheEntry) stop() {
-	if e.timer != nil {
-		e.timer.Stop()
-	}
-}
-
-// Peek returns the cached token without refreshing, and whether there is one.
+// Peek returns the cached token without refreshing, and whether there is one. The
+// token may be expired.
 func (c *Cache) Peek() (Token, bool) {
 	if e := c.cur.Load(); e != nil {
 		return e.tok, true
@@ -321,8 +386,9 @@ func (c *Cache) Peek() (Token, bool) {
 }
 
 // Invalidate forgets t if it is still the cached token (compared by value), so the
-// next Token call fetches a new one. A token already replaced is left alone, so many
-// requests rejected with the same old token cause a single refresh.
+// next Token call fetches a new one (unless the cache is backing off after failed
+// refreshes). A token already replaced is left alone, so many requests rejected with
+// the same old token cause a single refresh.
 func (c *Cache) Invalidate(t Token) {
 	if t.Value != "" {
 		v := t.Value
@@ -334,7 +400,6 @@ func (c *Cache) Invalidate(t Token) {
 			return
 		}
 		if c.cur.CompareAndSwap(e, nil) {
-			e.stop()
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,24 +16,35 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// clock is a settable test clock, safe for concurrent use and cheap to read from
+// many goroutines.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC).UnixNano())
+	return c
 }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)} }
+func (c *clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func (c *clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
+
+// waitGroup waits for wg, failing the test with what after a timeout.
+func waitGroup(t *testing.T, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal(what)
+	}
 }
 
 func TestCacheServesCachedTokenUntilRefreshWindow(t *testing.T) {
@@ -172,6 +184,348 @@ func TestCacheFailedRefreshKeepsServingValidToken(t *testing.T) {
 	clk.Advance(2 * time.Minute) // expired now; the failure surfaces
 	_, err = c.Token(context.Background())
 	assert.ErrorContains(t, err, "token endpoint down")
+}
+
+// 1,000 goroutines call Token while the clock passes a token's expiry (refresh
+// window 0), trial after trial: none is ever handed an expired token, and each trial
+// makes exactly one refresh that every caller receives.
+func TestCacheNeverServesExpiredTokenAtExpiry(t *testing.T) {
+	const goroutines, trials, life = 1000, 30, time.Minute
+	clk := newClock()
+	var calls atomic.Int32
+	c := NewCache(SourceFunc(func(context.Context) (Token, error) {
+		n := calls.Add(1)
+		return Token{Value: fmt.Sprintf("t%d", n), Expiry: clk.Now().Add(life)}, nil
+	}), WithClock(clk.Now), WithRefreshWindow(0))
+	ctx := context.Background()
+	cur, err := c.Token(ctx)
+	require.NoError(t, err)
+	var stop atomic.Bool
+	t.Cleanup(func() { stop.Store(true) })
+
+	for trial := range trials {
+		clk.Set(cur.Expiry.Add(-time.Nanosecond)) // the last instant cur is valid
+		var started, finished sync.WaitGroup
+		started.Add(goroutines)
+		finished.Add(goroutines)
+		var expiredServed, failed atomic.Int32
+		got := make([]Token, goroutines)
+		for i := range goroutines {
+			go func() {
+				defer finished.Done()
+				first := true
+				for !stop.Load() {
+					before := clk.Now()
+					tok, err := c.Token(ctx)
+					after := clk.Now()
+					if first {
+						first = false
+						started.Done()
+					}
+					if err != nil {
+						failed.Add(1)
+						return
+					}
+					// The clock only moves forward, so the cache read it somewhere in
+					// [before, after]. tok was expired when served if it expired by
+					// before, or by after when the clock did not move during the call.
+					// Neither can flag a token that was valid when the cache read it.
+					if !tok.Expiry.After(before) || (before.Equal(after) && !tok.Expiry.After(after)) {
+						expiredServed.Add(1)
+					}
+					if tok.Value != cur.Value {
+						got[i] = tok
+						return
+					}
+					runtime.Gosched() // let the other callers start
+				}
+			}()
+		}
+		waitGroup(t, &started, "callers did not all make a first call")
+		clk.Set(cur.Expiry) // at Expiry the token is no longer valid
+		waitGroup(t, &finished, "callers did not all receive a refreshed token")
+
+		require.Zero(t, failed.Load(), "trial %d: Token failed", trial)
+		require.Zero(t, expiredServed.Load(), "trial %d: expired token served", trial)
+		require.Equal(t, int32(trial+2), calls.Load(), "trial %d: exactly one refresh", trial)
+		for _, tok := range got {
+			require.Equal(t, fmt.Sprintf("t%d", trial+2), tok.Value, "trial %d", trial)
+		}
+		cur = got[0]
+	}
+}
+
+// The same on the real clock: tokens live 20 ms and 1,000 goroutines keep calling
+// until they see the next one. A token's Expiry must be after a clock reading taken
+// before the call (a reading taken after it could be past a token that was valid when
+// served, so it would prove nothing).
+func TestCacheNeverServesExpiredTokenRealClock(t *testing.T) {
+	const goroutines, trials, life = 1000, 5, 20 * time.Millisecond
+	var calls atomic.Int32
+	c := NewCache(SourceFunc(func(context.Context) (Token, error) {
+		n := calls.Add(1)
+		return Token{Value: fmt.Sprintf("t%d", n), Expiry: time.Now().Add(life)}, nil
+	}), WithRefreshWindow(0))
+	ctx := context.Background()
+	var stop atomic.Bool
+	t.Cleanup(func() { stop.Store(true) })
+	for trial := range trials {
+		cur, err := c.Token(ctx)
+		require.NoError(t, err)
+		refreshes := calls.Load()
+		var finished sync.WaitGroup
+		finished.Add(goroutines)
+		var expiredServed, failed, renewed atomic.Int32
+		for range goroutines {
+			go func() {
+				defer finished.Done()
+				for !stop.Load() {
+					before := time.Now()
+					tok, err := c.Token(ctx)
+					if err != nil {
+						failed.Add(1)
+						return
+					}
+					if !tok.Expiry.After(before) {
+						expiredServed.Add(1)
+					}
+					if tok.Value != cur.Value {
+						renewed.Add(1)
+						return
+					}
+					runtime.Gosched()
+				}
+			}()
+		}
+		waitGroup(t, &finished, "callers did not all receive a refreshed token")
+		require.Zero(t, failed.Load(), "trial %d: Token failed", trial)
+		require.Zero(t, expiredServed.Load(), "trial %d: expired token served", trial)
+		require.Equal(t, int32(goroutines), renewed.Load(), "trial %d", trial)
+		require.Greater(t, calls.Load(), refreshes, "trial %d: a refresh happened", trial)
+	}
+}
+
+// A caller waiting for a refresh whose token has expired by the time it is released
+// does not receive it: it waits for the next one.
+func TestCacheWaiterNeverGetsTokenExpiredWhileWaiting(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int32
+	c := NewCache(SourceFunc(func(context.Context) (Token, error) {
+		n := calls.Add(1)
+		return Token{Value: fmt.Sprintf("t%d", n), Expiry: clk.Now().Add(time.Minute)}, nil
+	}), WithClock(clk.Now), OnRefresh(func(tok Token) {
+		if tok.Value == "t1" {
+			clk.Advance(2 * time.Minute) // t1 expires before its waiter runs again
+		}
+	}))
+	tok, err := c.Token(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "t2", tok.Value)
+	assert.True(t, tok.Expiry.After(clk.Now()))
+	assert.Equal(t, int32(2), calls.Load())
+}
+
+// sourceError is a typed error from a Source, to check that errors.As reaches it.
+type sourceError struct{ status int }
+
+func (e *sourceError) Error() string { return fmt.Sprintf("token endpoint: status %d", e.status) }
+
+// With no token, a failing Source is left alone during the backoff: callers get its
+// last error at once; after the backoff one call reaches it; waits grow
+// exponentially within the documented bounds; a success resets them.
+func TestCacheBacksOffFailingSourceWithoutToken(t *testing.T) {
+	const minWait, maxWait = time.Second, time.Minute
+	clk := newClock()
+	var calls atomic.Int32
+	var fail atomic.Bool
+	fail.Store(true)
+	c := NewCache(SourceFunc(func(context.Context) (Token, error) {
+		n := calls.Add(1)
+		if fail.Load() {
+			return Token{}, &sourceError{status: 503}
+		}
+		return Token{Value: fmt.Sprintf("t%d", n), Expiry: clk.Now().Add(time.Hour)}, nil
+	}), WithClock(clk.Now), WithFailureBackoff(minWait, maxWait))
+	ctx := context.Background()
+
+	// callMany makes 200 concurrent calls and returns their errors.
+	callMany := func() []error {
+		errs := make([]error, 200)
+		var wg sync.WaitGroup
+		wg.Add(len(errs))
+		for i := range errs {
+			go func() {
+				defer wg.Done()
+				tok, err := c.Token(ctx)
+				assert.Empty(t, tok.Value)
+				errs[i] = err
+			}()
+		}
+		waitGroup(t, &wg, "calls did not return")
+		return errs
+	}
+	requireSourceErr := func(err error) {
+		t.Helper()
+		var se *sourceError
+		require.ErrorAs(t, err, &se)
+		require.Equal(t, 503, se.status)
+	}
+	requireBackoff := func(err error) {
+		t.Helper()
+		require.ErrorIs(t, err, ErrRefreshBackoff)
+		requireSourceErr(err)
+	}
+
+	_, err := c.Token(ctx)
+	requireSourceErr(err)
+	require.NotErrorIs(t, err, ErrRefreshBackoff, "the first failure comes from the source")
+	require.Equal(t, int32(1), calls.Load())
+
+	// First backoff: a wait in [1 s, 1.5 s].
+	for _, err := range callMany() {
+		requireBackoff(err)
+	}
+	clk.Advance(minWait - time.Nanosecond)
+	_, err = c.Token(ctx)
+	requireBackoff(err)
+	assert.ErrorContains(t, err, "(1 in a row)")
+	require.Equal(t, int32(1), calls.Load(), "200 calls during the backoff, no source call")
+
+	clk.Advance(minWait/2 + time.Nanosecond)
+	_, err = c.Token(ctx)
+	requireSourceErr(err)
+	require.NotErrorIs(t, err, ErrRefreshBackoff)
+	require.Equal(t, int32(2), calls.Load(), "after the backoff the next call reaches the source")
+
+	// Second backoff: twice as long, in [2 s, 3 s].
+	clk.Advance(2*minWait - time.Nanosecond)
+	_, err = c.Token(ctx)
+	requireBackoff(err)
+	assert.ErrorContains(t, err, "(2 in a row)")
+	require.Equal(t, int32(2), calls.Load())
+	clk.Advance(minWait + time.Nanosecond)
+	for _, err := range callMany() { // one refresh in flight however many ask
+		requireSourceErr(err)
+	}
+	require.Equal(t, int32(3), calls.Load(), "200 calls after the backoff, one source call")
+
+	// Third backoff, [4 s, 6 s]; then the source recovers.
+	fail.Store(false)
+	clk.Advance(6 * minWait)
+	tok, err := c.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "t4", tok.Value)
+
+	// The success reset the backoff: the next failure waits at most 1.5 s again.
+	fail.Store(true)
+	clk.Advance(2 * time.Hour)
+	_, err = c.Token(ctx)
+	requireSourceErr(err)
+	require.Equal(t, int32(5), calls.Load())
+	clk.Advance(minWait * 3 / 2)
+	_, err = c.Token(ctx)
+	requireSourceErr(err)
+	require.NotErrorIs(t, err, ErrRefreshBackoff)
+	require.Equal(t, int32(6), calls.Load())
+}
+
+// An expired token's failed refresh: the error surfaces and backs off like with no
+// token at all, and the expired token is never served.
+func TestCacheBackoffAfterTokenExpires(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int32
+	c := NewCache(SourceFunc(func(context.Context) (Token, error) {
+		if calls.Add(1) > 1 {
+			return Token{}, &sourceError{status: 500}
+		}
+		return Token{Value: "t1", Expiry: clk.Now().Add(time.Hour)}, nil
+	}), WithClock(clk.Now), WithFailureBackoff(time.Minute, time.Hour))
+	_, err := c.Token(context.Background())
+	require.NoError(t, err)
+	clk.Advance(time.Hour)
+	for range 50 {
+		tok, err := c.Token(context.Background())
+		var se *sourceError
+		require.ErrorAs(t, err, &se)
+		require.Empty(t, tok.Value)
+	}
+	assert.Equal(t, int32(2), calls.Load())
+}
+
+func TestBackoffWaitIsExponentialWithBoundedJitter(t *testing.T) {
+	const lo, hi = time.Second, time.Minute
+	for _, tc := range []struct {
+		n    int
+		r    float64
+		want time.Duration
+	}{
+		{1, 0, time.Second},
+		{1, 0.5, 1250 * time.Millisecond},
+		{1, 0.999999, 1499999500 * time.Nanosecond},
+		{2, 0, 2 * time.Second},
+		{3, 0.5, 5 * time.Second},
+		{6, 0, 32 * time.Second},
+		{6, 0.99, 47840 * time.Millisecond}, // 32 s + 0.99 × 16 s
+		{7, 0, time.Minute},                 // 64 s, capped
+		{40, 0.3, time.Minute},
+		{1 << 30, 0.3, time.Minute},
+	} {
+		assert.Equal(t, tc.want, backoffWait(lo, hi, tc.n, tc.r), "failure %d, r %v", tc.n, tc.r)
+	}
+	// Waits stay within [minWait, maxWait] for any failure count and jitter, even
+	// where minWait·2^(n-1) overflows.
+	for _, bounds := range [][2]time.Duration{{time.Second, time.Minute}, {time.Hour, 1 << 62}, {1, 1}} {
+		for n := 1; n < 80; n++ {
+			for _, r := range []float64{0, 0.25, 0.5, 0.75, 0.999999} {
+				w := backoffWait(bounds[0], bounds[1], n, r)
+				require.GreaterOrEqual(t, w, bounds[0], "n=%d r=%v", n, r)
+				require.LessOrEqual(t, w, bounds[1], "n=%d r=%v", n, r)
+			}
+		}
+	}
+}
+
+func TestCacheBackoffUsesJitter(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int32
+	c := NewCache(SourceFunc(func(context.Context) (Token, error) {
+		calls.Add(1)
+		return Token{}, errors.New("down")
+	}), WithClock(clk.Now), WithFailureBackoff(time.Second, time.Minute))
+	c.opts.random = func() float64 { return 0.5 } // a wait of 1.25 s
+	_, err := c.Token(context.Background())
+	require.Error(t, err)
+	clk.Advance(1250*time.Millisecond - time.Nanosecond)
+	_, err = c.Token(context.Background())
+	require.ErrorIs(t, err, ErrRefreshBackoff)
+	clk.Advance(time.Nanosecond)
+	_, err = c.Token(context.Background())
+	require.NotErrorIs(t, err, ErrRefreshBackoff)
+	assert.Equal(t, int32(2), calls.Load())
+}
+
+func TestWithFailureBackoffIgnoresInvalidBounds(t *testing.T) {
+	for _, b := range [][2]time.Duration{{0, time.Second}, {-time.Second, time.Second}, {time.Minute, time.Second}} {
+		c := NewCache(StaticSource(Token{Value: "v"}), WithFailureBackoff(b[0], b[1]))
+		assert.Equal(t, time.Second, c.opts.backoffMin, "%v", b)
+		assert.Equal(t, time.Minute, c.opts.backoffMax, "%v", b)
+	}
+}
+
+func TestCacheNeverServesEmptyOrExpiredSetToken(t *testing.T) {
+	clk := newClock()
+	var calls atomic.Int32
+	c := NewCache(SourceFunc(func(context.Context) (Token, error) {
+		return Token{Value: fmt.Sprintf("t%d", calls.Add(1)), Expiry: clk.Now().Add(time.Hour)}, nil
+	}), WithClock(clk.Now))
+	require.NoError(t, c.Set(context.Background(), Token{Value: "old", Expiry: clk.Now().Add(-time.Second)}))
+	tok, err := c.Token(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "t1", tok.Value)
+	require.NoError(t, c.Set(context.Background(), Token{}))
+	tok, err = c.Token(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "t2", tok.Value)
 }
 
 func TestCacheInvalidateDropsOnlyNamedToken(t *testing.T) {

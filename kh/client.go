@@ -169,9 +169,9 @@ func WithClientCertificateFiles(certFile, keyFile string) Option {
 // file's bytes (see LoadPKCS12 for the encryptions supported).
 func WithClientCertificatePKCS12(data []byte, password string) Option {
 	return func(o *options) error {
-		cert, err := LoadPKCS12(data, password)
+		cert, err := loadPKCS12(data, password, maxPKCS12Iterations)
 		if err != nil {
-			return err
+			return fmt.Errorf("kh: WithClientCertificatePKCS12: %w", err)
 		}
 		o.cert = &cert
 		return nil
