@@ -16,21 +16,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// clock is a settable test clock, safe for concurrent use and cheap to read from
-// many goroutines.
-type clock struct{ ns atomic.Int64 }
+// settableClock is a test clock for Cache (WithClock), safe for concurrent use and
+// cheap to read from many goroutines.
+type settableClock struct{ ns atomic.Int64 }
 
-func newClock() *clock {
-	c := &clock{}
+func newClock() *settableClock {
+	c := &settableClock{}
 	c.ns.Store(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC).UnixNano())
 	return c
 }
 
-func (c *clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *settableClock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
 
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+func (c *settableClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-func (c *clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
+func (c *settableClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
 
 // waitGroup waits for wg, failing the test with what after a timeout.
 func waitGroup(t *testing.T, wg *sync.WaitGroup, what string) {

@@ -4,9 +4,11 @@
 //   - Token, Source and SourceFunc: a credential with an optional expiry, and what
 //     produces it. A Token prints as [REDACTED]; so does a Secret.
 //   - Cache: a Source wrapper with a lock-free fast path, one refresh in flight however
-//     many goroutines ask, refresh ahead of expiry with jitter, backoff after a failed
-//     refresh (a still-valid token keeps being served) and compare-and-swap
-//     Invalidate. KeyedCache keeps one Cache per key (consent tokens).
+//     many goroutines ask, refresh ahead of expiry with jitter, and compare-and-swap
+//     Invalidate. It never returns a token past its Expiry. After a failed refresh it
+//     leaves the Source alone for an exponential backoff with jitter: a still-valid
+//     token keeps being served; without one, callers get ErrRefreshBackoff wrapping
+//     the last error at once. KeyedCache keeps one Cache per key (consent tokens).
 //   - KeepAlive: a background refresher for tokens a provider revokes unless they are
 //     refreshed within a window (TKEY7: 15 minutes), even when the process is idle; it
 //     tracks the session cap (ErrSessionExpired, OnSessionExpiring) and stops on Close.
