@@ -15,7 +15,8 @@ import (
 )
 
 // AuthTokenLifetime is how long the portal's auth token is valid. The client logs in
-// again a little before it runs out (AuthTokenRenewBefore) and after a 401.
+// again a little before it runs out (AuthTokenRenewBefore), and when the portal
+// rejects the token (see the package documentation).
 const AuthTokenLifetime = 30 * time.Minute
 
 // AuthTokenRenewBefore is how long before the end of AuthTokenLifetime the client
@@ -47,7 +48,8 @@ const (
 // exact body. An empty signature sends no Signature header.
 type RequestSigner func(req *http.Request, body []byte) (string, error)
 
-// Client is a TPV clients-portal API client. It is safe for concurrent use.
+// Client is a TPV clients-portal API client. It is safe for concurrent use. Close
+// it when done with it.
 type Client struct {
 	rc       *rest.Client
 	tokens   *auth.Cache
@@ -56,6 +58,7 @@ type Client struct {
 	methods  *endpointMethods
 	signer   RequestSigner
 	loginTTL time.Duration
+	life     *rest.Lifecycle
 }
 
 // credentials are kept behind a pointer and in auth.Secret values, so that a Client
@@ -203,6 +206,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		methods:  &endpointMethods{m: map[Endpoint]string{}},
 		signer:   o.signer,
 		loginTTL: AuthTokenLifetime,
+		life:     rest.NewLifecycle(),
 	}
 	for e, m := range o.methods {
 		c.methods.m[e] = m
@@ -213,9 +217,7 @@ func NewClient(opts ...Option) (*Client, error) {
 
 	cfg := o.cfg
 	cfg.DecodeError = DecodeError
-	cfg.IsAuthExpired = func(resp *http.Response, _ error) bool {
-		return resp.StatusCode == http.StatusUnauthorized
-	}
+	cfg.IsAuthExpired = authTokenRejected
 	refreshTimeout := cfg.Timeout*time.Duration(cfg.RetryMax+1) + cfg.RetryWaitMax*time.Duration(cfg.RetryMax)
 	cacheOpts := []auth.CacheOption{
 		auth.WithRefreshWindow(AuthTokenRenewBefore),
@@ -233,6 +235,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	cfg.Authorizer = &requestAuthorizer{
 		token:  rest.HeaderToken{Source: c.tokens, Header: "Authorization"},
 		signer: c.signer,
+		life:   c.life,
 	}
 	rc, err := rest.New(cfg)
 	if err != nil {
@@ -241,6 +244,38 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.rc = rc
 	return c, nil
 }
+
+// Close releases what the client holds: it cancels a login in flight (a renewal
+// runs in the background while the current token is still served) and waits for it
+// to end, forgets the auth token, and closes the idle connections of the transport
+// the client created (a transport that came with WithHTTPClient is left alone, since
+// others may share it). Calls made after Close fail with ErrClosed; a call already in
+// flight finishes. Close is safe to call more than once and from several goroutines;
+// it always returns nil.
+func (c *Client) Close() error {
+	if !c.life.Close() {
+		return nil
+	}
+	if tok, ok := c.tokens.Peek(); ok {
+		c.tokens.Invalidate(tok) // also stops its renewal timer
+	}
+	c.rc.CloseIdleConnections()
+	return nil
+}
+
+// String describes the client without credentials.
+func (c *Client) String() string {
+	if c == nil || c.rc == nil {
+		return "tpv.Client{}"
+	}
+	return "tpv.Client{BaseURL: " + rest.RedactURL(c.rc.BaseURL()) + "}"
+}
+
+// GoString describes the client without credentials.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue describes the client without credentials in slog output.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Login makes sure the client holds a valid auth token, logging in if it has none.
 // Calls log in by themselves when needed; Login lets a program check its

@@ -72,7 +72,15 @@ func setup(t *testing.T, fakeOpts []tpvtest.Option, opts ...tpv.Option) env {
 	}
 	c, err := tpv.NewClient(append(base, opts...)...)
 	require.NoError(t, err)
+	closeWhenDone(t, c)
 	return env{srv: srv, c: c}
+}
+
+// closeWhenDone closes c when the test ends (before the portals started earlier
+// close), so that the package's goroutine-leak check sees every client closed.
+func closeWhenDone(t *testing.T, c *tpv.Client) {
+	t.Helper()
+	t.Cleanup(func() { assert.NoError(t, c.Close()) })
 }
 
 func hmacHex(secret, msg string) string {
@@ -164,6 +172,7 @@ func TestLoginFailure(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c, err := tpv.NewClient(tpv.WithBaseURL(srv.URL()), tpv.WithCredentials(srv.AppToken(), "wrong-secret"))
 	require.NoError(t, err)
+	closeWhenDone(t, c)
 
 	_, err = c.Products(context.Background())
 	require.Error(t, err)
@@ -284,19 +293,19 @@ func TestSubmitRetriedWhenRefused(t *testing.T) {
 	e := setup(t, nil)
 	ctx := context.Background()
 	require.NoError(t, e.c.Login(ctx))
-	e.srv.Inject(1, fake.Status(503, "").On("POST", "/api/v1/tpv"))
+	e.srv.Inject(1, fake.Status(503, "").WithRetryAfter("0").On("POST", "/api/v1/tpv"))
 	e.srv.Inject(1, fake.DropBefore().On("POST", "/api/v1/tpv"))
 
 	conf, err := e.c.SubmitTPV(ctx, seedSale())
-	// The 503 is retried (not processed). A connection dropped after it was made is
-	// not: the outcome of that attempt is unknown.
+	// The 503 with Retry-After is retried (not processed). A connection dropped after
+	// it was made is not: the outcome of that attempt is unknown.
 	require.Error(t, err)
 	assert.ErrorIs(t, err, tpv.ErrOutcomeUnknown)
 	assert.Empty(t, conf.Code)
 	assert.Equal(t, 2, e.srv.Count("POST", "/api/v1/tpv"))
 	assert.Empty(t, e.srv.Submissions())
 
-	e.srv.Inject(2, fake.Status(503, "").On("POST", "/api/v1/tpv"))
+	e.srv.Inject(2, fake.Status(503, "").WithRetryAfter("0").On("POST", "/api/v1/tpv"))
 	conf, err = e.c.SubmitTPV(ctx, seedSale())
 	require.NoError(t, err)
 	assert.Equal(t, 5, e.srv.Count("POST", "/api/v1/tpv"))
@@ -759,6 +768,7 @@ func TestWithRequestSigner(t *testing.T) {
 			return hmacHex(secret, r.Method+" "+r.URL.EscapedPath()), nil
 		}))
 	require.NoError(t, err)
+	closeWhenDone(t, c)
 	ctx := context.Background()
 	conf, err := c.SubmitTPV(ctx, seedSale())
 	require.NoError(t, err)
@@ -824,6 +834,7 @@ func TestNewClientValidation(t *testing.T) {
 	c, err := tpv.NewClient(tpv.WithBaseURL("http://clients.example"), creds, tpv.WithInsecureHTTP(), tpv.WithUserAgent("app/1.0"), nil)
 	require.NoError(t, err)
 	require.NotNil(t, c)
+	assert.NoError(t, c.Close())
 }
 
 func TestUserAgent(t *testing.T) {
@@ -844,6 +855,7 @@ func TestReplicasSharingAStoreLogInOnce(t *testing.T) {
 		c, err := tpv.NewClient(tpv.WithBaseURL(portal.URL()), tpv.WithCredentials(portal.AppToken(), portal.AppSecret()),
 			tpv.WithStore(store, "tpv:"+portal.AppToken()))
 		require.NoError(t, err)
+		closeWhenDone(t, c)
 		clients = append(clients, c)
 	}
 	var wg sync.WaitGroup

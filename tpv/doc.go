@@ -13,9 +13,20 @@
 // where sig is the lowercase hex HMAC-SHA256 of "token=<app token>&timestamp=<unix
 // seconds>" keyed by the secret (LoginSignature; the documentation's "×tamp" is a
 // garbled "&timestamp"). Every login attempt is signed afresh. The auth token it
-// returns is valid for 30 minutes; the client caches it, logs in again a little
-// before it runs out, and after a 401 answer forgets it, logs in and replays the
-// call once. Concurrent callers share one login.
+// returns is valid for 30 minutes; the client caches it and logs in again a little
+// before it runs out. Concurrent callers share one login.
+//
+// The portal may stop honouring a token before its 30 minutes: it keeps one auth
+// token per application credential, so another login with the same credentials
+// (another process, a replica without WithStore) voids it. When the portal rejects
+// the token, the client forgets it, logs in and replays the call once; a second
+// rejection is returned. A rejection is a 401, or, since the documentation answers
+// every failure with 400, a 400 whose message names the token: it contains "token"
+// and a word starting with invalid, expir, missing, unauthorized (or unauthorised),
+// unauthenticated, revoked or "not found", in any case (TokenRejected). A 400 about
+// anything else, such as the portal's validation of a submission, is returned as
+// is. A rejected request was not processed, so the replay is safe for a submission
+// too.
 //
 // Every other call carries "Authorization: <auth token>" (no "Bearer" prefix) and
 // "Signature: <signature>".
@@ -53,6 +64,12 @@
 // contact the customer and follow the same rule. The application secret, the auth
 // token, signatures and the login query never appear in logs or error messages.
 //
+// # Closing
+//
+// Close cancels a login in flight (a renewal runs in the background while the
+// current token is still served), forgets the auth token and closes the client's idle
+// connections; later calls fail with ErrClosed. Close a client when done with it.
+//
 // # Usage
 //
 //	c, err := tpv.NewClient(
@@ -62,6 +79,7 @@
 //	if err != nil {
 //		return err
 //	}
+//	defer c.Close()
 //	conf, err := c.SubmitTPV(ctx, tpv.Enrollment{
 //		DigitalDelivery: tpv.DigitalDeliveryEmail,
 //		Channel:         tpv.ChannelDTD,

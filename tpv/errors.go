@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,6 +26,9 @@ var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
 // portal rejected the application token, the signature or the timestamp, or could
 // not be reached. The portal's answer, if any, is an *APIError in the chain.
 var ErrLoginFailed = errors.New("tpv: login failed")
+
+// ErrClosed is returned by the calls of a Client after its Close.
+var ErrClosed = rest.ErrClosed
 
 // ErrInvalidEnrollment is matched (errors.Is) by the *ValidationError that
 // Enrollment.Validate and SubmitTPV return.
@@ -66,6 +70,40 @@ func DecodeError(resp *http.Response, body []byte) error {
 	}
 	e.Message = scrubMessage(errorMessage(body), requestSecrets(resp))
 	return e
+}
+
+// authTokenRejected reports whether an answer says that the portal no longer honours
+// the auth token the request carried, so that the client logs in again and replays
+// the call once: a 401, or a 400 whose message names the token (TokenRejected). The
+// portal documents every failure as a 400, so a token it stops honouring early (after
+// another login with the same application credentials) is answered with one. Such
+// an answer means the request was not processed, so the replay is safe for a
+// submission too.
+func authTokenRejected(resp *http.Response, apiErr error) bool {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		return true
+	case http.StatusBadRequest:
+		var e *APIError
+		return errors.As(apiErr, &e) && TokenRejected(e.Message)
+	}
+	return false
+}
+
+var (
+	tokenWordRe  = regexp.MustCompile(`(?i)token`)
+	rejectWordRe = regexp.MustCompile(`(?i)\b(invalid|expir|missing|unauthori[sz]ed|unauthenticated|revoked|not found)`)
+)
+
+// TokenRejected reports whether a portal error message says that the auth token is
+// missing, invalid or expired: it contains "token" and a word starting with invalid,
+// expir (expired, expiry), missing, unauthorized (or unauthorised), unauthenticated,
+// revoked or "not found", in any case and order: "Invalid auth token.", "auth token
+// expired.", "The token has been invalidated". The client logs in again and replays
+// the call once after a 400 answer whose message matches, as after a 401; a message
+// about anything else (a validation error, a bad signature) is returned as it is.
+func TokenRejected(message string) bool {
+	return tokenWordRe.MatchString(message) && rejectWordRe.MatchString(message)
 }
 
 // errorMessage extracts the portal's message from an answer body.

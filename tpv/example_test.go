@@ -55,6 +55,7 @@ func ExampleClient_SubmitTPV() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	ctx := context.Background()
 
 	conf, err := c.SubmitTPV(ctx, exampleSale())
@@ -115,6 +116,7 @@ func ExampleAPIError() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 
 	_, err = c.QueueCall(context.Background(), "00000000001")
 	var apiErr *tpv.APIError
@@ -138,6 +140,7 @@ func ExampleWithEndpointMethod() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 
 	res, err := c.Products(context.Background())
 	if err != nil {
@@ -160,6 +163,7 @@ func ExampleDo() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 
 	out, err := tpv.Do[map[string]string](context.Background(), c, "POST", "api/v1/test/api?your=Parameters&here=1", nil)
 	if err != nil {

@@ -107,3 +107,38 @@ func FuzzDecodeResult(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAuthTokenRejected feeds arbitrary error bodies through the decoder to the rule
+// that decides a re-login and replay: it never panics, never fires without the word
+// "token" or for a status other than 400 and 401, and always fires for a 401.
+func FuzzAuthTokenRejected(f *testing.F) {
+	f.Add(400, []byte(`{"error":"invalid auth token."}`))
+	f.Add(400, []byte(`{"error":"auth token is invalid: a newer login with the same application token replaced it."}`))
+	f.Add(400, []byte(`{"error":"Auth Token Expired"}`))
+	f.Add(400, []byte(`{"message":"token not found"}`))
+	f.Add(400, []byte(`{"error":"channel must be defined as one of dtd, tm, or retail."}`))
+	f.Add(400, []byte(`{"error":"auth token must be sent without a Bearer prefix."}`))
+	f.Add(401, []byte(`Unauthenticated.`))
+	f.Add(403, []byte(`{"error":"invalid token"}`))
+	f.Add(400, []byte("TOKEN\xffinvalid"))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		resp := &http.Response{StatusCode: status, Request: &http.Request{URL: &url.URL{Path: "/api/v1/tpv"}, Header: http.Header{}}}
+		err := DecodeError(resp, body)
+		got := authTokenRejected(resp, err)
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			t.Fatalf("DecodeError gave %T", err)
+		}
+		switch {
+		case status == http.StatusUnauthorized && !got:
+			t.Fatal("a 401 must renew the token")
+		case status != http.StatusUnauthorized && status != http.StatusBadRequest && got:
+			t.Fatalf("HTTP %d must not renew the token", status)
+		case got && status == http.StatusBadRequest && !strings.Contains(strings.ToLower(ae.Message), "token"):
+			t.Fatalf("renewal for a message without the word token: %q", ae.Message)
+		}
+		if status == http.StatusBadRequest && got != TokenRejected(ae.Message) {
+			t.Fatalf("a 400 renews exactly when TokenRejected(%q) says so", ae.Message)
+		}
+	})
+}

@@ -31,6 +31,9 @@ type loginAuthorizer struct {
 }
 
 func (a loginAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
+	if err := a.c.life.Err(); err != nil {
+		return err
+	}
 	tok, secret := a.c.creds.appToken.Reveal(), a.c.creds.appSecret.Reveal()
 	ts := strconv.FormatInt(a.c.now().Unix(), 10)
 	sig := auth.HMACSHA256Hex([]byte(secret), loginMessage(tok, ts))
@@ -42,11 +45,18 @@ func (a loginAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byt
 // login is the auth.Source behind the token cache: POST /api/v1/auth with the signed
 // query, answered by {"auth_token": "..."}.
 func (c *Client) login(ctx context.Context) (auth.Token, error) {
+	// A renewal runs in the background while the current token is served: Close
+	// cancels it and waits for it.
+	ctx, end, err := c.life.Begin(ctx)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	defer end()
 	start := c.now()
 	var out struct {
 		AuthToken string `json:"auth_token"`
 	}
-	_, err := c.rc.Do(ctx, &rest.Request{
+	_, err = c.rc.Do(ctx, &rest.Request{
 		Method:     http.MethodPost,
 		Path:       pathAuth,
 		Authorizer: loginAuthorizer{c: c},
@@ -77,12 +87,17 @@ func (c *Client) defaultSignature(req *http.Request, body []byte) (string, error
 // requestAuthorizer sets "Authorization: <auth token>" (no Bearer prefix) from the
 // token cache and "Signature: <signature>" on every attempt. It forgets a token the
 // portal rejected (rest.Invalidator), so the pipeline's single replay logs in again.
+// After Close it refuses every attempt with ErrClosed.
 type requestAuthorizer struct {
 	token  rest.HeaderToken
 	signer RequestSigner
+	life   *rest.Lifecycle
 }
 
 func (a *requestAuthorizer) Authorize(ctx context.Context, req *http.Request, body []byte) error {
+	if err := a.life.Err(); err != nil {
+		return err
+	}
 	if err := a.token.Authorize(ctx, req, body); err != nil {
 		return err
 	}

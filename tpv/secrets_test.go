@@ -95,6 +95,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	bad, err := tpv.NewClient(tpv.WithBaseURL(e.srv.URL()), tpv.WithCredentials(e.srv.AppToken(), "wrong"),
 		tpv.WithLogger(logger), tpv.WithRetry(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, err)
+	closeWhenDone(t, bad)
 	keep(bad.Login(ctx))
 	e.srv.ClearFaults()
 	var loginQuery string

@@ -191,8 +191,9 @@ type Confirmation struct {
 // portal: when the answer is lost (timeout, reset, cancelled context) or unreadable,
 // the error wraps ErrOutcomeUnknown, and the sale must be looked up in the portal
 // before it is submitted again. It is retried only when the portal provably did not
-// process it (no connection, 429, 503) and replayed once after a 401 (expired auth
-// token). A 400 answer is an *APIError carrying the portal's message.
+// process it (no connection, 429, 503 with Retry-After) and replayed once after the
+// portal rejected the auth token (a 401, or a 400 naming the token: see the package
+// documentation). Any other 400 answer is an *APIError carrying the portal's message.
 func (c *Client) SubmitTPV(ctx context.Context, e Enrollment) (Confirmation, error) {
 	if err := e.Validate(); err != nil {
 		return Confirmation{}, err
@@ -216,8 +217,8 @@ func (c *Client) SubmitTPV(ctx context.Context, e Enrollment) (Confirmation, err
 	}
 	code, err := parseConfirmation(raw)
 	if err != nil {
-		return Confirmation{}, fmt.Errorf("tpv: SubmitTPV: the portal accepted the submission but %v; "+
-			"look the sale up in the portal before submitting it again: %w", err, ErrOutcomeUnknown)
+		return Confirmation{}, rest.UndecodableSuccess(resp, fmt.Errorf("tpv: SubmitTPV: the portal accepted the submission but %w; "+
+			"look the sale up in the portal before submitting it again", err))
 	}
 	return Confirmation{Code: code, Raw: raw}, nil
 }

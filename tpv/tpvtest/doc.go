@@ -10,10 +10,16 @@
 //     seconds>" keyed by the application secret (compared in constant time), and the
 //     timestamp may be at most five minutes (WithMaxSkew) away from the server's
 //     clock. The answer is {"auth_token": "..."}; the auth token expires after 30
-//     minutes (WithTokenTTL) or at once with ExpireAuthTokens.
+//     minutes (WithTokenTTL) or at once with ExpireAuthTokens. The portal keeps one
+//     auth token per application credential, so a login invalidates the tokens issued
+//     before it (WithConcurrentAuthTokens keeps them valid).
 //   - Every other endpoint wants the auth token in the Authorization header, without
-//     a "Bearer" prefix (missing, prefixed, unknown or expired tokens get 401), and a
-//     Signature header (a missing or wrong signature gets 403). The documentation
+//     a "Bearer" prefix, and a Signature header. A missing, unknown, replaced or
+//     expired token gets 400 in the documentation's style ({"error": "invalid auth
+//     token."}, "auth token is invalid: a newer login with the same application
+//     token replaced it.", "auth token expired."), as does a prefixed or repeated
+//     Authorization header; RejectedAuthTokens counts the refused tokens. A missing
+//     or wrong signature gets 403. The documentation
 //     does not say what is signed; the fake expects the lowercase hex HMAC-SHA256,
 //     keyed by the application secret, of the raw query string, or of the raw body
 //     when there is no query. WithSignatureFunc replaces that rule and

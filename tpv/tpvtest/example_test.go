@@ -20,6 +20,7 @@ func ExampleNewServer() {
 		fmt.Println(err)
 		return
 	}
+	defer c.Close()
 	if _, err := c.Products(context.Background()); err != nil { // logs in
 		fmt.Println(err)
 		return

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"slices"
@@ -66,7 +67,7 @@ type config struct {
 	methods             map[Endpoint][]string
 	products            json.RawMessage
 	sign                SignatureFunc
-	singleToken         bool
+	concurrentTokens    bool
 	fakeOpts            []fake.Option
 }
 
@@ -105,11 +106,11 @@ func WithSignatureFunc(f SignatureFunc) Option { return func(c *config) { c.sign
 // WithoutSignatureCheck accepts any Signature header, or none.
 func WithoutSignatureCheck() Option { return func(c *config) { c.sign = nil } }
 
-// WithSingleAuthToken makes a login revoke the auth tokens issued before it (the
-// portal stores one auth token per credential; whether a new login replaces the
-// previous one is not documented). By default earlier tokens stay valid until they
-// expire.
-func WithSingleAuthToken() Option { return func(c *config) { c.singleToken = true } }
+// WithConcurrentAuthTokens keeps the auth tokens issued before a login valid until
+// they expire. By default a login invalidates them, as the portal (which stores one
+// auth token per application credential) is expected to: a request carrying such a
+// token gets 400 {"error": "auth token is invalid: ..."}.
+func WithConcurrentAuthTokens() Option { return func(c *config) { c.concurrentTokens = true } }
 
 // WithTLS serves HTTPS with the given certificate configuration (use Client for an
 // *http.Client that trusts it).
@@ -144,14 +145,21 @@ type Server struct {
 	fs  *fake.Server
 	cfg config
 
-	mu           sync.Mutex
-	tokens       map[string]time.Time // auth token -> expiry
-	logins       int
-	failedLogins int
-	submissions  []Submission
-	nextCode     int64
-	digital      []string
-	calls        []string
+	mu             sync.Mutex
+	tokens         map[string]authToken
+	logins         int
+	failedLogins   int
+	rejectedTokens int
+	submissions    []Submission
+	nextCode       int64
+	digital        []string
+	calls          []string
+}
+
+// authToken is an auth token the fake issued.
+type authToken struct {
+	expires    time.Time
+	superseded bool // a later login with the same application credentials replaced it
 }
 
 // NewServer starts a fake portal. Close it when done.
@@ -176,10 +184,28 @@ func NewServer(opts ...Option) *Server {
 		cfg.appSecret = base64.StdEncoding.EncodeToString(b)
 	}
 	first, _ := strconv.ParseInt(FirstConfirmationCode, 10, 64)
-	s := &Server{cfg: cfg, tokens: map[string]time.Time{}, nextCode: first}
+	s := &Server{cfg: cfg, tokens: map[string]authToken{}, nextCode: first}
 	s.fs = fake.Start(http.HandlerFunc(s.serve), cfg.fakeOpts...)
 	return s
 }
+
+// String describes the server without its credentials.
+func (s *Server) String() string {
+	if s == nil || s.fs == nil {
+		return "tpvtest.Server{}"
+	}
+	return "tpvtest.Server{URL: " + s.URL() + ", AppToken: [REDACTED], AppSecret: [REDACTED]}"
+}
+
+// GoString describes the server without its credentials.
+func (s *Server) GoString() string { return s.String() }
+
+// Format describes the server without its credentials, whatever the verb (a %d or
+// %x would otherwise print the fields).
+func (s *Server) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// LogValue describes the server without its credentials in slog output.
+func (s *Server) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // URL is the clients portal base URL, e.g. http://127.0.0.1:41234.
 func (s *Server) URL() string { return s.fs.URL() }
@@ -225,12 +251,21 @@ func (s *Server) FailedLogins() int {
 	return s.failedLogins
 }
 
+// RejectedAuthTokens returns how many requests were refused because of their auth
+// token (missing, unknown, replaced by a newer login, or expired).
+func (s *Server) RejectedAuthTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejectedTokens
+}
+
 // ExpireAuthTokens makes every auth token issued so far expired.
 func (s *Server) ExpireAuthTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for t := range s.tokens {
-		s.tokens[t] = time.Time{}
+	for t, a := range s.tokens {
+		a.expires = time.Time{}
+		s.tokens[t] = a
 	}
 }
 
@@ -240,8 +275,8 @@ func (s *Server) AuthTokens() int {
 	defer s.mu.Unlock()
 	now := s.cfg.now()
 	n := 0
-	for _, exp := range s.tokens {
-		if now.Before(exp) {
+	for _, a := range s.tokens {
+		if !a.superseded && now.Before(a.expires) {
 			n++
 		}
 	}
@@ -355,46 +390,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	auth := randomAlnum(48)
 	s.mu.Lock()
-	if s.cfg.singleToken {
-		clear(s.tokens)
+	if !s.cfg.concurrentTokens {
+		for t, a := range s.tokens {
+			a.superseded = true
+			s.tokens[t] = a
+		}
 	}
-	s.tokens[auth] = now.Add(s.cfg.tokenTTL)
+	s.tokens[auth] = authToken{expires: now.Add(s.cfg.tokenTTL)}
 	s.logins++
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"auth_token": auth})
 }
 
 // authorize checks the Authorization and Signature headers. It returns the request
-// body, or false after writing the rejection.
+// body, or false after writing the rejection. Every failure is a 400, as the
+// documentation says of all failures.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(r.Body)
 	body := buf.Bytes()
 
 	vals := r.Header.Values("Authorization")
-	if len(vals) == 0 || vals[0] == "" {
-		writeError(w, http.StatusUnauthorized, "missing auth token.")
-		return nil, false
-	}
 	if len(vals) > 1 {
-		writeError(w, http.StatusUnauthorized, "more than one Authorization header.")
+		writeError(w, http.StatusBadRequest, "more than one Authorization header.")
 		return nil, false
 	}
-	tok := vals[0]
-	if strings.HasPrefix(strings.ToLower(tok), "bearer ") {
-		writeError(w, http.StatusUnauthorized, "auth token must be sent without a Bearer prefix.")
+	if len(vals) == 1 && strings.HasPrefix(strings.ToLower(vals[0]), "bearer ") {
+		writeError(w, http.StatusBadRequest, "auth token must be sent without a Bearer prefix.")
 		return nil, false
 	}
-	s.mu.Lock()
-	exp, known := s.tokens[tok]
-	now := s.cfg.now()
-	s.mu.Unlock()
-	switch {
-	case !known:
-		writeError(w, http.StatusUnauthorized, "invalid auth token.")
-		return nil, false
-	case !now.Before(exp):
-		writeError(w, http.StatusUnauthorized, "auth token expired.")
+	if msg := s.checkAuthToken(vals); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
 		return nil, false
 	}
 	if s.cfg.sign != nil {
@@ -410,6 +436,33 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		}
 	}
 	return body, true
+}
+
+// checkAuthToken returns why the auth token in vals (the Authorization values) is
+// refused, or "".
+func (s *Server) checkAuthToken(vals []string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var a authToken
+	known := len(vals) == 1 && vals[0] != ""
+	if known {
+		a, known = s.tokens[vals[0]]
+	}
+	msg := ""
+	switch {
+	case len(vals) == 0 || vals[0] == "":
+		msg = "missing auth token."
+	case !known:
+		msg = "invalid auth token."
+	case a.superseded:
+		msg = "auth token is invalid: a newer login with the same application token replaced it."
+	case !s.cfg.now().Before(a.expires):
+		msg = "auth token expired."
+	}
+	if msg != "" {
+		s.rejectedTokens++
+	}
+	return msg
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, body []byte) {

@@ -212,10 +212,10 @@ func TestAuthHeaderRules(t *testing.T) {
 		msg    string
 	}{
 		{"ok", http.Header{"Authorization": {tok}, "Signature": {goodSig}}, 200, ""},
-		{"missing auth", http.Header{"Signature": {goodSig}}, 401, "missing auth token."},
-		{"bearer prefix", http.Header{"Authorization": {"Bearer " + tok}, "Signature": {goodSig}}, 401, "auth token must be sent without a Bearer prefix."},
-		{"two auth headers", http.Header{"Authorization": {tok, tok}, "Signature": {goodSig}}, 401, "more than one Authorization header."},
-		{"unknown token", http.Header{"Authorization": {strings.Repeat("x", 48)}, "Signature": {goodSig}}, 401, "invalid auth token."},
+		{"missing auth", http.Header{"Signature": {goodSig}}, 400, "missing auth token."},
+		{"bearer prefix", http.Header{"Authorization": {"Bearer " + tok}, "Signature": {goodSig}}, 400, "auth token must be sent without a Bearer prefix."},
+		{"two auth headers", http.Header{"Authorization": {tok, tok}, "Signature": {goodSig}}, 400, "more than one Authorization header."},
+		{"unknown token", http.Header{"Authorization": {strings.Repeat("x", 48)}, "Signature": {goodSig}}, 400, "invalid auth token."},
 		{"missing signature", http.Header{"Authorization": {tok}}, 403, "missing signature."},
 		{"wrong signature", http.Header{"Authorization": {tok}, "Signature": {sign("other", "")}}, 403, "invalid signature."},
 	}
@@ -235,9 +235,10 @@ func TestAuthHeaderRules(t *testing.T) {
 	assert.Equal(t, 1, s.AuthTokens())
 	c.Advance(time.Second)
 	a := call(t, s, tok, "POST", tpvtest.PathProducts, "", nil)
-	assert.Equal(t, 401, a.status)
+	assert.Equal(t, 400, a.status)
 	assert.Equal(t, "auth token expired.", a.body["error"])
 	assert.Equal(t, 0, s.AuthTokens())
+	assert.Equal(t, 3, s.RejectedAuthTokens(), "missing, unknown and expired; not the Bearer prefix or two headers")
 }
 
 func TestExpireAuthTokens(t *testing.T) {
@@ -246,24 +247,33 @@ func TestExpireAuthTokens(t *testing.T) {
 	require.Equal(t, 200, call(t, s, tok, "POST", tpvtest.PathProducts, "", nil).status)
 	s.ExpireAuthTokens()
 	a := call(t, s, tok, "POST", tpvtest.PathProducts, "", nil)
-	assert.Equal(t, 401, a.status)
+	assert.Equal(t, 400, a.status)
 	assert.Equal(t, "auth token expired.", a.body["error"])
 	tok2 := login(t, s, time.Now())
 	assert.Equal(t, 200, call(t, s, tok2, "POST", tpvtest.PathProducts, "", nil).status)
 	assert.Equal(t, 2, s.Logins())
 }
 
-func TestSingleAuthToken(t *testing.T) {
-	s := setup(t, tpvtest.WithSingleAuthToken())
+func TestLoginReplacesEarlierAuthToken(t *testing.T) {
+	s := setup(t)
 	tok1 := login(t, s, time.Now())
 	tok2 := login(t, s, time.Now())
-	assert.Equal(t, 401, call(t, s, tok1, "POST", tpvtest.PathProducts, "", nil).status)
+	a := call(t, s, tok1, "POST", tpvtest.PathProducts, "", nil)
+	assert.Equal(t, 400, a.status, "the documentation answers every failure with 400")
+	assert.Equal(t, "auth token is invalid: a newer login with the same application token replaced it.", a.body["error"])
+	a = call(t, s, tok1, "POST", tpvtest.PathTPV, "", []byte(seedExample))
+	assert.Equal(t, 400, a.status)
+	assert.Empty(t, s.Submissions(), "a submission with a replaced token is not stored")
 	assert.Equal(t, 200, call(t, s, tok2, "POST", tpvtest.PathProducts, "", nil).status)
+	assert.Equal(t, 1, s.AuthTokens())
+	assert.Equal(t, 2, s.RejectedAuthTokens())
 
-	s2 := setup(t)
+	s2 := setup(t, tpvtest.WithConcurrentAuthTokens())
 	tok1 = login(t, s2, time.Now())
 	login(t, s2, time.Now())
-	assert.Equal(t, 200, call(t, s2, tok1, "POST", tpvtest.PathProducts, "", nil).status, "earlier tokens stay valid by default")
+	assert.Equal(t, 200, call(t, s2, tok1, "POST", tpvtest.PathProducts, "", nil).status, "earlier tokens stay valid with WithConcurrentAuthTokens")
+	assert.Equal(t, 2, s2.AuthTokens())
+	assert.Zero(t, s2.RejectedAuthTokens())
 }
 
 func TestSignatureOverQueryOrBody(t *testing.T) {
@@ -507,7 +517,7 @@ func TestConcurrentLogins(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, 20, s.Logins())
-	assert.Equal(t, 20, s.AuthTokens())
+	assert.Equal(t, 1, s.AuthTokens(), "each login replaced the one before")
 }
 
 func TestTLS(t *testing.T) {
