@@ -33,8 +33,13 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 	// DefaultMaxHeaderBytes bounds the request's header fields (names and values).
 	DefaultMaxHeaderBytes = 64 << 10
-	// DefaultLeeway is the clock skew allowed on a JWT's exp.
+	// DefaultLeeway is the clock skew allowed on a JWT's exp and iat.
 	DefaultLeeway = 10 * time.Second
+	// DefaultMaxLifetime is how far ahead of now a JWT's exp may lie (plus the
+	// leeway). Salt Edge signs its requests with exp = now + 60 s, as its SDKs do.
+	DefaultMaxLifetime = 5 * time.Minute
+	// MaxMaxLifetime bounds HandlerConfig.MaxLifetime.
+	MaxMaxLifetime = 24 * time.Hour
 )
 
 // HandlerConfig configures NewHandler.
@@ -48,8 +53,21 @@ type HandlerConfig struct {
 	// Issuer, when set, must equal the JWT's iss claim (Salt Edge's current samples
 	// carry DefaultIssuer; older ones carry none).
 	Issuer string
-	// Leeway is the clock skew allowed on exp (0: DefaultLeeway; at most 5 minutes).
+	// Leeway is the clock skew allowed on exp and iat (0: DefaultLeeway; at most 5
+	// minutes).
 	Leeway time.Duration
+	// MaxLifetime refuses a JWT whose exp lies more than MaxLifetime (plus Leeway)
+	// after now (400 JWTVerificationError): a JWT that stays valid for long is a
+	// leaked or forged one waiting to be replayed (0: DefaultMaxLifetime; at most
+	// MaxMaxLifetime).
+	MaxLifetime time.Duration
+	// ReplayStore, when set, serves each JWT once: a JWT already accepted is refused
+	// (400 JWTVerificationError) until it expires, whatever its Client-Id and other
+	// headers. NewMemoryReplayStore fits a single process; replicas share one store
+	// (e.g. Redis). Leave it nil if Salt Edge may resend a request with the very JWT
+	// it sent before (its SDKs sign every request afresh). Default: nil (JWTs are not
+	// tracked).
+	ReplayStore ReplayStore
 	// MaxBodyBytes bounds the request body (0: DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// MaxHeaderBytes bounds the request's header fields (0: DefaultMaxHeaderBytes).
@@ -262,6 +280,8 @@ func describeDecodeError(err error) string {
 type handler struct {
 	conn      Connector
 	verifier  *auth.JWTVerifier
+	leeway    time.Duration
+	replay    ReplayStore
 	prefix    string
 	maxBody   int64
 	maxHeader int
@@ -278,7 +298,10 @@ type handler struct {
 // Client-Id present and a positive integer (401 InvalidClientId), "Authorization:
 // Bearer <JWT>" present (400 AuthorizationMissing), the JWT's algorithm RS256 (400
 // JWTIncorrectAlgorithm), its signature by PublicKey, iss when Issuer is set and exp
-// present (400 JWTVerificationError), exp not past (400 JWTExpiredSignature),
+// present (400 JWTVerificationError), exp not past (400 JWTExpiredSignature), iat
+// (when present) not in the future and exp at most MaxLifetime ahead (400
+// JWTVerificationError), the JWT not seen before when a ReplayStore is set (400
+// JWTVerificationError; 500 InternalServerError when the store fails),
 // Access-Token on the endpoints that require one (400 AccessTokenMissing), and the
 // data claim decoding into the endpoint's typed request (400 WrongRequestFormat).
 // Errors are answered as {"error_class": ..., "error_message": ...}; a panic in the
@@ -293,6 +316,9 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Leeway < 0 || cfg.Leeway > 5*time.Minute {
 		return nil, fmt.Errorf("saltedge: handler: Leeway must be between 0 and 5m, got %v", cfg.Leeway)
 	}
+	if cfg.MaxLifetime < 0 || cfg.MaxLifetime > MaxMaxLifetime {
+		return nil, fmt.Errorf("saltedge: handler: MaxLifetime must be between 0 and %v, got %v", MaxMaxLifetime, cfg.MaxLifetime)
+	}
 	if cfg.MaxBodyBytes < 0 || cfg.MaxHeaderBytes < 0 {
 		return nil, errors.New("saltedge: handler: size limits must not be negative")
 	}
@@ -300,7 +326,11 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if leeway == 0 {
 		leeway = DefaultLeeway
 	}
-	vopts := []auth.VerifierOption{auth.WithLeeway(leeway)}
+	maxLifetime := cfg.MaxLifetime
+	if maxLifetime == 0 {
+		maxLifetime = DefaultMaxLifetime
+	}
+	vopts := []auth.VerifierOption{auth.WithLeeway(leeway), auth.WithMaxLifetime(maxLifetime)}
 	if cfg.Issuer != "" {
 		vopts = append(vopts, auth.WithIssuer(cfg.Issuer))
 	}
@@ -319,7 +349,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if base == "/" {
 		base = ""
 	}
-	h := &handler{conn: cfg.Connector, verifier: ver, prefix: base + "/",
+	h := &handler{conn: cfg.Connector, verifier: ver, leeway: leeway, replay: cfg.ReplayStore, prefix: base + "/",
 		maxBody: cfg.MaxBodyBytes, maxHeader: cfg.MaxHeaderBytes, log: cfg.Logger}
 	if h.maxBody == 0 {
 		h.maxBody = DefaultMaxBodyBytes
@@ -408,7 +438,7 @@ func (h *handler) serve(r *http.Request, call *Call) (a answer) {
 	}
 	call.ClientID = id
 
-	claims, ce := h.authenticate(r.Header.Values("Authorization"))
+	claims, ce := h.authenticate(r.Context(), r.Header.Values("Authorization"))
 	if ce != nil {
 		return errAnswer(ce)
 	}
@@ -538,7 +568,7 @@ func cutBearer(v string) (string, bool) {
 }
 
 // authenticate checks the Authorization header and returns the verified claims.
-func (h *handler) authenticate(values []string) (*dataClaims, *ConnectorError) {
+func (h *handler) authenticate(ctx context.Context, values []string) (*dataClaims, *ConnectorError) {
 	if len(values) == 0 || strings.TrimSpace(values[0]) == "" {
 		return nil, &ConnectorError{Class: ClassAuthorizationMissing, Message: "Authorization header is missing"}
 	}
@@ -561,6 +591,17 @@ func (h *handler) authenticate(values []string) (*dataClaims, *ConnectorError) {
 	if err := h.verifier.VerifyInto(tok, &c); err != nil {
 		return nil, jwtError(err)
 	}
+	if h.replay != nil {
+		// Only a verified token is recorded: forged ones cannot fill the store.
+		first, err := h.replay.SeenOnce(ctx, replayID(tok), c.ExpiresAt.Add(h.leeway))
+		if err != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "saltedge: replay store failed", slog.String("error", err.Error()))
+			return nil, internalError
+		}
+		if !first {
+			return nil, &ConnectorError{Class: ClassJWTVerificationError, Message: "JWT was already used"}
+		}
+	}
 	return &c, nil
 }
 
@@ -580,7 +621,11 @@ func jwtError(err error) *ConnectorError {
 		ce.Message = "JWT issuer is not accepted"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		ce.Message = "JWT signature is invalid"
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+	case errors.Is(err, auth.ErrJWTLifetime):
+		ce.Message = "JWT exp is further ahead than the accepted lifetime"
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		ce.Message = "JWT iat is in the future"
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		ce.Message = "JWT is not valid yet"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		ce.Class, ce.Message = ClassJWTDecodeError, "JWT is malformed"
