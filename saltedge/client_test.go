@@ -94,7 +94,8 @@ func TestJWTMintedPerAttempt(t *testing.T) {
 	assert.Equal(t, 1, e.fake.CallbackCount("sessions/success"))
 }
 
-// A callback whose answer was lost is not sent again; 503 (not processed) is retried.
+// A callback whose answer was lost is not sent again; 503 with Retry-After (not
+// processed) is retried.
 func TestCallbackRetryRules(t *testing.T) {
 	e := setup(t)
 	ctx := ctxT(t)
@@ -109,7 +110,7 @@ func TestCallbackRetryRules(t *testing.T) {
 	assert.Equal(t, saltedgetest.SessionSuccess, sess.Status, "the lost call did reach Salt Edge")
 
 	e.fake.OpenSession("s-503")
-	e.fake.Inject(1, fake.Status(503, `{"error_class":"X","error_message":"busy"}`))
+	e.fake.Inject(1, fake.Status(503, `{"error_class":"X","error_message":"busy"}`).WithRetryAfter("0"))
 	_, err = e.client.Sessions.Fail(ctx, saltedge.SessionFail{SessionSecret: "s-503",
 		ErrorClass: saltedge.ClassInvalidCredentials, ErrorMessage: "wrong PIN"})
 	require.NoError(t, err)
