@@ -59,41 +59,69 @@ type callbackClaims struct {
 // the JWT; a body is ignored).
 const maxCallbackBody = 1 << 20
 
+// reply is the fake's answer to one callback, written once the callback is recorded.
+type reply struct {
+	status int
+	body   any
+	allow  string
+}
+
+// serveCallback judges a callback, then, under one lock, applies what it changes
+// (sessions, tokens) and records it in the callback log before any waiter is woken,
+// and only then answers. A test that waits for a session (WaitSession) or for the
+// client's answer therefore always finds the callback in Callbacks.
 func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 	cb := Callback{Method: r.Method, ReceivedAt: time.Now()}
-	defer func() {
-		s.mu.Lock()
-		s.callbacks = append(s.callbacks, cb)
-		s.notifyLocked()
-		s.mu.Unlock()
-	}()
+	var rep reply
+	apply := s.judge(r, &cb, &rep)
 
+	s.mu.Lock()
+	if apply != nil {
+		apply(&cb, &rep)
+	}
+	s.callbacks = append(s.callbacks, cb)
+	s.notifyLocked()
+	s.mu.Unlock()
+
+	if rep.allow != "" {
+		w.Header().Set("Allow", rep.allow)
+	}
+	writeJSON(w, rep.status, rep.body)
+}
+
+// stateful is the part of a callback that reads or changes the fake's state; it runs
+// with s.mu held.
+type stateful func(cb *Callback, rep *reply)
+
+// judge checks everything that does not depend on the fake's state and fills rep with
+// a refusal, or returns the stateful step that answers the callback.
+func (s *Server) judge(r *http.Request, cb *Callback, rep *reply) stateful {
 	name, ok := strings.CutPrefix(r.URL.Path, CallbackPrefix)
 	method, known := callbackRoutes[name]
 	if !ok || !known {
 		cb.Name = strings.TrimPrefix(r.URL.Path, "/")
-		s.fail(w, &cb, http.StatusNotFound, "NotFound", "no such endpoint: "+r.URL.Path)
-		return
+		fail(cb, rep, http.StatusNotFound, "NotFound", "no such endpoint: "+r.URL.Path)
+		return nil
 	}
 	cb.Name = name
 	if r.Method != method {
-		w.Header().Set("Allow", method)
-		s.fail(w, &cb, http.StatusNotAcceptable, ClassActionNotAllowed,
+		rep.allow = method
+		fail(cb, rep, http.StatusNotAcceptable, ClassActionNotAllowed,
 			fmt.Sprintf("%s expects %s, got %s", name, method, r.Method))
-		return
+		return nil
 	}
 	if r.ContentLength > maxCallbackBody {
-		s.fail(w, &cb, http.StatusRequestEntityTooLarge, ClassActionNotAllowed, "body too large")
-		return
+		fail(cb, rep, http.StatusRequestEntityTooLarge, ClassActionNotAllowed, "body too large")
+		return nil
 	}
 
 	if subtle.ConstantTimeCompare([]byte(r.Header.Get("App-Id")), []byte(s.appID)) != 1 {
-		s.fail(w, &cb, http.StatusNotFound, ClassProviderNotFound, "App-Id is missing or unknown")
-		return
+		fail(cb, rep, http.StatusNotFound, ClassProviderNotFound, "App-Id is missing or unknown")
+		return nil
 	}
 	if subtle.ConstantTimeCompare([]byte(r.Header.Get("App-Secret")), []byte(s.appSecret)) != 1 {
-		s.fail(w, &cb, http.StatusNotFound, ClassProviderNotFound, "App-Secret does not match App-Id")
-		return
+		fail(cb, rep, http.StatusNotFound, ClassProviderNotFound, "App-Secret does not match App-Id")
+		return nil
 	}
 	claims, alg, err := s.verifyCallbackJWT(r.Header.Get("Authorization"))
 	cb.Algorithm = alg
@@ -104,20 +132,21 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.fail(w, &cb, http.StatusUnauthorized, ClassAuthorizationMissing, err.Error())
-		return
+		fail(cb, rep, http.StatusUnauthorized, ClassAuthorizationMissing, err.Error())
+		return nil
 	}
 	cb.Verified = true
 
-	switch {
-	case name == "tokens/index":
-		s.tokensIndex(w, &cb)
-	case name == "tokens/revoke":
-		s.tokensRevoke(w, r, &cb)
-	case name == "clients/info":
-		s.clientsInfo(w, &cb)
+	switch name {
+	case "tokens/index":
+		return s.tokensIndexLocked
+	case "tokens/revoke":
+		token := r.Header.Get("Token")
+		return func(cb *Callback, rep *reply) { s.tokensRevokeLocked(cb, rep, token) }
+	case "clients/info":
+		return s.clientsInfoLocked
 	default:
-		s.sessionCallback(w, &cb)
+		return s.sessionCallbackLocked
 	}
 }
 
@@ -161,18 +190,18 @@ func peekAlg(tok string) string {
 	return h.Alg
 }
 
-func (s *Server) fail(w http.ResponseWriter, cb *Callback, status int, class, msg string) {
+func fail(cb *Callback, rep *reply, status int, class, msg string) {
 	cb.Status, cb.ErrorClass, cb.ErrorMessage = status, class, msg
-	writeJSON(w, status, map[string]string{"error_class": class, "error_message": msg})
+	rep.status, rep.body = status, map[string]string{"error_class": class, "error_message": msg}
 }
 
-func (s *Server) ok(w http.ResponseWriter, cb *Callback, data any, meta map[string]any) {
+func ok(cb *Callback, rep *reply, data any, meta map[string]any) {
 	cb.Status = http.StatusOK
 	if meta == nil {
 		meta = map[string]any{}
 	}
 	meta["time"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	writeJSON(w, http.StatusOK, map[string]any{"data": data, "meta": meta})
+	rep.status, rep.body = http.StatusOK, map[string]any{"data": data, "meta": meta}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -188,7 +217,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // sessionCallback serves sessions/*, payments/* and funds_availability/*: the session
 // named by session_secret must be open and not expired; update callbacks are
 // recorded, success and fail close it.
-func (s *Server) sessionCallback(w http.ResponseWriter, cb *Callback) {
+func (s *Server) sessionCallbackLocked(cb *Callback, rep *reply) {
 	var d struct {
 		SessionSecret  string          `json:"session_secret"`
 		Token          *string         `json:"token"`
@@ -196,26 +225,24 @@ func (s *Server) sessionCallback(w http.ResponseWriter, cb *Callback) {
 		UserID         json.RawMessage `json:"user_id"`
 	}
 	if err := json.Unmarshal(cb.Data, &d); err != nil {
-		s.fail(w, cb, http.StatusBadRequest, ClassActionNotAllowed, "data does not decode: "+err.Error())
+		fail(cb, rep, http.StatusBadRequest, ClassActionNotAllowed, "data does not decode: "+err.Error())
 		return
 	}
 	if d.SessionSecret == "" {
-		s.fail(w, cb, http.StatusNotFound, ClassSessionNotFound, "session_secret is missing")
+		fail(cb, rep, http.StatusNotFound, ClassSessionNotFound, "session_secret is missing")
 		return
 	}
 	_, kind, _ := strings.Cut(cb.Name, "/")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss, ok := s.sessions[d.SessionSecret]
+	ss, found := s.sessions[d.SessionSecret]
 	switch {
-	case !ok:
-		s.fail(w, cb, http.StatusNotFound, ClassSessionNotFound, "no session with this session_secret")
+	case !found:
+		fail(cb, rep, http.StatusNotFound, ClassSessionNotFound, "no session with this session_secret")
 		return
 	case ss.Status != SessionOpen:
-		s.fail(w, cb, http.StatusBadRequest, ClassSessionClosed, "session is already closed ("+string(ss.Status)+")")
+		fail(cb, rep, http.StatusBadRequest, ClassSessionClosed, "session is already closed ("+string(ss.Status)+")")
 		return
 	case time.Now().After(ss.ExpiresAt):
-		s.fail(w, cb, http.StatusUnauthorized, ClassSessionExpired, "session expired")
+		fail(cb, rep, http.StatusUnauthorized, ClassSessionExpired, "session expired")
 		return
 	}
 	switch kind {
@@ -233,7 +260,7 @@ func (s *Server) sessionCallback(w http.ResponseWriter, cb *Callback) {
 	case "fail":
 		ss.Status, ss.Result, ss.ResultCallback = SessionFail, cb.Data, cb.Name
 	}
-	s.ok(w, cb, map[string]any{}, nil)
+	ok(cb, rep, map[string]any{}, nil)
 }
 
 // rawString renders a JSON string or number as text ("" for anything else).
@@ -249,7 +276,7 @@ func rawString(raw json.RawMessage) string {
 	return ""
 }
 
-func (s *Server) tokensIndex(w http.ResponseWriter, cb *Callback) {
+func (s *Server) tokensIndexLocked(cb *Callback, rep *reply) {
 	var q struct {
 		Kind       string          `json:"kind"`
 		FromID     json.RawMessage `json:"from_id"`
@@ -258,20 +285,20 @@ func (s *Server) tokensIndex(w http.ResponseWriter, cb *Callback) {
 		CustomerID json.RawMessage `json:"customer_id"`
 	}
 	if err := json.Unmarshal(cb.Data, &q); err != nil {
-		s.fail(w, cb, http.StatusBadRequest, ClassActionNotAllowed, "data does not decode: "+err.Error())
+		fail(cb, rep, http.StatusBadRequest, ClassActionNotAllowed, "data does not decode: "+err.Error())
 		return
 	}
 	fromID, err1 := rawInt(q.FromID)
 	perPage, err2 := rawInt(q.PerPage)
 	if err1 != nil || err2 != nil {
-		s.fail(w, cb, http.StatusBadRequest, ClassActionNotAllowed, "from_id and per_page must be integers")
+		fail(cb, rep, http.StatusBadRequest, ClassActionNotAllowed, "from_id and per_page must be integers")
 		return
 	}
 	var fromDate time.Time
 	if q.FromDate != "" {
 		t, err := time.Parse(time.RFC3339, q.FromDate)
 		if err != nil {
-			s.fail(w, cb, http.StatusBadRequest, ClassActionNotAllowed, "from_date must be an ISO 8601 date-time")
+			fail(cb, rep, http.StatusBadRequest, ClassActionNotAllowed, "from_date must be an ISO 8601 date-time")
 			return
 		}
 		fromDate = t
@@ -284,7 +311,6 @@ func (s *Server) tokensIndex(w http.ResponseWriter, cb *Callback) {
 	}
 	customer := rawString(q.CustomerID)
 
-	s.mu.Lock()
 	var matched []Token
 	customerKnown := false
 	for _, t := range s.tokens {
@@ -296,9 +322,8 @@ func (s *Server) tokensIndex(w http.ResponseWriter, cb *Callback) {
 			matched = append(matched, t.Token)
 		}
 	}
-	s.mu.Unlock()
 	if customer != "" && !customerKnown {
-		s.fail(w, cb, http.StatusNotFound, ClassCustomerNotFound, "no customer with this customer_id")
+		fail(cb, rep, http.StatusNotFound, ClassCustomerNotFound, "no customer with this customer_id")
 		return
 	}
 	meta := map[string]any{"next_id": nil}
@@ -315,7 +340,7 @@ func (s *Server) tokensIndex(w http.ResponseWriter, cb *Callback) {
 		}
 		list = append(list, e)
 	}
-	s.ok(w, cb, map[string]any{"tokens": list}, meta)
+	ok(cb, rep, map[string]any{"tokens": list}, meta)
 }
 
 func rawInt(raw json.RawMessage) (int64, error) {
@@ -325,47 +350,44 @@ func rawInt(raw json.RawMessage) (int64, error) {
 	return strconv.ParseInt(rawString(raw), 10, 64)
 }
 
-func (s *Server) tokensRevoke(w http.ResponseWriter, r *http.Request, cb *Callback) {
-	value := r.Header.Get("Token")
+func (s *Server) tokensRevokeLocked(cb *Callback, rep *reply, value string) {
 	if value == "" {
-		s.fail(w, cb, http.StatusBadRequest, ClassTokenMissing, "This request cannot be performed without TOKEN header.")
+		fail(cb, rep, http.StatusBadRequest, ClassTokenMissing, "This request cannot be performed without TOKEN header.")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, t := range s.tokens {
 		if subtle.ConstantTimeCompare([]byte(t.Token.Token), []byte(value)) != 1 {
 			continue
 		}
 		switch {
 		case t.Status == TokenRevoked:
-			s.fail(w, cb, http.StatusUnauthorized, ClassTokenRevoked, "token is revoked")
+			fail(cb, rep, http.StatusUnauthorized, ClassTokenRevoked, "token is revoked")
 		case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
-			s.fail(w, cb, http.StatusUnauthorized, ClassTokenExpired, "token is expired")
+			fail(cb, rep, http.StatusUnauthorized, ClassTokenExpired, "token is expired")
 		default:
 			t.Status = TokenRevoked
-			s.ok(w, cb, map[string]any{"revoked": true}, nil)
+			ok(cb, rep, map[string]any{"revoked": true}, nil)
 		}
 		return
 	}
-	s.fail(w, cb, http.StatusUnauthorized, ClassTokenNotFound, "token not found")
+	fail(cb, rep, http.StatusUnauthorized, ClassTokenNotFound, "token not found")
 }
 
-func (s *Server) clientsInfo(w http.ResponseWriter, cb *Callback) {
+func (s *Server) clientsInfoLocked(cb *Callback, rep *reply) {
 	var d struct {
 		ClientID json.RawMessage `json:"client_id"`
 	}
 	_ = json.Unmarshal(cb.Data, &d)
 	id, err := rawInt(d.ClientID)
 	if err != nil || len(d.ClientID) == 0 {
-		s.fail(w, cb, http.StatusNotFound, ClassClientNotFound, "client_id is missing or not an integer")
+		fail(cb, rep, http.StatusNotFound, ClassClientNotFound, "client_id is missing or not an integer")
 		return
 	}
-	cl, ok := s.ClientApp(id)
-	if !ok {
-		s.fail(w, cb, http.StatusNotFound, ClassClientNotFound, "no client with this client_id")
+	cl, found := s.clients[id]
+	if !found {
+		fail(cb, rep, http.StatusNotFound, ClassClientNotFound, "no client with this client_id")
 		return
 	}
-	s.ok(w, cb, map[string]any{"name": cl.Name, "scopes": cl.Scopes,
+	ok(cb, rep, map[string]any{"name": cl.Name, "scopes": append([]string(nil), cl.Scopes...),
 		"public_key": string(publicPEM(&cl.Key.PublicKey))}, nil)
 }

@@ -55,7 +55,8 @@ type Connector struct {
 	// ClientID is the Client-Id header value (default DefaultClientID); it also picks
 	// the TPP key that signs client_jwt.
 	ClientID int64
-	// HTTPClient sends the requests (default: a client with a 10 s timeout).
+	// HTTPClient sends the requests (default: a client with a 10 s timeout over a
+	// transport the Server owns, whose idle connections Server.Close closes).
 	HTTPClient *http.Client
 }
 
@@ -63,7 +64,7 @@ type Connector struct {
 // driver adds ConnectorPrefix).
 func (s *Server) Connector(baseURL string) *Connector {
 	return &Connector{s: s, baseURL: strings.TrimRight(baseURL, "/"), ClientID: DefaultClientID,
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}}
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: s.transport}}
 }
 
 // Call is one request to the connector.

@@ -49,6 +49,9 @@ const (
 // Server.Connector). It is safe for concurrent use.
 type Server struct {
 	fs *fake.Server
+	// transport carries the requests of every Connector driver the server hands out;
+	// Close closes its idle connections.
+	transport *http.Transport
 
 	signingKey  *rsa.PrivateKey // Salt Edge's key: signs requests to a connector
 	providerKey *rsa.PrivateKey // nil when only the public key was registered
@@ -195,6 +198,7 @@ func NewServer(opts ...Option) *Server {
 	for _, cl := range clients {
 		s.AddClient(cl)
 	}
+	s.transport = http.DefaultTransport.(*http.Transport).Clone()
 	s.fs = fake.Start(http.HandlerFunc(s.serveCallback))
 	return s
 }
@@ -203,8 +207,12 @@ func NewServer(opts ...Option) *Server {
 // (callbacks live under URL()+CallbackPrefix).
 func (s *Server) URL() string { return s.fs.URL() }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.fs.Close() }
+// Close shuts the server down and closes the idle connections of the Connector
+// drivers it handed out (their requests to a connector under test).
+func (s *Server) Close() {
+	s.fs.Close()
+	s.transport.CloseIdleConnections()
+}
 
 // AppID is the App-Id every callback must carry.
 func (s *Server) AppID() string { return s.appID }
