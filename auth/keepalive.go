@@ -60,6 +60,23 @@ type KeepAliveConfig struct {
 	// replica (the holder of the store's lease) refreshes each window and publishes the
 	// result; the others adopt it without calling Refresh. A replica that finds the
 	// session's token in the store at start adopts it. Required with Store: StoreKey.
+	//
+	// Every replica holds its requests for a short grace around the shared refresh
+	// time (a tenth of Interval, at most 100 ms), plus the refresh's round trip. A
+	// store call made while requests are held must answer within that grace; when it
+	// does not, the requests go on with the current token (logged at warn level).
+	//
+	// When the store stays unreachable, the current token keeps being served and
+	// retried; halfway between the end of Interval and the revoke deadline a replica
+	// refreshes on its own (logged at warn level) and publishes once the store is
+	// back. A replica whose token could not be kept alive (the provider refused its
+	// own refresh because another replica rotated the token, or the deadline passed)
+	// fails with a *StoreError naming the store and adopts the token the others
+	// publish once the store answers again; if none arrives within RevokeAfter -
+	// Interval of the store's return, it stops with ErrTokenRevoked.
+	//
+	// A stored record that cannot be read (ErrUnreadable) is replaced by the lease
+	// holder (logged at warn level), never left in place.
 	Store    Store
 	StoreKey string
 	// LeaseTTL is how long a refreshing replica holds the lease (default
@@ -82,12 +99,20 @@ var errLeaseBusy = errors.New("auth: another replica is refreshing")
 // new one never sees a request carrying a retired token.
 type KeepAlive struct {
 	cfg        KeepAliveConfig
+	clk        timeSource
 	sessionEnd time.Time
 
 	cur       atomic.Pointer[kaState]
 	terminal  atomic.Pointer[error]
 	refreshes atomic.Int64
 	gate      gate
+	// storeFault is the last failure of a store call, nil once the store answers.
+	storeFault atomic.Pointer[StoreError]
+	// unpublished: this replica holds a token the store does not (it refreshed on
+	// its own while the store was unreachable, or could not publish).
+	unpublished atomic.Bool
+	// futureWarned: a record stamped in the future was reported once.
+	futureWarned atomic.Bool
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -98,10 +123,34 @@ type KeepAlive struct {
 type kaState struct {
 	tok         Token
 	refreshedAt time.Time
+	// stranded, when set, is what callers get: the token could not be kept alive
+	// while the store was unreachable, and the keep-alive waits for the token another
+	// replica publishes.
+	stranded *StoreError
+}
+
+// timeSource is a KeepAlive's clock; tests substitute a fake one.
+type timeSource interface {
+	Now() time.Time
+	// NewTimer returns a channel that receives once d has passed, and a stop func.
+	NewTimer(d time.Duration) (<-chan time.Time, func() bool)
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+func (wallClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 // NewKeepAlive validates cfg and starts the background refresher.
 func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
+	return newKeepAlive(cfg, wallClock{})
+}
+
+func newKeepAlive(cfg KeepAliveConfig, clk timeSource) (*KeepAlive, error) {
 	if cfg.Initial.Value == "" {
 		return nil, errors.New("keep-alive: initial token is required")
 	}
@@ -154,11 +203,11 @@ func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	now := time.Now()
+	now := clk.Now()
 	if cfg.IssuedAt.IsZero() {
 		cfg.IssuedAt = now
 	}
-	k := &KeepAlive{cfg: cfg, sessionEnd: cfg.IssuedAt.Add(cfg.SessionLength), done: make(chan struct{})}
+	k := &KeepAlive{cfg: cfg, clk: clk, sessionEnd: cfg.IssuedAt.Add(cfg.SessionLength), done: make(chan struct{})}
 	k.gate.changed = make(chan struct{})
 	// The admin-issued token was refreshed (issued) at IssuedAt at the earliest.
 	refreshedAt := cfg.IssuedAt
@@ -178,7 +227,8 @@ func NewKeepAlive(cfg KeepAliveConfig) (*KeepAlive, error) {
 }
 
 // Token returns the current token, or an error if the session expired, the token was
-// revoked or the keep-alive was closed.
+// revoked or the keep-alive was closed. With a store, a token that could not be kept
+// alive while the store was unreachable yields a *StoreError naming the store.
 func (k *KeepAlive) Token(ctx context.Context) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		return Token{}, err
@@ -186,16 +236,24 @@ func (k *KeepAlive) Token(ctx context.Context) (Token, error) {
 	return k.current()
 }
 
+func (k *KeepAlive) now() time.Time { return k.clk.Now() }
+
 func (k *KeepAlive) current() (Token, error) {
 	if p := k.terminal.Load(); p != nil {
 		return Token{}, *p
 	}
-	now := time.Now()
+	now := k.now()
 	if !now.Before(k.sessionEnd) {
 		return Token{}, ErrSessionExpired
 	}
 	st := k.cur.Load()
+	if st.stranded != nil {
+		return Token{}, st.stranded
+	}
 	if now.Sub(st.refreshedAt) >= k.cfg.RevokeAfter {
+		if se := k.storeFault.Load(); se != nil && k.cfg.Store != nil {
+			return Token{}, strandedErr(se)
+		}
 		return Token{}, ErrTokenRevoked
 	}
 	return st.tok, nil
@@ -239,35 +297,51 @@ func (k *KeepAlive) stop(err error) {
 	k.terminal.CompareAndSwap(nil, &err)
 }
 
+// Stop ends the keep-alive with err: no more refreshes, and Token and Acquire return
+// err from now on. A client calls it when the provider rejected the token on an
+// ordinary call (revoked, session ended). Close must still be called.
+func (k *KeepAlive) Stop(err error) {
+	if err == nil {
+		err = ErrTokenRevoked
+	}
+	k.stop(err)
+	k.cancel()
+}
+
+// What the background goroutine does at its next wake-up.
+type kaStep int
+
+const (
+	stepRefresh kaStep = iota // refresh (with a store: through it, on the shared schedule)
+	stepSolo                  // the store is unreachable near the deadline: refresh without it
+	stepPublish               // the store lacks our token: publish once it answers
+	stepRejoin                // stranded: wait for another replica's token
+)
+
 func (k *KeepAlive) run() {
 	defer close(k.done)
 	log := k.cfg.Logger
 	warnAt := k.sessionEnd.Add(-k.cfg.SessionWarning)
 	warned := k.cfg.OnSessionExpiring == nil
 	next := k.cur.Load().refreshedAt.Add(k.cfg.Interval)
+	step := stepRefresh
 	failures := 0
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	<-timer.C
+	var answeredSince time.Time // stranded: when the store first answered with nothing newer
 	for {
-		now := time.Now()
 		// With a store every replica starts holding its requests a little before the
 		// shared schedule (see refreshShared), so it wakes that much earlier.
 		due := next
-		if k.cfg.Store != nil {
+		if k.cfg.Store != nil && (step == stepRefresh || step == stepSolo) {
 			due = next.Add(-k.sharedGrace())
 		}
 		wake := earliest(due, k.sessionEnd)
 		if !warned {
 			wake = earliest(wake, warnAt)
 		}
-		timer.Reset(max(wake.Sub(now), 0))
-		select {
-		case <-k.ctx.Done():
+		if k.sleep(k.ctx, wake.Sub(k.now())) != nil {
 			return
-		case <-timer.C:
 		}
-		now = time.Now()
+		now := k.now()
 		if !warned && !now.Before(warnAt) {
 			warned = true
 			k.cfg.OnSessionExpiring(max(k.sessionEnd.Sub(now), 0))
@@ -281,37 +355,96 @@ func (k *KeepAlive) run() {
 			continue
 		}
 		var err error
-		if k.cfg.Store != nil {
-			err = k.refreshShared(next)
-		} else {
-			err = k.refresh()
+		switch step {
+		case stepRejoin:
+			adopted, answered := k.rejoin()
+			now = k.now()
+			switch {
+			case adopted:
+				log.Info("banksdk keep-alive: adopted the token another replica published; requests resume")
+				step, failures, answeredSince = stepRefresh, 0, time.Time{}
+				next = k.nextRefresh(k.cur.Load())
+			case !answered:
+				answeredSince = time.Time{}
+				next = now.Add(k.cfg.StorePoll)
+			case answeredSince.IsZero():
+				answeredSince = now
+				next = now.Add(k.cfg.StorePoll)
+			case now.Sub(answeredSince) >= k.cfg.RevokeAfter-k.cfg.Interval:
+				log.Error("banksdk keep-alive: the store is back but no replica kept the token alive; a new token must be issued")
+				k.stop(ErrTokenRevoked)
+				return
+			default:
+				next = now.Add(k.cfg.StorePoll)
+			}
+			continue
+		case stepPublish:
+			if k.now().Before(k.nextRefresh(k.cur.Load())) {
+				if err = k.probe(); err == nil {
+					err = k.refreshShared(k.now(), true)
+				}
+				break
+			}
+			fallthrough // the scheduled refresh is due anyway
+		case stepRefresh:
+			switch {
+			case k.cfg.Store == nil:
+				err = k.refresh()
+			default:
+				err = k.refreshShared(next, k.unpublished.Load())
+			}
+		case stepSolo:
+			err = k.refreshSolo(next)
+			if errors.Is(err, errStoreBack) {
+				step, next = stepRefresh, k.now()
+				continue
+			}
 		}
 		if errors.Is(err, errLeaseBusy) {
-			if time.Since(k.cur.Load().refreshedAt) >= k.cfg.RevokeAfter {
+			if k.now().Sub(k.cur.Load().refreshedAt) >= k.cfg.RevokeAfter {
 				log.Error("banksdk keep-alive: no replica refreshed the token before the revoke deadline")
 				k.stop(ErrTokenRevoked)
 				return
 			}
-			next = time.Now().Add(k.cfg.StorePoll)
+			step, next = stepRefresh, k.now().Add(k.cfg.StorePoll)
 			continue
 		}
 		if err == nil {
 			failures = 0
-			next = k.nextRefresh(k.cur.Load())
+			step, next = stepRefresh, k.nextRefresh(k.cur.Load())
+			if k.unpublished.Load() {
+				step, next = stepPublish, earliest(next, k.now().Add(k.cfg.StorePoll))
+			}
 			continue
 		}
 		if k.ctx.Err() != nil {
 			return
 		}
+		var se *StoreError
+		storeDown := errors.As(err, &se)
 		if errors.Is(err, ErrTokenRevoked) || errors.Is(err, ErrSessionExpired) {
+			if step == stepSolo && errors.Is(err, ErrTokenRevoked) {
+				// Another replica may have rotated the token on its own too: wait for
+				// the store rather than give the session up.
+				log.Warn("banksdk keep-alive: the provider refused this replica's own refresh (another replica may have rotated the token); waiting for the store", "error", err.Error())
+				k.strand()
+				step, next = stepRejoin, k.now().Add(k.cfg.StorePoll)
+				continue
+			}
 			log.Error("banksdk keep-alive: provider refused the token; a new token must be issued", "error", err.Error())
 			k.stop(err)
 			return
 		}
 		failures++
 		deadline := k.cur.Load().refreshedAt.Add(k.cfg.RevokeAfter)
-		now = time.Now()
+		now = k.now()
 		if !now.Before(deadline) {
+			if k.cfg.Store != nil && k.storeFault.Load() != nil {
+				log.Error("banksdk keep-alive: token not refreshed before the revoke deadline while the store was unreachable; waiting for another replica's token", "error", err.Error())
+				k.strand()
+				step, next = stepRejoin, now.Add(k.cfg.StorePoll)
+				continue
+			}
 			log.Error("banksdk keep-alive: token not refreshed before the revoke deadline", "error", err.Error())
 			k.stop(ErrTokenRevoked)
 			return
@@ -323,216 +456,41 @@ func (k *KeepAlive) run() {
 		wait = wait/2 + rand.N(wait/2+1)
 		// Always leave room for further attempts before the deadline.
 		wait = min(wait, deadline.Sub(now)/3)
-		log.Warn("banksdk keep-alive: refresh failed; retrying", "attempt", failures, "retry_in", wait, "error", err.Error())
-		next = now.Add(wait)
+		next, step = now.Add(wait), stepRefresh
+		if k.unpublished.Load() {
+			step = stepPublish
+		}
+		if storeDown {
+			// The store is unreachable: close to the deadline, refresh without it.
+			if solo := deadline.Add(-k.soloMargin()); !next.Before(solo) {
+				next, step = latest(solo, now), stepSolo
+			}
+		}
+		log.Warn("banksdk keep-alive: refresh failed; retrying", "attempt", failures, "retry_in", next.Sub(now), "error", err.Error())
 	}
 }
 
 // refreshContext bounds one refresh: until the revoke deadline of the token being
 // refreshed (nothing is gained after it), or RefreshTimeout when that is shorter.
 func (k *KeepAlive) refreshContext(cur *kaState) (context.Context, context.CancelFunc) {
-	deadline := cur.refreshedAt.Add(k.cfg.RevokeAfter)
+	d := cur.refreshedAt.Add(k.cfg.RevokeAfter).Sub(k.now())
 	if t := k.cfg.RefreshTimeout; t > 0 {
-		deadline = earliest(deadline, time.Now().Add(t))
+		d = min(d, t)
 	}
-	return context.WithDeadline(k.ctx, deadline)
+	return context.WithTimeout(k.ctx, d)
 }
 
-// Stop ends the keep-alive with err: no more refreshes, and Token and Acquire return
-// err from now on. A client calls it when the provider rejected the token on an
-// ordinary call (revoked, session ended). Close must still be called.
-func (k *KeepAlive) Stop(err error) {
-	if err == nil {
-		err = ErrTokenRevoked
+// sleep waits d on the keep-alive's clock, or until ctx ends.
+func (k *KeepAlive) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
 	}
-	k.stop(err)
-	k.cancel()
-}
-
-// Sync is for a client whose request was rejected with token rejected: another
-// replica sharing the store may have rotated it. Sync adopts a newer token from the
-// store; while none is there and another replica holds the refresh lease (its refresh
-// may have retired rejected before it could publish the new token), it waits for the
-// result. It returns the current token, which is still rejected when no replica has a
-// newer one. Without a store it returns the current token at once.
-func (k *KeepAlive) Sync(ctx context.Context, rejected Token) (Token, error) {
-	if k.cfg.Store == nil {
-		return k.current()
-	}
-	for {
-		rec, err := k.cfg.Store.Load(ctx, k.cfg.StoreKey)
-		switch {
-		case err == nil:
-			k.adopt(rec)
-		case !errors.Is(err, ErrNotFound):
-			return Token{}, storeErr("load", err)
-		}
-		cur, err := k.current()
-		if err != nil || cur.Value != rejected.Value {
-			return cur, err
-		}
-		release, busy, err := k.tryLeaseBriefly(ctx)
-		if err != nil {
-			return Token{}, err
-		}
-		if !busy {
-			_ = release(context.WithoutCancel(ctx))
-			return cur, nil // nobody is refreshing: nothing newer is coming
-		}
-		t := time.NewTimer(k.cfg.StorePoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Token{}, ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// tryLeaseBriefly reports whether another replica holds the refresh lease; when it
-// does not, the caller holds it now and must release it.
-func (k *KeepAlive) tryLeaseBriefly(ctx context.Context) (release func(context.Context) error, busy bool, err error) {
-	release, ok, err := k.cfg.Store.TryLease(ctx, k.cfg.StoreKey, time.Second)
-	if err != nil {
-		return nil, false, storeErr("lease", err)
-	}
-	return release, !ok, nil
-}
-
-// joinStore adopts this session's token from the store, or publishes ours.
-func (k *KeepAlive) joinStore() error {
-	ctx, cancel := k.refreshContext(k.cur.Load())
-	defer cancel()
-	rec, err := k.cfg.Store.Load(ctx, k.cfg.StoreKey)
-	switch {
-	case err == nil && !rec.Updated.Before(k.cfg.IssuedAt):
-		k.adopt(rec)
-		return nil
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return storeErr("load", err)
-	}
-	// Nothing from this session yet: publish the issued token. Losing the race means
-	// another replica published first; adopt theirs.
-	if _, err := k.cfg.Store.CompareAndSwap(ctx, k.cfg.StoreKey, rec.Version, k.cur.Load().tok); err != nil {
-		if !errors.Is(err, ErrVersionConflict) {
-			return storeErr("publish", err)
-		}
-		if rec, err = k.cfg.Store.Load(ctx, k.cfg.StoreKey); err != nil {
-			return storeErr("load", err)
-		}
-		k.adopt(rec)
-	}
-	return nil
-}
-
-// adopt takes a stored record if it is newer than what this replica holds.
-func (k *KeepAlive) adopt(rec Record) bool {
-	cur := k.cur.Load()
-	if rec.Token.Value == "" || (rec.Token.Value == cur.tok.Value && !rec.Updated.After(cur.refreshedAt)) {
-		return false
-	}
-	if !rec.Updated.After(cur.refreshedAt) && rec.Token.Value != cur.tok.Value {
-		return false // an older token than ours
-	}
-	k.cur.Store(&kaState{tok: rec.Token, refreshedAt: rec.Updated})
-	return true
-}
-
-// refreshShared refreshes through the store: adopt a refresh another replica made in
-// this window, or take the lease, refresh and publish. Every replica wakes on the same
-// schedule (due, from the shared record) and holds its own requests from a grace
-// before it until the window's token is settled, and the lease holder waits the same
-// grace before it refreshes: a replica whose timer fires a little late is still
-// holding its requests when the refresh may retire the token they would carry.
-func (k *KeepAlive) refreshShared(due time.Time) error {
-	k.gate.lock()
-	defer k.gate.unlock()
-	ctx, cancel := k.refreshContext(k.cur.Load())
-	defer cancel()
-	if err := sleepCtx(ctx, time.Until(due)); err != nil {
-		return err
-	}
-	s, key := k.cfg.Store, k.cfg.StoreKey
-	recent := func(rec Record) bool { return time.Since(rec.Updated) < k.cfg.Interval }
-	rec, err := s.Load(ctx, key)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return storeErr("load", err)
-	}
-	if err == nil && recent(rec) {
-		k.adopt(rec)
-		return nil
-	}
-	release, ok, err := s.TryLease(ctx, key, k.cfg.LeaseTTL)
-	if err != nil {
-		return storeErr("lease", err)
-	}
-	if !ok {
-		if release, ok, err = k.awaitShared(ctx, recent); err != nil || !ok {
-			return err // adopted the other replica's result, or gave up for now
-		}
-	}
-	defer func() {
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer rcancel()
-		_ = release(rctx)
-	}()
-	if err := sleepCtx(ctx, k.sharedGrace()); err != nil {
-		return err
-	}
-	rec, err = s.Load(ctx, key)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return storeErr("load", err)
-	}
-	if err == nil && recent(rec) {
-		k.adopt(rec)
-		return nil
-	}
-	if err == nil {
-		k.adopt(rec) // refresh the newest token the replicas know
-	}
-	if err := k.refreshLocked(); err != nil {
-		return err
-	}
-	if _, err := s.CompareAndSwap(ctx, key, rec.Version, k.cur.Load().tok); err != nil {
-		k.cfg.Logger.Warn("banksdk keep-alive: refreshed, but could not publish to the store", "error", storeErr("publish", err).Error())
-	}
-	return nil
-}
-
-// awaitShared runs while another replica holds the refresh lease (and this replica
-// holds its own requests): it waits until that replica publishes its result (adopted: ok false), so that none of them carries the token the refresh
-// retires. If the holder stops without publishing, its lease ends and this replica
-// takes it over (ok true: the caller refreshes and must release). It gives up
-// (errLeaseBusy, retried a StorePoll later) after a few seconds without either.
-func (k *KeepAlive) awaitShared(ctx context.Context, recent func(Record) bool) (release func(context.Context) error, ok bool, err error) {
-	wctx, cancel := context.WithTimeout(ctx, min(k.cfg.LeaseTTL, 5*time.Second))
-	defer cancel()
-	for {
-		rec, err := k.cfg.Store.Load(wctx, k.cfg.StoreKey)
-		if err == nil && recent(rec) {
-			k.adopt(rec)
-			return nil, false, nil
-		}
-		if release, ok, err := k.cfg.Store.TryLease(wctx, k.cfg.StoreKey, k.cfg.LeaseTTL); err == nil && ok {
-			return release, true, nil
-		}
-		if sleepCtx(wctx, k.sharedGrace()/4) != nil {
-			return nil, false, errLeaseBusy
-		}
-	}
-}
-
-// sharedGrace is how long a lease holder waits before refreshing, and a few times
-// how often waiting replicas look at the store.
-func (k *KeepAlive) sharedGrace() time.Duration { return min(k.cfg.Interval/10, 100*time.Millisecond) }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+	c, stop := k.clk.NewTimer(d)
+	defer stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-c:
 		return nil
 	}
 }
@@ -555,7 +513,7 @@ func (k *KeepAlive) refreshLocked() error {
 	if tok.Value == "" {
 		tok = Token{Value: cur.tok.Value, Expiry: tok.Expiry}
 	}
-	k.cur.Store(&kaState{tok: tok, refreshedAt: time.Now()})
+	k.cur.Store(&kaState{tok: tok, refreshedAt: k.now()})
 	k.refreshes.Add(1)
 	k.cfg.Logger.Debug("banksdk keep-alive: token refreshed", "rotated", tok.Value != cur.tok.Value)
 	if k.cfg.OnRefresh != nil {
@@ -637,6 +595,13 @@ func (k *KeepAlive) nextRefresh(st *kaState) time.Time {
 		next = floor
 	}
 	return next
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func earliest(a, b time.Time) time.Time {

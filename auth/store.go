@@ -13,6 +13,10 @@ import (
 var (
 	ErrNotFound        = errors.New("auth: store: no credential under that key")
 	ErrVersionConflict = errors.New("auth: store: credential was changed by someone else")
+	// ErrUnreadable: the record under the key cannot be read (corrupted, tampered
+	// with, sealed with a key this replica does not have, or written in an older
+	// format). It is not an outage: a replica that holds the refresh lease replaces it.
+	ErrUnreadable = errors.New("auth: store: stored credential cannot be read")
 )
 
 // Record is a stored credential and its version. Versions increase by one with every
@@ -26,9 +30,12 @@ type Record struct {
 // Store shares credentials between replicas, so that one credential per account is
 // refreshed by one replica at a time and the others use its result.
 type Store interface {
-	// Load returns the record under key, or ErrNotFound.
+	// Load returns the record under key, or ErrNotFound. A record that cannot be
+	// read yields an error wrapping ErrUnreadable together with a Record that carries
+	// only the Version a CompareAndSwap must name to replace it.
 	Load(ctx context.Context, key string) (Record, error)
-	// Save stores tok unconditionally and returns the new record.
+	// Save stores tok unconditionally (replacing an unreadable record too) and
+	// returns the new record.
 	Save(ctx context.Context, key string, tok Token) (Record, error)
 	// CompareAndSwap stores tok only if the stored version is still version (0: no
 	// record yet); otherwise it returns ErrVersionConflict.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -100,14 +101,20 @@ func (s *Store) String() string { return "redisstore.Store{prefix: " + strconv.Q
 // GoString never shows keys.
 func (s *Store) GoString() string { return s.String() }
 
-// record is what Redis holds: metadata in clear, the token sealed.
+// record is what Redis holds: metadata in clear, the token sealed. Every field is
+// authenticated: the metadata is the ciphertext's additional data (see aad).
 type record struct {
+	Format  int    `json:"f"`
 	Version int64  `json:"v"`
-	Updated int64  `json:"u"` // unix nanoseconds
+	Updated int64  `json:"u"` // unix nanoseconds, the writer's clock
 	KeyID   string `json:"kid"`
 	Nonce   []byte `json:"n"`
 	Sealed  []byte `json:"c"`
 }
+
+// recordFormat is the current record layout. Records without it (written before the
+// update time was authenticated) are unreadable, and replaced by the next writer.
+const recordFormat = 2
 
 type plaintext struct {
 	Value  string    `json:"value"`
@@ -118,10 +125,12 @@ func (s *Store) recordKey(key string) string { return s.prefix + "cred:" + key }
 func (s *Store) leaseKey(key string) string  { return s.prefix + "lease:" + key }
 func (s *Store) fenceKey(key string) string  { return s.prefix + "fence:" + key }
 
-// aad binds a ciphertext to its Redis key and version, so a record cannot be moved
-// to another key or replayed under another version.
-func aad(redisKey string, version int64) []byte {
-	return []byte(redisKey + "\x00" + strconv.FormatInt(version, 10))
+// aad binds a ciphertext to its Redis key and to every clear field of its record
+// (format, version, update time, key id): a record cannot be moved to another key,
+// replayed under another version, or made to look newer or older than it is.
+func aad(redisKey string, rec *record) []byte {
+	return []byte("banksdk/redisstore/" + strconv.Itoa(rec.Format) + "\x00" + redisKey + "\x00" +
+		strconv.FormatInt(rec.Version, 10) + "\x00" + strconv.FormatInt(rec.Updated, 10) + "\x00" + rec.KeyID)
 }
 
 func (s *Store) seal(redisKey string, version int64, tok auth.Token) ([]byte, error) {
@@ -135,33 +144,72 @@ func (s *Store) seal(redisKey string, version int64, tok auth.Token) ([]byte, er
 		return nil, err
 	}
 	rec := record{
+		Format:  recordFormat,
 		Version: version,
 		Updated: s.now().UnixNano(),
 		KeyID:   s.current,
 		Nonce:   nonce,
-		Sealed:  aead.Seal(nil, nonce, pt, aad(redisKey, version)),
 	}
+	rec.Sealed = aead.Seal(nil, nonce, pt, aad(redisKey, &rec))
 	return json.Marshal(rec)
 }
 
+// open reads a record. A record it cannot read (not a record, an older format, an
+// unknown key id, failed authentication) yields an error wrapping auth.ErrUnreadable
+// and a Record carrying only the version CompareAndSwap must name to replace it.
+// Errors never include the record's bytes.
 func (s *Store) open(redisKey string, data []byte) (auth.Record, error) {
+	unreadable := func(format string, args ...any) (auth.Record, error) {
+		return auth.Record{Version: storedVersion(data)},
+			fmt.Errorf("redisstore: record %q %s: %w", redisKey, fmt.Sprintf(format, args...), auth.ErrUnreadable)
+	}
 	var rec record
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return auth.Record{}, fmt.Errorf("redisstore: record %q is not valid: %w", redisKey, err)
+		return unreadable("is not a banksdk record")
+	}
+	if rec.Format != recordFormat {
+		return unreadable("has format %d, not %d (written by an older redisstore)", rec.Format, recordFormat)
 	}
 	aead, ok := s.aeads[rec.KeyID]
 	if !ok {
-		return auth.Record{}, fmt.Errorf("redisstore: record %q is sealed with unknown key id %q", redisKey, rec.KeyID)
+		kid := rec.KeyID
+		if len(kid) > 64 {
+			kid = kid[:64] + "..."
+		}
+		return unreadable("is sealed with unknown key id %q", kid)
 	}
-	pt, err := aead.Open(nil, rec.Nonce, rec.Sealed, aad(redisKey, rec.Version))
+	if len(rec.Nonce) != aead.NonceSize() {
+		return unreadable("has a malformed nonce")
+	}
+	pt, err := aead.Open(nil, rec.Nonce, rec.Sealed, aad(redisKey, &rec))
 	if err != nil {
-		return auth.Record{}, fmt.Errorf("redisstore: record %q failed authentication (wrong key, or tampered)", redisKey)
+		return unreadable("failed authentication (wrong key, or tampered)")
 	}
 	var p plaintext
 	if err := json.Unmarshal(pt, &p); err != nil {
-		return auth.Record{}, fmt.Errorf("redisstore: record %q has an invalid payload", redisKey)
+		return unreadable("has an invalid payload")
 	}
 	return auth.Record{Token: auth.Token{Value: p.Value, Expiry: p.Expiry}, Version: rec.Version, Updated: time.Unix(0, rec.Updated)}, nil
+}
+
+// maxVersion is the largest version both Go and Redis's Lua (doubles) read exactly.
+const maxVersion = 1 << 53
+
+// storedVersion is the version casScript sees in data: its "v" when data is a JSON
+// object whose "v" is a whole number in [1, 2^53], otherwise 0 (as if absent).
+func storedVersion(data []byte) int64 {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return 0
+	}
+	var v float64
+	if raw, ok := m["v"]; !ok || json.Unmarshal(raw, &v) != nil {
+		return 0
+	}
+	if v < 1 || v > maxVersion || v != math.Trunc(v) {
+		return 0
+	}
+	return int64(v)
 }
 
 func redisErr(op, key string, err error) error {
@@ -181,11 +229,19 @@ func (s *Store) Load(ctx context.Context, key string) (auth.Record, error) {
 	return s.open(rk, data)
 }
 
-// casScript writes ARGV[2] if the stored record's version is ARGV[1] (0: absent).
+// casScript writes ARGV[2] if the stored record's version is ARGV[1] (0: absent, or
+// no readable version: the same rule as storedVersion, so that an unreadable record
+// can be replaced).
 var casScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 local ver = 0
-if cur then ver = tonumber(cjson.decode(cur)['v']) end
+if cur then
+  local ok, rec = pcall(cjson.decode, cur)
+  if ok and type(rec) == 'table' then
+    local v = rec['v']
+    if type(v) == 'number' and v >= 1 and v <= 9007199254740992 and math.floor(v) == v then ver = v end
+  end
+end
 if ver ~= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
@@ -209,13 +265,13 @@ func (s *Store) CompareAndSwap(ctx context.Context, key string, version int64, t
 }
 
 // Save implements auth.Store: a compare-and-swap against the current version,
-// retried a few times under contention.
+// retried a few times under contention. It replaces an unreadable record too.
 func (s *Store) Save(ctx context.Context, key string, tok auth.Token) (auth.Record, error) {
 	for range 10 {
 		var version int64
 		rec, err := s.Load(ctx, key)
 		switch {
-		case err == nil:
+		case err == nil || errors.Is(err, auth.ErrUnreadable):
 			version = rec.Version
 		case !errors.Is(err, auth.ErrNotFound):
 			return auth.Record{}, err
