@@ -327,13 +327,13 @@ func Do[T any](ctx context.Context, c *Client, method, path string, payload any)
 	if method == "" {
 		return out, errors.New("saltedge: method: must not be empty")
 	}
-	env, _, err := c.callPath(ctx, method, p, payload, nil, nil)
+	env, resp, err := c.callPath(ctx, method, p, payload, nil, nil)
 	if err != nil {
 		return out, err
 	}
 	if len(env.Data) > 0 && string(env.Data) != "null" {
 		if err := json.Unmarshal(env.Data, &out); err != nil {
-			return out, fmt.Errorf("saltedge: decoding the answer: %w", err)
+			return out, rest.UndecodableSuccess(resp, fmt.Errorf("saltedge: decoding the answer: %w", err))
 		}
 	}
 	return out, nil
