@@ -220,10 +220,11 @@ func TestRequestIDKeptAcrossRetries(t *testing.T) {
 	}
 	assert.Equal(t, id, st.RequestID)
 
-	// A POST answered 503 was not processed: retried, with the same id, created once.
+	// A POST answered 503 with Retry-After was not processed: retried, with the same
+	// id, created once.
 	e.srv.ResetRequests()
 	before := e.srv.PaymentCount()
-	e.srv.Inject(1, fake.Status(503, "").On("POST", "/v1/payments/payment-order"))
+	e.srv.Inject(1, fake.Status(503, "").WithRetryAfter("0").On("POST", "/v1/payments/payment-order"))
 	res, err := e.c.Payments.Initiate(e.ctx, e.single(), kh.PSUIPAddress(psuIP))
 	require.NoError(t, err)
 	reqs = e.srv.Requests()

@@ -379,7 +379,8 @@ func (e *RoutingError) Error() string {
 func (e *RoutingError) Is(target error) bool { return target == ErrNoAllowedToken }
 
 // RequestIDOf returns the X-Request-ID of the call an error belongs to, or "": for an
-// *APIError, a transport error (including ErrOutcomeUnknown) and errors wrapping them.
+// *APIError, a transport error, an outcome-unknown answer (every ErrOutcomeUnknown) and
+// errors wrapping them.
 func RequestIDOf(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) {
@@ -388,6 +389,10 @@ func RequestIDOf(err error) string {
 	var te *rest.TransportError
 	if errors.As(err, &te) {
 		return te.RequestID
+	}
+	var oe *rest.OutcomeUnknownError
+	if errors.As(err, &oe) {
+		return oe.RequestID
 	}
 	return ""
 }

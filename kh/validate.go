@@ -366,10 +366,13 @@ func (r AppRegistration) validate() error {
 // tokens; the client only wants to renew before expiry). Zero when absent or unreadable.
 func jwtExpiry(tok string) time.Time { return auth.UnverifiedExpiry(tok) }
 
+// invalidAnswer is the error for a 2xx answer the client cannot use. For a call that
+// changes state (a payment, a consent, a registration) the bank acted, so the error
+// matches ErrOutcomeUnknown (see rest.UndecodableSuccess).
 func invalidAnswer(endpoint string, resp *rest.Response, err error) error {
 	id := ""
 	if resp != nil {
 		id = resp.RequestID
 	}
-	return fmt.Errorf("kh: unexpected answer to %s (request id %s): %w", endpoint, id, err)
+	return rest.UndecodableSuccess(resp, fmt.Errorf("kh: unexpected answer to %s (request id %s): %w", endpoint, id, err))
 }

@@ -107,7 +107,7 @@ func TestDAuthPostRetriedOn503WithNewJWT(t *testing.T) {
 	dauthHolder(t, s)
 	c := dauthClient(t, s)
 	bob := s.EnsureUser("0xb0b", obp.DAuthProvider("ETH"))
-	s.Inject(1, fake.Status(http.StatusServiceUnavailable, "").On(http.MethodPost, "/obp/"))
+	s.Inject(1, fake.Status(http.StatusServiceUnavailable, "").WithRetryAfter("0").On(http.MethodPost, "/obp/"))
 
 	v, err := c.AccountAccess.Grant(ctx(t), bankID, accountID, obp.AccountAccessRequest{UserID: bob, View: obp.ViewSelector{ViewID: "ReadBalances", IsSystem: true}})
 	require.NoError(t, err)

@@ -115,11 +115,8 @@ func (c *Client) send(ctx context.Context, op, method, path string, readOnly boo
 		if _, ok := asAPIError(err); ok {
 			return Result{}, err
 		}
-		err = fmt.Errorf("tpv: %s: %w", op, err)
-		if !readOnly {
-			err = fmt.Errorf("%w; it probably acted on the request, check before sending it again: %w", err, ErrOutcomeUnknown)
-		}
-		return Result{}, err
+		// A call that changes state was probably carried out: outcome unknown.
+		return Result{}, rest.UndecodableSuccess(resp, fmt.Errorf("tpv: %s: %w", op, err))
 	}
 	return res, nil
 }
