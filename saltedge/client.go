@@ -225,6 +225,16 @@ func (c *Client) String() string {
 // GoString is String.
 func (c *Client) GoString() string { return c.String() }
 
+// Close closes the idle connections of the transport the client created, so that a
+// client no longer needed leaves no connection or goroutine behind; a transport that
+// came with WithHTTPClient is left alone, since others may share it. The client runs
+// no background work. Close is idempotent and returns nil; a call made after Close
+// still works, on a new connection.
+func (c *Client) Close() error {
+	c.rest.CloseIdleConnections()
+	return nil
+}
+
 // jwtAuthorizer signs one call: every attempt gets a fresh JWT {"data": data, "exp":
 // now+TTL} and the App-Id / App-Secret pair.
 type jwtAuthorizer struct {

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -152,12 +154,14 @@ func TestAPIErrors(t *testing.T) {
 	wrong, err := saltedge.NewClient(saltedge.WithBaseURL(e.fake.URL()), saltedge.WithAppID(testAppID),
 		saltedge.WithAppSecret("not-the-secret"), saltedge.WithPrivateKey(keys()[1]))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = wrong.Close() })
 	_, err = wrong.Clients.Info(ctx, 771)
 	assert.True(t, saltedge.IsClass(err, saltedge.ClassProviderNotFound), "%v", err)
 
 	stranger, err := saltedge.NewClient(saltedge.WithBaseURL(e.fake.URL()), saltedge.WithAppID(testAppID),
 		saltedge.WithAppSecret(testAppSecret), saltedge.WithPrivateKey(keys()[3]))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = stranger.Close() })
 	_, err = stranger.Clients.Info(ctx, 771)
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 401, ae.StatusCode)
@@ -311,6 +315,7 @@ func TestTokensAllLoopGuard(t *testing.T) {
 	c, err := saltedge.NewClient(saltedge.WithBaseURL(srv), saltedge.WithAppID("a"), saltedge.WithAppSecret("s"),
 		saltedge.WithPrivateKey(keys()[1]))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	n := 0
 	for _, err := range c.Tokens.All(ctxT(t), saltedge.TokensQuery{}) {
 		require.NoError(t, err)
@@ -366,6 +371,7 @@ func TestClientsInfoSeedSample(t *testing.T) {
 	c, err := saltedge.NewClient(saltedge.WithBaseURL(srv), saltedge.WithAppID("a"), saltedge.WithAppSecret("s"),
 		saltedge.WithPrivateKey(keys()[1]))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
 	info, err := c.Clients.Info(ctxT(t), 517)
 	require.NoError(t, err)
 	assert.Equal(t, "Fentury", info.Name)
@@ -496,4 +502,44 @@ func TestClientConcurrentCallbacks(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, 16, e.fake.CallbackCount("sessions/success"))
+}
+
+// Close closes the connection the client kept alive (the server sees it close), is
+// idempotent, and a call after Close still goes through on a new connection.
+func TestClientCloseReleasesConnections(t *testing.T) {
+	closedConns := make(chan struct{}, 8)
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"data":{"ok":true},"meta":{}}`)
+	}))
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closedConns <- struct{}{}
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	c, err := saltedge.NewClient(saltedge.WithBaseURL(ts.URL), saltedge.WithAppID("a"), saltedge.WithAppSecret("s"),
+		saltedge.WithPrivateKey(keys()[1]))
+	require.NoError(t, err)
+	call := func() error {
+		_, err := saltedge.Do[map[string]bool](ctxT(t), c, http.MethodGet, "api/connectors/v1/tokens/index", nil)
+		return err
+	}
+	require.NoError(t, call())
+
+	require.NoError(t, c.Close())
+	select {
+	case <-closedConns:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client's idle connection was not closed by Close")
+	}
+	require.NoError(t, c.Close(), "Close is idempotent")
+
+	require.NoError(t, call(), "a call after Close opens a new connection")
+	require.NoError(t, c.Close())
+	select {
+	case <-closedConns:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second connection was not closed by Close")
+	}
 }

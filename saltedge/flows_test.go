@@ -155,6 +155,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		saltedge.WithAppSecret(testAppSecret), saltedge.WithPrivateKey(keys()[1]), saltedge.WithLogger(logger),
 		saltedge.WithRetry(1, time.Millisecond, time.Millisecond))
 	require.NoError(t, err)
+	defer closed.Close()
 	_, err = closed.Sessions.Success(ctx, saltedge.SessionSuccess{SessionSecret: "s", Token: access})
 	require.Error(t, err)
 	note(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/saltedge"
@@ -79,6 +80,7 @@ func setup(t *testing.T, o ...func(*setupOpts)) *env {
 	}, so.clientOpts...)
 	client, err := saltedge.NewClient(copts...)
 	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, client.Close()) })
 	b := newBank(client)
 	t.Cleanup(b.wait)
 	cfg := saltedge.HandlerConfig{Connector: b, PublicKey: fk.PublicKey(), Issuer: saltedge.DefaultIssuer}
