@@ -86,11 +86,17 @@ type loginAnswer struct {
 }
 
 // login performs POST /my/logins/direct. OBP answers 201 (newer documentation says
-// 200); any 2xx with a token is accepted.
+// 200); any 2xx with a token is accepted. The token cache runs it detached from the
+// caller that asked; Close cancels it and waits for it.
 func (d *directLoginAuth) login(ctx context.Context) (auth.Token, error) {
+	ctx, end, err := d.client.life.Begin(ctx)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	defer end()
 	header := "username=" + d.username + ", password=" + d.password.Reveal() + ", consumer_key=" + d.consumerKey.Reveal()
 	var out loginAnswer
-	_, err := d.client.rest.Do(ctx, &rest.Request{
+	_, err = d.client.rest.Do(ctx, &rest.Request{
 		Method: http.MethodPost,
 		Path:   "my/logins/direct",
 		Header: http.Header{"Content-Type": {"application/json"}},
@@ -110,23 +116,53 @@ func (d *directLoginAuth) login(ctx context.Context) (auth.Token, error) {
 	return auth.Token{Value: out.Token}, nil
 }
 
-// withConsumerKey adds the Consumer-Key header after the wrapped authorizer ran.
-type withConsumerKey struct {
-	next rest.Authorizer
-	key  auth.Secret
+// clientAuth wraps the authorizer of the client's mode: it refuses every attempt once
+// the client is closed, and adds the Consumer-Key header (WithConsumerKey) after the
+// wrapped authorizer ran. It forwards Invalidate and, when the wrapped authorizer
+// holds its credential during an attempt (rest.Leaser), AuthorizeLease.
+type clientAuth struct {
+	next        rest.Authorizer
+	consumerKey auth.Secret
+	life        *rest.Lifecycle
 }
 
-func (w withConsumerKey) Authorize(ctx context.Context, req *http.Request, body []byte) error {
-	if err := w.next.Authorize(ctx, req, body); err != nil {
+func (a clientAuth) Authorize(ctx context.Context, req *http.Request, body []byte) error {
+	release, err := a.AuthorizeLease(ctx, req, body)
+	if err != nil {
 		return err
 	}
-	req.Header["Consumer-Key"] = []string{w.key.Reveal()}
+	release()
 	return nil
 }
 
+func (a clientAuth) AuthorizeLease(ctx context.Context, req *http.Request, body []byte) (func(), error) {
+	if err := a.life.Err(); err != nil {
+		return nil, err
+	}
+	release := func() {}
+	if l, ok := a.next.(rest.Leaser); ok {
+		r, err := l.AuthorizeLease(ctx, req, body)
+		if err != nil {
+			return nil, err
+		}
+		release = r
+	} else if err := a.next.Authorize(ctx, req, body); err != nil {
+		return nil, err
+	}
+	if !a.consumerKey.IsZero() {
+		req.Header["Consumer-Key"] = []string{a.consumerKey.Reveal()}
+	}
+	return release, nil
+}
+
 // Invalidate forwards to the wrapped authorizer.
-func (w withConsumerKey) Invalidate(req *http.Request) {
-	if inv, ok := w.next.(rest.Invalidator); ok {
+func (a clientAuth) Invalidate(req *http.Request) {
+	if inv, ok := a.next.(rest.Invalidator); ok {
 		inv.Invalidate(req)
 	}
 }
+
+var (
+	_ rest.Leaser      = clientAuth{}
+	_ rest.Invalidator = clientAuth{}
+)

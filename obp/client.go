@@ -3,6 +3,7 @@ package obp
 import (
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,13 +22,14 @@ import (
 const DefaultVersion = "v4.0.0"
 
 // Client calls one OBP instance with one authentication mode. It is safe for
-// concurrent use.
+// concurrent use. Close it when done with it.
 type Client struct {
 	rest    *rest.Client
 	version string
 	mode    string
 	dl      *directLoginAuth
 	red     *redactor
+	life    *rest.Lifecycle
 
 	common service
 
@@ -118,7 +120,8 @@ func WithVersion(v string) Option {
 	}
 }
 
-// DAuthConfig holds what a DAuth JWT needs. It prints without its key.
+// DAuthConfig holds what a DAuth JWT needs. It never shows its private key: fmt (every
+// verb), json.Marshal and slog print "[REDACTED]" in its place.
 type DAuthConfig struct {
 	// PrivateKey signs the RS256 JWTs; OBP verifies them with the matching public key
 	// (its jwt.public_key_rsa). At least 2048 bits. See auth.LoadRSAPrivateKey.
@@ -141,6 +144,46 @@ func (c DAuthConfig) String() string {
 
 // GoString describes the configuration without its key.
 func (c DAuthConfig) GoString() string { return c.String() }
+
+// Format describes the configuration without its key, whatever the verb (a %d or %x
+// would otherwise print the fields).
+func (c DAuthConfig) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(c.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(c.String()))
+}
+
+// LogValue describes the configuration without its key in slog output.
+func (c DAuthConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("PrivateKey", redactedIfSet(c.PrivateKey != nil)),
+		slog.String("SmartContractAddress", c.SmartContractAddress),
+		slog.String("NetworkName", c.NetworkName),
+		slog.String("MsgSender", c.MsgSender),
+		slog.String("ConsumerKey", c.ConsumerKey),
+	)
+}
+
+// MarshalJSON encodes the configuration without its key: "PrivateKey" is
+// "[REDACTED]" (or "" when there is none).
+func (c DAuthConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		PrivateKey           string
+		SmartContractAddress string
+		NetworkName          string
+		MsgSender            string
+		ConsumerKey          string
+	}{redactedIfSet(c.PrivateKey != nil), c.SmartContractAddress, c.NetworkName, c.MsgSender, c.ConsumerKey})
+}
+
+func redactedIfSet(set bool) string {
+	if set {
+		return redactedText
+	}
+	return ""
+}
 
 // DAuthProvider returns the OBP provider of the user a DAuth JWT with this
 // network_name acts as: "dauth." + network. Use it (with the smart contract address as
@@ -288,7 +331,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("obp: exactly one authentication option is allowed, got %s", strings.Join(o.auths, " and "))
 	}
 
-	c := &Client{version: o.version, mode: strings.TrimPrefix(o.auths[0], "With")}
+	c := &Client{version: o.version, mode: strings.TrimPrefix(o.auths[0], "With"), life: rest.NewLifecycle()}
 	c.red = newRedactor(o.dlPass.Reveal(), o.dlToken.Reveal(), o.consent.Reveal())
 	cfg := o.cfg
 	cfg.RequestIDHeaders = []string{"Correlation-Id"}
@@ -326,10 +369,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		})
 		cfg.HTTP1Only = true
 	}
-	if !o.consumerKey.IsZero() {
-		authz = withConsumerKey{next: authz, key: o.consumerKey}
-	}
-	cfg.Authorizer = authz
+	cfg.Authorizer = clientAuth{next: authz, consumerKey: o.consumerKey, life: c.life}
 
 	rc, err := rest.New(cfg)
 	if err != nil {
@@ -357,6 +397,30 @@ func (c *Client) String() string {
 
 // GoString describes the client without credentials.
 func (c *Client) GoString() string { return c.String() }
+
+// LogValue describes the client without credentials in slog output.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// Close releases what the client holds: it cancels a DirectLogin login in flight (a
+// login outlives the call that started it, so that other callers waiting for it are
+// not failed by one impatient caller) and waits for it to end, forgets the DirectLogin
+// token, and closes the idle connections of the transport the client created (a
+// transport that came with WithHTTPClient is left alone, since others may share it).
+// Calls made after Close fail with ErrClosed; a call already in flight finishes.
+// Close is safe to call more than once and from several goroutines; it always
+// returns nil. A token source given to WithBearer is the caller's to stop.
+func (c *Client) Close() error {
+	if c == nil || c.rest == nil || !c.life.Close() {
+		return nil
+	}
+	if c.dl != nil {
+		if tok, ok := c.dl.cache.Peek(); ok {
+			c.dl.cache.Invalidate(tok)
+		}
+	}
+	c.rest.CloseIdleConnections()
+	return nil
+}
 
 // Version returns the API version in the client's paths.
 func (c *Client) Version() string { return c.version }

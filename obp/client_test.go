@@ -73,6 +73,7 @@ func TestNewClientOptions(t *testing.T) {
 	c, err := obp.NewClient(obp.WithBaseURL("http://obp.internal:8080"), obp.WithInsecureHTTP(), dauth,
 		obp.WithTimeout(time.Second), obp.WithUserAgent("tests/1.0"), obp.WithVersion("v5.0.0"), nil)
 	require.NoError(t, err)
+	closeWhenDone(t, c)
 	assert.Equal(t, "v5.0.0", c.Version())
 	assert.Equal(t, "obp.Client{BaseURL: http://obp.internal:8080, Version: v5.0.0, Auth: DAuth}", c.String())
 }

@@ -165,6 +165,7 @@ func TestDAuthUsesHTTP1(t *testing.T) {
 	s := setup(t) // for its key
 	c, err := obp.NewClient(obp.WithBaseURL(ts.URL), obp.WithHTTPClient(ts.Client()), obp.WithDAuth(dauthConfig(s)))
 	require.NoError(t, err)
+	closeWhenDone(t, c)
 	_, err = c.Users.Current(ctx(t))
 	require.NoError(t, err)
 	mu.Lock()

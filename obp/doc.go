@@ -26,8 +26,18 @@
 //   - WithConsentJWT: "Consent-JWT" (case kept, HTTP/1.1), optionally with
 //     WithConsumerKey.
 //
-// Credentials never appear in logs, errors or a printed client; messages OBP sends
-// back are cleaned of tokens and passwords before they reach an *APIError.
+// Credentials never appear in logs, errors or a printed client. DAuthConfig prints
+// "[REDACTED]" for its private key under every fmt verb, json.Marshal and slog. An
+// error body OBP sends back is cleaned, in APIError.Message and Raw, of every
+// credential the request carried (the DAuth JWT, the DirectLogin token, password and
+// header, the Authorization value with its OAuth2 bearer token, the Consent-JWT), of
+// the client's own secrets, and of anything shaped like a JWT or a "token=" parameter.
+//
+// # Closing
+//
+// Close cancels a DirectLogin login in flight, forgets the DirectLogin token and
+// closes the client's idle connections; later calls fail with ErrClosed. Close a
+// client when done with it.
 //
 // # Usage
 //
@@ -43,6 +53,7 @@
 //		}),
 //	)
 //	if err != nil { ... }
+//	defer c.Close()
 //	me, err := c.Users.Current(ctx)
 //	views, err := c.AccountAccess.CreateUserWithAccountAccess(ctx, "gh.29.uk", accountID,
 //		obp.CreateUserAccountAccessRequest{

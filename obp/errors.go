@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,9 @@ import (
 // client did not send it again: check the state (e.g. the user's views) before
 // repeating it.
 var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
+
+// ErrClosed is returned by the calls of a Client after its Close.
+var ErrClosed = rest.ErrClosed
 
 // Code is an OBP error code such as "OBP-20001". Codes are errors, so that
 //
@@ -147,20 +151,26 @@ const maxMessage = 2048
 // DecodeError turns an OBP error answer into an *APIError. It reads
 // {"code": 401, "message": "OBP-20001: ..."}, the legacy {"error": "..."}, Berlin
 // Group {"tppMessages": [...]} and, failing those, the body as text. It never fails:
-// a body it cannot read still gives an *APIError with the status.
+// a body it cannot read still gives an *APIError with the status. Every credential
+// the request (resp.Request) carried is removed from Message and Raw: the DAuth JWT,
+// the DirectLogin token, password and whole header, the Authorization value (a
+// bearer token), the Consent-JWT and Consent-Id values, as well as anything shaped
+// like a JWT or a "token=" parameter.
 func DecodeError(resp *http.Response, body []byte) error {
 	return decodeError(resp, body, nil)
 }
 
 func decodeError(resp *http.Response, body []byte, red *redactor) error {
 	e := &APIError{}
+	var sent []string
 	if resp != nil {
 		e.StatusCode = resp.StatusCode
 		e.CorrelationID = resp.Header.Get("Correlation-Id")
+		sent = requestSecrets(resp.Request)
 	}
 	e.Code, e.Message = parseErrorBody(body)
-	e.Message = red.redact(e.Message)
-	e.Raw = []byte(red.redact(string(body)))
+	e.Message = red.redact(e.Message, sent...)
+	e.Raw = []byte(red.redact(string(body), sent...))
 	for _, c := range obpCodeRe.FindAllString(e.Message, -1) {
 		if !contains(e.OBPCodes, c) {
 			e.OBPCodes = append(e.OBPCodes, c)
@@ -292,7 +302,7 @@ const maxRecent = 64
 func newRedactor(secrets ...string) *redactor {
 	r := &redactor{}
 	for _, s := range secrets {
-		if len(s) >= 4 {
+		if len(s) >= minSecretLen {
 			r.fixed = append(r.fixed, s)
 		}
 	}
@@ -301,7 +311,7 @@ func newRedactor(secrets ...string) *redactor {
 
 // add registers a token the client obtained.
 func (r *redactor) add(secret string) {
-	if r == nil || len(secret) < 4 {
+	if r == nil || len(secret) < minSecretLen {
 		return
 	}
 	r.mu.Lock()
@@ -322,21 +332,81 @@ var (
 
 const redactedText = "[REDACTED]"
 
-func (r *redactor) redact(s string) string {
+// redact removes from s the secrets the redactor knows, the extra ones (what one
+// request carried), and anything shaped like a JWT or a "token=" parameter. Longer
+// secrets go first, so that one containing another is removed whole; each is also
+// removed in its JSON-escaped form, as it appears in a raw JSON body.
+func (r *redactor) redact(s string, extra ...string) string {
 	if s == "" {
 		return s
 	}
-	s = jwtRe.ReplaceAllString(s, redactedText)
-	s = tokenRe.ReplaceAllString(s, "${1}${2}"+redactedText)
+	secrets := extra
 	if r != nil {
-		for _, sec := range r.fixed {
-			s = strings.ReplaceAll(s, sec, redactedText)
-		}
+		secrets = append(append([]string(nil), extra...), r.fixed...)
 		r.mu.Lock()
-		for _, sec := range r.recent {
-			s = strings.ReplaceAll(s, sec, redactedText)
-		}
+		secrets = append(secrets, r.recent...)
 		r.mu.Unlock()
 	}
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, sec := range secrets {
+		if len(sec) < minSecretLen {
+			continue
+		}
+		s = strings.ReplaceAll(s, sec, redactedText)
+		if q, err := json.Marshal(sec); err == nil {
+			if esc := string(q[1 : len(q)-1]); esc != sec {
+				s = strings.ReplaceAll(s, esc, redactedText)
+			}
+		}
+	}
+	s = jwtRe.ReplaceAllString(s, redactedText)
+	s = tokenRe.ReplaceAllString(s, "${1}${2}"+redactedText)
 	return s
+}
+
+// minSecretLen is the shortest value the redactor removes: shorter ones would blank
+// out ordinary words.
+const minSecretLen = 4
+
+// requestSecrets lists the credentials req carried, whatever the case of the header
+// names: the DAuth JWT, the Authorization value (and the token after "Bearer "), the
+// DirectLogin header and its token and password, the Consent-JWT and Consent-Id.
+func requestSecrets(req *http.Request) []string {
+	if req == nil {
+		return nil
+	}
+	var out []string
+	for name, values := range req.Header {
+		switch strings.ToLower(name) {
+		case "dauth", "consent-jwt", "consent-id":
+			out = append(out, values...)
+		case "authorization", "directlogin":
+			for _, v := range values {
+				out = append(out, v)
+				if tok, ok := strings.CutPrefix(strings.TrimSpace(v), "Bearer "); ok {
+					out = append(out, strings.TrimSpace(tok))
+				}
+				out = append(out, directLoginSecrets(v)...)
+			}
+		}
+	}
+	return out
+}
+
+// directLoginSecrets returns the token and password of a DirectLogin header value,
+// parsed as OBP parses it (comma-separated name=value pairs, quotes stripped).
+func directLoginSecrets(v string) []string {
+	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "DirectLogin"))
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		name, val, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "token", "password":
+			out = append(out, strings.Trim(strings.TrimSpace(val), `"`))
+		}
+	}
+	return out
 }

@@ -30,6 +30,7 @@ func ExampleWithDAuth() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	me, err := c.Users.Current(context.Background())
 	if err != nil {
 		log.Fatal(err)
@@ -54,6 +55,7 @@ func ExampleWithDirectLogin() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	ctx := context.Background()
 	me, err := c.Users.Current(ctx)
 	if err != nil {
@@ -83,6 +85,7 @@ func ExampleAccountAccessService() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	ctx := context.Background()
 	bank, account := obptest.DefaultBankID, obptest.DefaultAccountID
 
@@ -125,6 +128,7 @@ func ExampleAPIError() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	_, err = c.AccountAccess.Grant(context.Background(), obptest.DefaultBankID, obptest.DefaultAccountID,
 		obp.AccountAccessRequest{UserID: "no-such-user", View: obp.ViewSelector{ViewID: "owner", IsSystem: true}})
 
@@ -150,6 +154,7 @@ func ExampleDo() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer c.Close()
 	raw, err := obp.Do[json.RawMessage](context.Background(), c, "GET", "users/current", nil)
 	if err != nil {
 		log.Fatal(err)

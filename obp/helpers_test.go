@@ -67,7 +67,15 @@ func newClient(t *testing.T, s *obptest.Server, opts ...obp.Option) *obp.Client 
 	t.Helper()
 	c, err := obp.NewClient(append([]obp.Option{obp.WithBaseURL(s.URL()), fast}, opts...)...)
 	require.NoError(t, err)
+	closeWhenDone(t, c)
 	return c
+}
+
+// closeWhenDone closes c when the test ends (before the fakes started earlier close),
+// so that the package's goroutine-leak check sees every client closed.
+func closeWhenDone(t *testing.T, c *obp.Client) {
+	t.Helper()
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
 }
 
 func dauthClient(t *testing.T, s *obptest.Server, opts ...obp.Option) *obp.Client {

@@ -28,6 +28,10 @@
 //     can_grant_access_to_custom_views and their revoke counterparts), 201 answers and
 //     error codes. POST and PUT bodies must be sent as application/json.
 //
+// WithEchoCredentials makes every error message repeat the credentials the request
+// carried, to test that a client keeps them out of its errors. A Server prints
+// without its private key and password.
+//
 // A new server holds bank DefaultBankID with account DefaultAccountID, whose owner view
 // belongs to the DirectLogin user DefaultUsername (password Password(), consumer key
 // ConsumerKey()). Inject passes faults (Status, DropBefore, DropAfter, Delay, Malformed,

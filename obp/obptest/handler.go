@@ -152,6 +152,9 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, e *obpError) {
+	if s.cfg.echoCreds {
+		e = &obpError{status: e.status, msg: e.msg + echoCredentials(r)}
+	}
 	if strings.HasPrefix(e.msg, "OBP-20001") {
 		host := r.Host
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`OAuth realm=%q, Bearer realm=%q, DirectLogin realm=%q`, host, host, host))
@@ -163,6 +166,24 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, e *obpError) {
 		return
 	}
 	_, _ = w.Write([]byte(ErrorBody(e.status, e.msg)))
+}
+
+// echoCredentials renders the credential headers of r for WithEchoCredentials.
+func echoCredentials(r *http.Request) string {
+	var parts []string
+	for _, name := range []string{"Authorization", "DAuth", "DirectLogin", "Consent-JWT", "Consent-Id"} {
+		for k, vs := range r.Header {
+			if strings.EqualFold(k, name) {
+				for _, v := range vs {
+					parts = append(parts, name+": "+v)
+				}
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (received " + strings.Join(parts, ", ") + ")"
 }
 
 func quoteJSON(s string) string {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -54,6 +55,7 @@ type config struct {
 	loginStatus   int
 	legacyErrors  bool
 	extraView     map[string]any
+	echoCreds     bool
 	now           func() time.Time
 }
 
@@ -118,6 +120,12 @@ func WithExtraViewFields(fields map[string]any) Option {
 		}
 	}
 }
+
+// WithEchoCredentials makes every error answer repeat the credentials the request
+// carried, after the message: " (received Authorization: ..., DAuth: ...,
+// DirectLogin: ..., Consent-JWT: ..., Consent-Id: ...)", as a careless server or
+// gateway might. It tests that a client keeps them out of its errors.
+func WithEchoCredentials() Option { return func(c *config) { c.echoCreds = true } }
 
 // WithClock sets the fake's clock (DAuth timestamp skew, DirectLogin token expiry).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -233,6 +241,25 @@ func NewServer(opts ...Option) *Server {
 	s.srv = fake.Start(http.HandlerFunc(s.serve))
 	return s
 }
+
+// String describes the server without its credentials (DAuth private key, password,
+// tokens).
+func (s *Server) String() string {
+	if s == nil || s.srv == nil {
+		return "obptest.Server{}"
+	}
+	return "obptest.Server{URL: " + s.URL() + ", DAuthPrivateKey: [REDACTED], Password: [REDACTED]}"
+}
+
+// GoString describes the server without its credentials.
+func (s *Server) GoString() string { return s.String() }
+
+// Format describes the server without its credentials, whatever the verb (a %d or %x
+// would otherwise print the fields).
+func (s *Server) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// LogValue describes the server without its credentials in slog output.
+func (s *Server) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // URL is the instance's base URL (e.g. http://127.0.0.1:41234); API paths are below
 // /obp/<version>/, DirectLogin is at /my/logins/direct.

@@ -498,3 +498,24 @@ func TestInjectedError(t *testing.T) {
 	assert.Equal(t, "status", s.Requests()[1].Fault)
 	assert.Equal(t, []string{"token=" + tok}, s.Requests()[1].RawHeader("DirectLogin"))
 }
+
+func TestEchoCredentials(t *testing.T) {
+	s := setup(t, obptest.WithEchoCredentials())
+	a := call(t, s, "GET", v4+"/users/current", map[string]string{"Authorization": "Bearer unknown-bearer"}, "")
+	assert.Equal(t, http.StatusUnauthorized, a.status)
+	assert.Equal(t, obptest.MsgUserNotLoggedIn+" (received Authorization: Bearer unknown-bearer)", a.message())
+
+	a = call(t, s, "POST", "/my/logins/direct", map[string]string{"DirectLogin": "username=u, password=pw-secret, consumer_key=nope"}, "{}")
+	assert.Equal(t, http.StatusUnauthorized, a.status)
+	assert.Equal(t, obptest.MsgInvalidConsumerKey+" (received DirectLogin: username=u, password=pw-secret, consumer_key=nope)", a.message())
+
+	a = call(t, s, "GET", v4+"/users/current", map[string]string{"Consent-JWT": "c1", "DAuth": "eyJx.y.z"}, "")
+	assert.Equal(t, obptest.MsgUserNotLoggedIn+" (received DAuth: eyJx.y.z, Consent-JWT: c1)", a.message())
+
+	a = call(t, s, "GET", v4+"/users/current", nil, "")
+	assert.Equal(t, obptest.MsgUserNotLoggedIn, a.message(), "nothing to echo")
+
+	plain := setup(t)
+	a = call(t, plain, "GET", v4+"/users/current", map[string]string{"Authorization": "Bearer unknown-bearer"}, "")
+	assert.Equal(t, obptest.MsgUserNotLoggedIn, a.message(), "no echo by default")
+}
