@@ -72,7 +72,7 @@ func TestCacheServesCachedTokenUntilRefreshWindow(t *testing.T) {
 	require.Eventually(t, func() bool {
 		tok, _ := c.Peek()
 		return tok.Value == "t2"
-	}, time.Second, time.Millisecond)
+	}, 10*time.Second, time.Millisecond)
 	assert.Equal(t, int32(2), calls.Load())
 }
 
@@ -141,14 +141,14 @@ func TestCacheCancelledWaiterReturnsAtOnce(t *testing.T) {
 	select {
 	case err := <-impatient:
 		assert.ErrorIs(t, err, context.Canceled)
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("cancelled waiter did not return")
 	}
 	close(release)
 	select {
 	case tok := <-patient:
 		assert.Equal(t, "fresh", tok.Value, "the shared refresh was not cancelled by the impatient caller")
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("patient waiter did not get the token")
 	}
 	assert.Equal(t, int32(1), calls.Load())
@@ -174,7 +174,7 @@ func TestCacheFailedRefreshKeepsServingValidToken(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "good", tok.Value)
 	}
-	require.Eventually(t, func() bool { return calls.Load() == 2 }, time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return calls.Load() == 2 }, 10*time.Second, time.Millisecond)
 	for range 50 { // backing off: no new refresh attempts
 		_, _ = c.Token(context.Background())
 	}
