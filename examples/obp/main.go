@@ -64,6 +64,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	fmt.Println("client:", c)
 	return demo.OBP(ctx, demo.Printer{Out: os.Stdout}, c, demo.OBPOptions{
 		BankID: st.bank, AccountID: st.acct, DAuth: st.dauth,

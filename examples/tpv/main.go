@@ -56,6 +56,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	submit := !live || os.Getenv("TPV_SUBMIT_EXAMPLE_SALE") == "yes"
 	if !submit {
 		fmt.Println("not submitting the example sale to a real portal; set TPV_SUBMIT_EXAMPLE_SALE=yes to do so")
