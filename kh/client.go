@@ -317,6 +317,16 @@ func (c *Client) String() string { return "kh.Client{" + c.rc.BaseURL().String()
 // GoString is String, so that %#v shows no credentials either.
 func (c *Client) GoString() string { return c.String() }
 
+// Close closes the idle connections of the transport the client created, so that a
+// client no longer needed leaves no connection or goroutine behind; a transport that
+// came with WithHTTPClient is left alone, since others may share it. The client runs
+// no background work (tokens are renewed on demand). Close is idempotent and returns
+// nil; a call made after Close still works, on a new connection.
+func (c *Client) Close() error {
+	c.rc.CloseIdleConnections()
+	return nil
+}
+
 // ---------------------------------------------------------------------------
 // request options
 
