@@ -34,10 +34,10 @@ const maxClockSkew = time.Minute
 // Client is a TKEY7 API client. It keeps its access token alive in the background
 // (see the package documentation) until Close. It is safe for concurrent use.
 type Client struct {
-	rc *rest.Client
-	ka *auth.KeepAlive
+	rc    *rest.Client
+	ka    *auth.KeepAlive
+	authz *authorizer
 
-	shared        bool // replicas share the token through a store
 	refreshMethod string
 	refreshPath   string
 	sessionEnd    time.Time
@@ -277,48 +277,48 @@ func NewClient(opts ...Option) (*Client, error) {
 			end.Format(time.RFC3339), ErrSessionExpired, webOfficeHint)
 	}
 
-	c := &Client{shared: o.store != nil, refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
+	c := &Client{refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
 		sessionEnd: o.issuedAt.Add(o.sessionLength)}
+	// Everything the keep-alive's goroutine uses is built before it starts: the
+	// pipeline, the authorizer (whose scheduled method is the refresh function) and
+	// the token set the error decoder scrubs. Only requests read c.ka and a.ka.
+	a := &authorizer{c: c, store: o.store, storeKey: o.storeKey}
+	a.tokens.add(o.token)
+	c.authz = a
+	o.cfg.Authorizer = a
 	o.cfg.DecodeError = c.decodeError
-	// A 401 is final (only the Web Office can issue a new token), unless another
-	// replica sharing the store rotated the token: then the call is replayed once.
-	o.cfg.IsAuthExpired = func(_ *http.Response, err error) bool {
-		var e *APIError
-		return errors.As(err, &e) && e.superseded
-	}
+	o.cfg.IsAuthExpired = a.rejected
 	rc, err := rest.New(o.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tkey7: %w", err)
 	}
 	c.rc = rc
+	c.common.client = c
+	c.DigitalAccounts = (*DigitalAccountsService)(&c.common)
 
 	ka, err := auth.NewKeepAlive(auth.KeepAliveConfig{
 		Initial:           auth.Token{Value: o.token, Expiry: jwtExpiry(o.token, now)},
 		IssuedAt:          o.issuedAt,
-		Refresh:           c.refresh,
+		Refresh:           a.scheduled,
 		Interval:          o.interval,
 		RevokeAfter:       o.revokeAfter,
 		SessionLength:     o.sessionLength,
 		SessionWarning:    o.sessionWarning,
 		OnSessionExpiring: o.onExpiring,
-		Logger:            o.cfg.Logger,
-		Store:             o.store,
-		StoreKey:          o.storeKey,
-		StorePoll:         o.interval / 20,
+		// A failed refresh is retried after a tenth of the interval at first (at most
+		// the keep-alive's default of 1 s), doubling each time, always well before
+		// the revoke deadline.
+		RetryMin:  min(time.Second, o.interval/10),
+		Logger:    o.cfg.Logger,
+		Store:     o.store,
+		StoreKey:  o.storeKey,
+		StorePoll: o.interval / 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tkey7: %w", err)
 	}
-	c.ka = ka
-	c.common.client = c
-	c.DigitalAccounts = (*DigitalAccountsService)(&c.common)
+	c.ka, a.ka = ka, ka
 	return c, nil
-}
-
-// authorizer leases the token from the keep-alive for each attempt, so that a refresh
-// never retires a token while a request carrying it is in flight.
-func (c *Client) authorizer() rest.Authorizer {
-	return rest.HeaderToken{Source: c.ka, Header: "Authorization", Prefix: "Bearer "}
 }
 
 // Close stops the keep-alive (cancelling a refresh in flight) and closes the idle
@@ -340,55 +340,58 @@ func (c *Client) String() string {
 // GoString describes the client without credentials.
 func (c *Client) GoString() string { return c.String() }
 
-// Refreshes reports how many times the keep-alive refreshed the token.
-func (c *Client) Refreshes() int64 { return c.ka.Refreshes() }
+// Refreshes reports how many times the client refreshed the token: the keep-alive's
+// refreshes, and those that confirmed a token TKEY7 had answered 401 for.
+func (c *Client) Refreshes() int64 { return c.ka.Refreshes() + c.authz.confirms.Load() }
 
 // SessionEnd reports when the token's session reaches its cap.
 func (c *Client) SessionEnd() time.Time { return c.sessionEnd }
 
-// decodeError is the pipeline's error decoder: the documented error, and for a 401 the
-// end of the token's life.
+// decodeError is the pipeline's error decoder: the documented error, without any of
+// the client's tokens, and for a 401 the reason a token stops working. It only reads
+// the answer: what a 401 means for the token is the authorizer's decision (see
+// authorizer.rejected).
 func (c *Client) decodeError(resp *http.Response, body []byte) error {
 	e := parseAPIError(resp.StatusCode, body)
-	if resp.StatusCode == http.StatusUnauthorized && c.superseded(resp) {
-		e.superseded = true
-		return e
-	}
+	e.scrub(c.secrets(resp))
 	if resp.StatusCode == http.StatusUnauthorized {
 		e.reason = ErrTokenRevoked
 		if !time.Now().Before(c.sessionEnd) {
 			e.reason = ErrSessionExpired
 		}
-		if c.rejected.CompareAndSwap(nil, e) {
-			c.ka.Stop(e) // no more refreshes: TKEY7 will not take this token again
-		}
 	}
 	return e
 }
 
-// superseded reports whether the token a rejected request carried was replaced by
-// another replica sharing the store (it never is without a store).
-func (c *Client) superseded(resp *http.Response) bool {
-	if !c.shared || resp.Request == nil {
-		return false
+// secrets lists the tokens errors must not quote: the one the request carried and the
+// client's latest ones.
+func (c *Client) secrets(resp *http.Response) []string {
+	out := c.authz.tokens.list()
+	if resp != nil {
+		if t := sentToken(resp.Request); t != "" {
+			out = append(out, t)
+		}
 	}
-	sent := strings.TrimPrefix(resp.Request.Header.Get("Authorization"), "Bearer ")
-	// The attempt's own context ended with its body; keep the caller's values only.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(resp.Request.Context()), 5*time.Second)
-	defer cancel()
-	cur, err := c.ka.Sync(ctx, auth.Token{Value: sent})
-	return err == nil && sent != "" && cur.Value != sent
+	return out
 }
+
+// scrub removes the client's tokens from s.
+func (c *Client) scrub(s string) string { return scrubText(s, c.secrets(nil)) }
 
 // do sends req with the client's token and decodes the answer into out.
 func (c *Client) do(ctx context.Context, req *rest.Request, out any) (*rest.Response, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
-	if req.Authorizer == nil {
-		req.Authorizer = c.authorizer()
-	}
 	resp, err := c.rc.Do(ctx, req, out)
+	var e *APIError
+	var authErr *rest.AuthorizeError
+	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized && !e.judged && !errors.As(err, &authErr) {
+		// The replay's answer: TKEY7 had just accepted a refresh of the token, so
+		// this 401 does not end its life.
+		e.reason = nil
+		e.unconfirmed = "refused again right after a refresh confirmed the token; the client keeps it"
+	}
 	return resp, c.explain(err)
 }
 

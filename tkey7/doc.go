@@ -32,11 +32,21 @@
 // answer TKEY7 may already have sent would lose the new token; it runs until the
 // revoke deadline or Close.
 //
-// A 401 answer means the token was revoked, its session ended or it was never valid.
-// It is never retried: the *APIError matches ErrTokenRevoked (or ErrSessionExpired
-// after the cap), its message says a new token must be created in the Web Office, the
-// keep-alive stops, and later calls fail at once without reaching TKEY7. Build a new
-// Client with the new token.
+// A 401 answer for a token the client believes live is confirmed before the session
+// is given up: one stray 401 (a proxy's glitch, say) must not end it. The client
+// refreshes the token once. If TKEY7 accepts the refresh, the token was live: the
+// request is sent once more with the refreshed token (a 401 means TKEY7 did not
+// process the request, so this is safe for a POST too), and the keep-alive goes on. If
+// TKEY7 refuses the refresh too, the token was revoked, its session ended or it was
+// never valid: the *APIError (the first 401's) matches ErrTokenRevoked (or
+// ErrSessionExpired after the cap), its message says a new token must be created in
+// the Web Office, the keep-alive stops, and later calls fail at once without reaching
+// TKEY7. Build a new Client with the new token. A request is never sent more than
+// twice for this: a 401 to the second sending is returned as is, and so is the first
+// 401 when the confirming refresh fails in another way (5xx, no answer); neither ends
+// the token's life, and neither matches ErrTokenRevoked. With WithStore, a 401 for a
+// token another replica has already replaced adopts the replacement instead of
+// refreshing.
 //
 // # Assumptions where the documentation is silent
 //
@@ -68,7 +78,9 @@
 // JSON, still gives an *APIError with the status. A POST that may have reached TKEY7
 // but got no answer is not sent again; its error matches ErrOutcomeUnknown.
 //
-// Tokens never appear in log lines or error messages.
+// Tokens never appear in log lines or error messages: if TKEY7 (or a proxy) quotes the
+// client's current or previous token back in an error answer, it is replaced by
+// [REDACTED] in every field of the *APIError and in its Body.
 //
 // # Usage
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,10 +43,14 @@ const webOfficeHint = "an administrator must create a new access token in the We
 // a body that is not the documented JSON, the fields stay empty and Body holds what
 // came back.
 //
-// A 401 means the token was revoked (not refreshed in time), its session ended, or it
-// was never valid: errors.Is(err, ErrTokenRevoked) or errors.Is(err, ErrSessionExpired)
-// is true, the client sends nothing more with that token, and an administrator must
-// create a new one in the Web Office.
+// A 401 that a Client confirmed with a refresh (TKEY7 refused the refresh too) means
+// the token was revoked (not refreshed in time), its session ended, or it was never
+// valid: errors.Is(err, ErrTokenRevoked) or errors.Is(err, ErrSessionExpired) is true,
+// the client sends nothing more with that token, and an administrator must create a
+// new one in the Web Office. A 401 the client could not confirm matches neither.
+//
+// The client's tokens never appear in an APIError: a token the server quotes back is
+// replaced by [REDACTED] in every field and in Body.
 type APIError struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
@@ -62,9 +67,11 @@ type APIError struct {
 	// Body is the raw answer body (at most 1 MiB).
 	Body []byte
 
-	reason error // ErrTokenRevoked or ErrSessionExpired for a 401
-	// superseded: the 401 came for a token another replica had already replaced.
-	superseded bool
+	reason error // ErrTokenRevoked or ErrSessionExpired for a 401 that ended the token
+	// judged: the client's authorizer decided what this 401 means for the token.
+	judged bool
+	// unconfirmed says why a 401 did not end the token's life.
+	unconfirmed string
 }
 
 // Time returns Timestamp as a time.Time, or the zero time when it is absent.
@@ -121,6 +128,8 @@ func (e *APIError) Error() string {
 		b.WriteByte(')')
 	}
 	switch {
+	case e.unconfirmed != "":
+		b.WriteString("; the token was not found dead: " + e.unconfirmed)
 	case errors.Is(e.reason, ErrSessionExpired):
 		b.WriteString("; the token's session ended: " + webOfficeHint)
 	case e.reason != nil:
@@ -129,23 +138,91 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns ErrTokenRevoked or ErrSessionExpired for a 401, nil otherwise.
+// Unwrap returns ErrTokenRevoked or ErrSessionExpired for a 401 that ended the token's
+// life, nil otherwise.
 func (e *APIError) Unwrap() error { return e.reason }
 
 // DecodeError turns a non-2xx answer into an *APIError. It never fails: a body that is
 // not the documented JSON still gives an *APIError with the status and the raw body. A
-// 401 matches ErrTokenRevoked (a Client refines it to ErrSessionExpired once the
-// session cap has passed).
+// 401 matches ErrTokenRevoked (a Client first confirms it with a refresh, and reports
+// ErrSessionExpired once the session cap has passed). The bearer token the request
+// carried (resp.Request) is removed from every field and from Body, in case the server
+// quotes it back.
 func DecodeError(resp *http.Response, body []byte) error {
 	status := 0
+	var secrets []string
 	if resp != nil {
 		status = resp.StatusCode
+		if t := sentToken(resp.Request); t != "" {
+			secrets = append(secrets, t)
+		}
 	}
 	e := parseAPIError(status, body)
+	e.scrub(secrets)
 	if status == http.StatusUnauthorized {
 		e.reason = ErrTokenRevoked
 	}
 	return e
+}
+
+// redacted replaces a token quoted in an error.
+const redacted = "[REDACTED]"
+
+// minSecret is the shortest text scrubbed: shorter values would blank out ordinary
+// words.
+const minSecret = 8
+
+// scrub removes secrets from every text field of e and from Body.
+func (e *APIError) scrub(secrets []string) {
+	secrets = secretForms(secrets)
+	if len(secrets) == 0 {
+		return
+	}
+	for _, f := range []*string{&e.BuildVersion, &e.Code, &e.EndpointURL, &e.LongMessage,
+		&e.MemberIdentification, &e.ServiceName, &e.ShortMessage, &e.TroubleshootingID} {
+		*f = replaceAll(*f, secrets)
+	}
+	if len(e.Body) > 0 {
+		body := string(e.Body)
+		if clean := replaceAll(body, secrets); clean != body {
+			e.Body = []byte(clean)
+		}
+	}
+}
+
+// scrubText removes secrets from s.
+func scrubText(s string, secrets []string) string { return replaceAll(s, secretForms(secrets)) }
+
+// secretForms lists what to remove for each token: the token, and for a JWT its
+// signature alone (as secret as the whole), longest first so that a token is removed
+// before its signature.
+func secretForms(secrets []string) []string {
+	var out []string
+	for _, s := range secrets {
+		if len(s) < minSecret {
+			continue
+		}
+		out = append(out, s)
+		if i := strings.LastIndexByte(s, '.'); i >= 0 && len(s)-i-1 >= minSecret && strings.Count(s, ".") == 2 {
+			out = append(out, s[i+1:])
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if d := len(b) - len(a); d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(out)
+}
+
+func replaceAll(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if strings.Contains(s, sec) {
+			s = strings.ReplaceAll(s, sec, redacted)
+		}
+	}
+	return s
 }
 
 func parseAPIError(status int, body []byte) *APIError {

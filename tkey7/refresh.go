@@ -17,9 +17,10 @@ import (
 // they are tried.
 var tokenFields = []string{"access_token", "token", "accessToken"}
 
-// refresh is the keep-alive's refresh function: it calls the refresh endpoint with the
-// current token as bearer and reads the answer.
-func (c *Client) refresh(ctx context.Context, cur auth.Token) (auth.Token, error) {
+// refreshCall calls the refresh endpoint with cur as bearer and reads the answer. The
+// returned token always has a Value: cur's when TKEY7 refreshed it in place.
+func (c *Client) refreshCall(ctx context.Context, cur auth.Token) (auth.Token, error) {
+	c.authz.tokens.add(cur.Value)
 	var raw []byte
 	_, err := c.rc.Do(ctx, &rest.Request{
 		Method:       c.refreshMethod,
@@ -28,12 +29,20 @@ func (c *Client) refresh(ctx context.Context, cur auth.Token) (auth.Token, error
 		NoAuthReplay: true,
 	}, &raw)
 	if err != nil {
+		var e *APIError
+		if errors.As(err, &e) {
+			e.judged = true // a refused refresh is final: the keep-alive stops with it
+		}
 		return auth.Token{}, err
 	}
 	tok, err := parseRefreshAnswer(raw, time.Now())
 	if err != nil {
 		return auth.Token{}, fmt.Errorf("tkey7: refresh answer: %w", err)
 	}
+	if tok.Value == "" {
+		tok.Value = cur.Value
+	}
+	c.authz.tokens.add(tok.Value)
 	return tok, nil
 }
 
