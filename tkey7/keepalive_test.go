@@ -16,23 +16,23 @@ import (
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
 
-// window is the revoke window the keep-alive tests run with, in place of 15 minutes.
-// It leaves room for a loaded machine's scheduling delays.
+// window is the revoke window the tests that need the client's own deadline run with,
+// in place of 15 minutes.
 const window = 300 * time.Millisecond
 
-// assertRefreshGaps checks that no two consecutive successful refreshes (nor the
-// issuance and the first refresh) are further apart than the revoke window.
-func assertRefreshGaps(t *testing.T, issuedAt time.Time, times []time.Time) {
-	t.Helper()
-	prev := issuedAt
-	for i, at := range times {
-		assert.Less(t, at.Sub(prev), window, "gap before refresh %d", i+1)
-		prev = at
-	}
-}
+// slack is the revoke window of tests where the window is not what is tested: no
+// loaded machine stalls that long, so the keep-alive's real-time schedule never decides
+// the outcome, and the tests wait for refreshes as events.
+const slack = 10 * time.Second
 
-// An idle client keeps its token valid across at least three revoke windows with no
-// calls from the user; the fake saw the refreshes.
+// interval is the refresh interval those tests use.
+const interval = 20 * time.Millisecond
+
+// An idle client keeps its token valid across three and a half revoke windows with no
+// calls from the user. The fake runs on a clock the test moves: half a window at a
+// time, each time only after the keep-alive refreshed, so the fake revokes the token
+// if two half windows pass without a refresh; the refreshes form one chain from the
+// issued token.
 func TestIdleClientKeepsTokenAliveAcrossWindows(t *testing.T) {
 	cases := map[string][]tkey7test.Option{
 		"in place, access_token": nil,
@@ -45,16 +45,23 @@ func TestIdleClientKeepsTokenAliveAcrossWindows(t *testing.T) {
 	for name, srvOpts := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := setup(t, append(srvOpts, tkey7test.WithRevokeAfter(window)),
-				tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
+			clock := tkey7test.NewClock(time.Time{})
+			rec, hook := recordRefreshes()
+			e := setup(t, append(srvOpts, tkey7test.WithClock(clock.Now), hook),
+				tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval))
 
-			time.Sleep(3*window + window/2) // idle: the point of the test
-
-			refreshes := e.srv.Refreshes()
-			assert.GreaterOrEqual(t, refreshes, 6, "about four refreshes per window")
-			assert.Equal(t, int64(refreshes), e.client.Refreshes())
-			assertRefreshGaps(t, e.issuedAt, e.srv.RefreshTimes())
-			assert.Equal(t, tkey7test.StateActive, e.srv.State(e.srv.CurrentToken(e.token)))
+			// Idle (the point of the test): 7 half windows of the fake's 15 minutes.
+			for i := range 7 {
+				before := countOK(rec.all())
+				clock.Advance(tkey7test.DefaultRevokeAfter / 2)
+				rec.waitOK(t, before+1)
+				require.Equal(t, tkey7test.StateActive, e.srv.State(e.srv.CurrentToken(e.token)), "after half window %d", i+1)
+			}
+			evs := rec.all()
+			assertChain(t, e.token, evs)
+			for _, ev := range evs {
+				assert.Equal(t, 200, ev.Status, "no refresh was refused")
+			}
 
 			// The token works, and the client sends the current one.
 			list, err := e.client.DigitalAccounts.List(ctx(t))
@@ -70,9 +77,10 @@ func TestIdleClientKeepsTokenAliveAcrossWindows(t *testing.T) {
 // The refresh call is what the contract says: POST <base>/oauth-token/refresh with the
 // current token as bearer.
 func TestRefreshRequestShape(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window), tkey7test.WithRotation()},
-		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
-	require.Eventually(t, func() bool { return e.srv.Refreshes() >= 2 }, 2*time.Second, 5*time.Millisecond)
+	rec, hook := recordRefreshes()
+	e := setup(t, []tkey7test.Option{tkey7test.WithRotation(), hook},
+		tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval))
+	rec.waitOK(t, 2)
 	reqs := e.srv.Requests()
 	require.GreaterOrEqual(t, len(reqs), 2)
 	assert.Equal(t, "POST", reqs[0].Method)
@@ -84,92 +92,134 @@ func TestRefreshRequestShape(t *testing.T) {
 }
 
 func TestCustomRefreshEndpoint(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window), tkey7test.WithRefreshEndpoint("PUT", "auth/renew")},
-		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4), tkey7.WithRefreshEndpoint("put", "/auth/renew/"))
-	require.Eventually(t, func() bool { return e.srv.Refreshes() >= 2 }, 2*time.Second, 5*time.Millisecond)
-	assert.Equal(t, e.srv.Refreshes(), e.srv.Count("PUT", "auth/renew"))
+	rec, hook := recordRefreshes()
+	e := setup(t, []tkey7test.Option{tkey7test.WithRefreshEndpoint("PUT", "auth/renew"), hook},
+		tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval), tkey7.WithRefreshEndpoint("put", "/auth/renew/"))
+	rec.waitOK(t, 2)
+	assert.Zero(t, e.srv.Count("POST", "oauth-token/refresh"))
+	assert.GreaterOrEqual(t, e.srv.Count("PUT", "auth/renew"), 2)
 }
 
-// A refresh that fails (5xx, dropped connection before or after the server ran) is
-// retried, and succeeds before the revoke deadline.
+// A refresh that fails (5xx, dropped connection before or after the server ran, an
+// answer slower than the attempt timeout) is retried, and a retry succeeds: the client
+// refreshed the same token again and keeps working. The fake's clock stands still, so
+// only the client's handling of the faults decides the outcome.
 func TestFailingRefreshIsRetriedBeforeTheDeadline(t *testing.T) {
-	faults := map[string]func(srv *tkey7test.Server){
-		"500 twice": func(srv *tkey7test.Server) { srv.InjectError(2, 500, "POST", "oauth-token/refresh") },
-		"503 three times": func(srv *tkey7test.Server) {
-			srv.InjectError(3, 503, "POST", "oauth-token/refresh")
-		},
-		"dropped before": func(srv *tkey7test.Server) {
+	faults := map[string]struct {
+		n      int
+		inject func(srv *tkey7test.Server)
+	}{
+		"500 twice":       {2, func(srv *tkey7test.Server) { srv.InjectError(2, 500, "POST", "oauth-token/refresh") }},
+		"503 three times": {3, func(srv *tkey7test.Server) { srv.InjectError(3, 503, "POST", "oauth-token/refresh") }},
+		"dropped before": {2, func(srv *tkey7test.Server) {
 			srv.Inject(2, fake.DropBefore().On("POST", srv.RefreshPath()))
-		},
-		"dropped after": func(srv *tkey7test.Server) {
+		}},
+		"dropped after": {2, func(srv *tkey7test.Server) {
 			srv.Inject(2, fake.DropAfter().On("POST", srv.RefreshPath()))
-		},
-		"slow answer": func(srv *tkey7test.Server) {
-			srv.Inject(1, fake.Delay(window).On("POST", srv.RefreshPath()))
-		},
+		}},
+		"slow answer": {1, func(srv *tkey7test.Server) {
+			srv.Inject(1, fake.Delay(time.Minute).On("POST", srv.RefreshPath()))
+		}},
 	}
-	for name, inject := range faults {
+	for name, tc := range faults {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window)},
-				tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/2),
-				tkey7.WithTimeout(window/4))
-			inject(e.srv)
-
-			time.Sleep(3 * window)
-
-			faulted := 0
-			for _, r := range e.srv.Requests() {
-				if r.Fault != "" {
-					faulted++
-				}
-			}
-			assert.Positive(t, faulted, "the faults were hit")
-			assert.GreaterOrEqual(t, e.srv.Refreshes(), 3)
-			assertRefreshGaps(t, e.issuedAt, e.srv.RefreshTimes())
-			assert.Equal(t, tkey7test.StateActive, e.srv.State(e.token))
-			_, err := e.client.DigitalAccounts.List(ctx(t))
+			clock := tkey7test.NewClock(time.Time{})
+			rec, hook := recordRefreshes()
+			srv := tkey7test.NewServer(tkey7test.WithClock(clock.Now), hook)
+			t.Cleanup(srv.Close)
+			tc.inject(srv) // before the client exists: its first refreshes take the faults
+			issuedAt := time.Now()
+			tok := srv.IssueToken()
+			client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(tok, issuedAt),
+				tkey7.WithRetry(3, time.Millisecond, 5*time.Millisecond),
+				tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval), tkey7.WithTimeout(time.Second))
 			require.NoError(t, err)
+			t.Cleanup(func() { _ = client.Close() })
+
+			faulted := func() int {
+				n := 0
+				for _, r := range srv.Requests() {
+					if r.Fault != "" {
+						n++
+					}
+				}
+				return n
+			}
+			// Every fault taken, then a refresh that went through.
+			evs := rec.waitFor(t, "the faults to be taken", func([]tkey7test.RefreshEvent) bool { return faulted() == tc.n })
+			rec.waitOK(t, countOK(evs)+1)
+			// A refresh the fake ran but whose answer was dropped counts as a refresh
+			// at the fake and not at the client: the client sent the same token again.
+			assertChain(t, tok, rec.all())
+			assert.Equal(t, tc.n, faulted(), "each fault was taken once")
+			assert.GreaterOrEqual(t, srv.Count("POST", "oauth-token/refresh"), tc.n+1, "the failed refreshes were retried")
+			assert.Equal(t, tkey7test.StateActive, srv.State(tok))
+			_, err = client.DigitalAccounts.List(ctx(t))
+			require.NoError(t, err)
+			for _, ev := range rec.all() {
+				assert.Equal(t, 200, ev.Status, "no refresh was refused")
+			}
 		})
 	}
 }
 
-// A client whose refreshes keep failing reports the revocation itself, once the
-// deadline has passed, without sending the dead token.
+// A client whose refreshes keep failing reports the revocation itself once its
+// deadline has passed, without sending the dead token, and stops refreshing.
 func TestRefreshFailingPastTheDeadline(t *testing.T) {
 	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window)},
 		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/2))
 	e.srv.InjectError(1000, 500, "POST", "oauth-token/refresh")
-	require.Eventually(t, func() bool { return e.srv.State(e.token) == tkey7test.StateRevoked },
-		2*time.Second, 5*time.Millisecond)
-	time.Sleep(window / 4)
-	attempts := e.srv.Count("POST", "oauth-token/refresh")
-	assert.Less(t, attempts, 20, "backoff, not a storm")
+	deadline := e.issuedAt.Add(window) // no refresh ever succeeds
+	waitUntil(t, deadline)
 
+	// Past the deadline the keep-alive no longer hands out the token, whatever its
+	// goroutine is doing: nothing is sent.
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
 	assert.Contains(t, err.Error(), "Web Office")
 	assert.Zero(t, e.srv.Count("GET", "digital-accounts"), "the revoked token was not sent")
-	time.Sleep(window)
-	assert.Equal(t, attempts, e.srv.Count("POST", "oauth-token/refresh"), "the keep-alive stopped")
+	require.NoError(t, e.client.Close())
+	attempts := e.srv.Count("POST", "oauth-token/refresh")
+	assert.Positive(t, attempts, "refreshes were tried")
+	assert.Less(t, attempts, 40, "backoff, not a storm")
+	assert.Zero(t, e.srv.Refreshes())
+}
+
+// waitUntil blocks until the wall clock passes at: for rules whose time the client
+// itself measures (its revoke deadline, its session cap).
+func waitUntil(t *testing.T, at time.Time) {
+	t.Helper()
+	d := time.Until(at) + time.Millisecond
+	if d > waitTimeout {
+		t.Fatalf("waitUntil: %v is too far ahead", d)
+	}
+	if d > 0 {
+		time.Sleep(d)
+	}
 }
 
 // 100 goroutines calling during rotations never send a token the fake has retired.
 func TestConcurrentCallsDuringRotationNeverSendRetiredToken(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(10 * window), tkey7test.WithRotation()},
-		tkey7.WithRevokeAfter(10*window), tkey7.WithRefreshInterval(10*time.Millisecond))
+	rec, hook := recordRefreshes()
+	e := setup(t, []tkey7test.Option{tkey7test.WithRotation(), hook},
+		tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(10*time.Millisecond))
 
 	const wantRotations = 5
 	var calls, failures atomic.Int64
 	var firstErr atomic.Value
-	var done atomic.Bool
-	start := time.Now()
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 100 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for !done.Load() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				_, err := e.client.DigitalAccounts.Get(ctx(t), "da-0001")
 				calls.Add(1)
 				if err != nil {
@@ -179,25 +229,24 @@ func TestConcurrentCallsDuringRotationNeverSendRetiredToken(t *testing.T) {
 			}
 		}()
 	}
-	// Keep calling until enough rotations happened under load (or give up).
-	for e.srv.Refreshes() < wantRotations && time.Since(start) < 5*time.Second && failures.Load() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	done.Store(true)
+	// Keep calling until enough rotations happened under load.
+	rec.waitOK(t, wantRotations)
+	close(stop)
 	wg.Wait()
-	t.Logf("%d calls, %d rotations in %v", calls.Load(), e.srv.Refreshes(), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d calls during %d rotations", calls.Load(), e.srv.Refreshes())
 	assert.Zero(t, failures.Load(), "first error: %v", firstErr.Load())
 	assert.Zero(t, e.srv.RetiredTokenUses())
 	assert.Zero(t, e.srv.Unauthorized())
-	assert.GreaterOrEqual(t, e.srv.Refreshes(), wantRotations, "rotations happened during the calls")
+	assertChain(t, e.token, rec.all())
 	assert.Equal(t, int(calls.Load()), e.srv.Count("GET", "digital-accounts/da-0001"))
 }
 
-// A token revoked by TKEY7: the 401 carries every documented field, it is not retried,
-// later calls are not sent, and the keep-alive stops.
+// A token revoked by TKEY7: the 401 is confirmed with one refresh, which TKEY7 refuses
+// too; the error carries every documented field, the call is not sent again, later
+// calls are not sent, and the keep-alive stops.
 func TestRevokedTokenIsAClearFinalError(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window)},
-		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
+	rec, hook := recordRefreshes()
+	e := setup(t, []tkey7test.Option{hook}, tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(slack/2))
 	e.srv.Revoke(e.token)
 
 	_, err := e.client.DigitalAccounts.List(ctx(t))
@@ -207,7 +256,7 @@ func TestRevokedTokenIsAClearFinalError(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, apiErr.StatusCode)
 	assert.Equal(t, tkey7test.CodeTokenRevoked, apiErr.Code)
 	assert.Equal(t, tkey7test.BuildVersion, apiErr.BuildVersion)
-	assert.Equal(t, e.srv.URL()+"/digital-accounts", apiErr.EndpointURL)
+	assert.Equal(t, e.srv.URL()+"/digital-accounts", apiErr.EndpointURL, "the error is the call's, not the refresh's")
 	assert.Contains(t, apiErr.LongMessage, "Web Office")
 	assert.Equal(t, tkey7test.DefaultMember, apiErr.MemberIdentification)
 	assert.Equal(t, tkey7test.ServiceName, apiErr.ServiceName)
@@ -216,7 +265,16 @@ func TestRevokedTokenIsAClearFinalError(t *testing.T) {
 	assert.NotEmpty(t, apiErr.TroubleshootingID)
 	assert.Contains(t, err.Error(), "an administrator must create a new access token in the Web Office")
 	assert.Contains(t, err.Error(), apiErr.TroubleshootingID)
-	assert.Equal(t, 1, e.srv.Count("GET", "digital-accounts"), "a 401 is not retried")
+
+	// What reached TKEY7: the call, then one refresh to confirm, refused.
+	reqs := e.srv.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, tkey7test.Path("digital-accounts"), reqs[0].Path)
+	assert.Equal(t, e.srv.RefreshPath(), reqs[1].Path)
+	assert.Equal(t, []string{"Bearer " + e.token}, reqs[1].RawHeader("Authorization"))
+	evs := rec.all()
+	require.Len(t, evs, 1)
+	assert.Equal(t, http.StatusUnauthorized, evs[0].Status)
 
 	for range 5 {
 		_, err = e.client.DigitalAccounts.Get(ctx(t), "da-0001")
@@ -227,65 +285,63 @@ func TestRevokedTokenIsAClearFinalError(t *testing.T) {
 	_, err = tkey7.Do[map[string]any](ctx(t), e.client, "GET", "digital-accounts", nil)
 	require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
 
-	time.Sleep(window)
-	assert.Equal(t, 1, len(e.srv.Requests()), "no retry storm: nothing else reached TKEY7")
+	// Close waits for the keep-alive's goroutine: nothing can be sent after it.
+	require.NoError(t, e.client.Close())
+	assert.Len(t, e.srv.Requests(), 2, "no retry storm: nothing else reached TKEY7")
 	assert.Zero(t, e.srv.Refreshes())
 }
 
 // A 401 on the refresh itself stops the keep-alive at once.
 func TestRefreshRejectedStopsKeepAlive(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window)},
-		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
+	rec, hook := recordRefreshes()
+	e := setup(t, []tkey7test.Option{hook}, tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval))
 	e.srv.Revoke(e.token)
-	require.Eventually(t, func() bool { return e.srv.Count("POST", "oauth-token/refresh") == 1 },
-		2*time.Second, 2*time.Millisecond)
-	time.Sleep(window)
-	assert.Equal(t, 1, e.srv.Count("POST", "oauth-token/refresh"), "refused once, never again")
+	rec.waitFor(t, "the refused refresh", func(evs []tkey7test.RefreshEvent) bool { return len(evs) == 1 })
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
 	assert.Zero(t, e.srv.Count("GET", "digital-accounts"))
+	require.NoError(t, e.client.Close())
+	assert.Equal(t, 1, e.srv.Count("POST", "oauth-token/refresh"), "refused once, never again")
 }
 
 // The 24-hour cap, known to the client: OnSessionExpiring fires before the cap, the
 // keep-alive stops at the cap, calls fail with ErrSessionExpired without reaching
-// TKEY7.
+// TKEY7. The cap is the client's own, measured on the wall clock; the warning comes
+// long enough before it that no scheduling delay can push it past the cap.
 func TestSessionCap(t *testing.T) {
-	const session = 5 * window / 2
-	var warnedAt atomic.Int64
-	var remaining atomic.Int64
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window), tkey7test.WithSessionLength(session)},
-		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/3),
-		tkey7.WithSessionLength(session), tkey7.WithSessionWarning(window),
-		tkey7.OnSessionExpiring(func(left time.Duration) {
-			warnedAt.Store(time.Now().UnixNano())
-			remaining.Store(int64(left))
-		}))
+	const session, warning = 800 * time.Millisecond, 600 * time.Millisecond
+	warned := make(chan time.Duration, 1)
+	e := setup(t, nil,
+		tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(session/8),
+		tkey7.WithSessionLength(session), tkey7.WithSessionWarning(warning),
+		tkey7.OnSessionExpiring(func(left time.Duration) { warned <- left }))
 	end := e.issuedAt.Add(session)
 	assert.Equal(t, end, e.client.SessionEnd())
 
-	require.Eventually(t, func() bool { return time.Now().After(end.Add(window / 4)) }, 2*session, 5*time.Millisecond)
-	require.NotZero(t, warnedAt.Load(), "OnSessionExpiring fired")
-	assert.True(t, time.Unix(0, warnedAt.Load()).Before(end), "fired before the cap")
-	assert.InDelta(t, float64(window), float64(remaining.Load()), float64(window/2))
+	left := waitChan(t, warned, "OnSessionExpiring")
+	assert.Positive(t, left, "fired before the cap")
+	assert.LessOrEqual(t, left, warning)
 
-	refreshes := e.srv.Count("POST", "oauth-token/refresh")
-	assert.GreaterOrEqual(t, refreshes, 4)
-	assertRefreshGaps(t, e.issuedAt, e.srv.RefreshTimes())
+	waitUntil(t, end)
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	require.ErrorIs(t, err, tkey7.ErrSessionExpired)
 	assert.Contains(t, err.Error(), "Web Office")
-	time.Sleep(window / 2)
-	assert.Equal(t, refreshes, e.srv.Count("POST", "oauth-token/refresh"), "no refresh after the cap")
 	assert.Zero(t, e.srv.Count("GET", "digital-accounts"))
+	require.NoError(t, e.client.Close())
+	// The keep-alive ended at the cap with no refresh in flight: every refresh TKEY7
+	// saw is one the client completed.
+	assert.Equal(t, int64(e.srv.Refreshes()), e.client.Refreshes())
+	assert.Empty(t, warned, "OnSessionExpiring fired once")
 }
 
-// The cap as TKEY7 enforces it, earlier than the client was told: the 401 is parsed,
-// final, and not retried.
+// The cap as TKEY7 enforces it, earlier than the client was told: the 401 is confirmed
+// with a refresh, which TKEY7 refuses too; final, and not retried.
 func TestSessionCapEnforcedByServer(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(10 * window), tkey7test.WithSessionLength(window)},
-		tkey7.WithRevokeAfter(10*window), tkey7.WithRefreshInterval(5*window))
-	require.Eventually(t, func() bool { return e.srv.State(e.token) == tkey7test.StateSessionExpired },
-		2*time.Second, 5*time.Millisecond)
+	clock := tkey7test.NewClock(time.Time{})
+	e := setup(t, []tkey7test.Option{tkey7test.WithClock(clock.Now), tkey7test.WithSessionLength(10 * time.Minute)},
+		tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(slack/2))
+	clock.Advance(11 * time.Minute) // within the revoke window: the session cap decides
+	require.Equal(t, tkey7test.StateSessionExpired, e.srv.State(e.token))
 
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	var apiErr *tkey7.APIError
@@ -297,45 +353,46 @@ func TestSessionCapEnforcedByServer(t *testing.T) {
 	_, err = e.client.DigitalAccounts.List(ctx(t))
 	require.Error(t, err)
 	assert.Equal(t, 1, e.srv.Count("GET", "digital-accounts"))
+	assert.Equal(t, 1, e.srv.Count("POST", "oauth-token/refresh"))
 }
 
 // Rotation whose answer is lost: the new token never reached the client, TKEY7
 // retired the old one. The outcome is a clear error, not a loop.
 func TestRotationWithLostAnswer(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window), tkey7test.WithRotation()},
-		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
+	rec, hook := recordRefreshes()
+	e := setup(t, []tkey7test.Option{tkey7test.WithRotation(), hook},
+		tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval))
 	e.srv.Inject(1, fake.DropAfter().On("POST", e.srv.RefreshPath()))
-	require.Eventually(t, func() bool { return e.srv.RetiredTokenUses() == 1 }, 2*time.Second, 2*time.Millisecond)
-	time.Sleep(window / 2)
-	assert.Equal(t, 2, e.srv.Count("POST", "oauth-token/refresh"), "lost answer, one retry refused, stop")
+	rec.waitFor(t, "the retry with the retired token", func(evs []tkey7test.RefreshEvent) bool { return len(evs) == 2 })
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
 	assert.Contains(t, err.Error(), "Web Office")
 	assert.Zero(t, e.srv.Count("GET", "digital-accounts"))
+	require.NoError(t, e.client.Close())
+	assert.Equal(t, 2, e.srv.Count("POST", "oauth-token/refresh"), "lost answer, one retry refused, stop")
+	assert.Equal(t, 1, e.srv.RetiredTokenUses())
 }
 
 func TestCloseStopsRefreshing(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(window)},
-		tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
-	require.Eventually(t, func() bool { return e.srv.Refreshes() >= 1 }, 2*time.Second, 2*time.Millisecond)
+	rec, hook := recordRefreshes()
+	e := setup(t, []tkey7test.Option{hook}, tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval))
+	rec.waitOK(t, 1)
 	require.NoError(t, e.client.Close())
 	require.NoError(t, e.client.Close(), "Close is idempotent")
 	n := len(e.srv.Requests())
-	time.Sleep(window / 2)
-	assert.Equal(t, n, len(e.srv.Requests()))
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	require.ErrorIs(t, err, tkey7.ErrClosed)
 	assert.Contains(t, err.Error(), "closed")
+	assert.Equal(t, n, len(e.srv.Requests()), "nothing is sent after Close")
 }
 
 // Close returns promptly even while a refresh is waiting for a slow answer.
 func TestCloseDuringSlowRefresh(t *testing.T) {
-	e := setup(t, []tkey7test.Option{tkey7test.WithRevokeAfter(10 * window)},
-		tkey7.WithRevokeAfter(10*window), tkey7.WithRefreshInterval(window/4))
+	e := setup(t, nil, tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(interval))
 	e.srv.Inject(1, fake.Delay(time.Minute).On("POST", e.srv.RefreshPath()))
 	require.Eventually(t, func() bool { return e.srv.Count("POST", "oauth-token/refresh") == 1 },
-		2*time.Second, 2*time.Millisecond)
+		waitTimeout, 2*time.Millisecond, "the slow refresh arrives")
 	start := time.Now()
 	require.NoError(t, e.client.Close())
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Less(t, time.Since(start), 5*time.Second)
 }

@@ -103,6 +103,54 @@ type config struct {
 	accounts      []account
 	accountsSet   bool
 	member        string
+	now           func() time.Time
+	onRefresh     func(RefreshEvent)
+	echoToken     bool
+}
+
+// WithClock makes the server read the time from now instead of time.Now: its revoke
+// window, session cap, refresh times and error timestamps then follow a clock the test
+// moves, so a test can cross a 15-minute window or a 24-hour cap without sleeping and
+// without depending on how fast the machine runs. now must be safe for concurrent
+// use. A nil now is ignored.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// RefreshEvent describes one call to the refresh endpoint that the server answered
+// itself (not one an injected fault answered or dropped before it ran).
+type RefreshEvent struct {
+	// At is when the server handled the call, by its clock (see WithClock).
+	At time.Time
+	// Token is the token the call carried.
+	Token string
+	// NewToken is the token valid after the call: Token itself when the refresh was in
+	// place, a new one with WithRotation, "" when the call was refused.
+	NewToken string
+	// Status is the HTTP status of the answer: 200, or 401 when the token was no
+	// longer valid.
+	Status int
+}
+
+// OnRefresh registers fn, called after the server answered each refresh call (from the
+// request's goroutine, after the answer was written; with fake.DropAfter the client
+// never sees that answer). Tests use it to wait for refreshes as events instead of
+// sleeping. fn must not block for long.
+func OnRefresh(fn func(RefreshEvent)) Option {
+	return func(c *config) { c.onRefresh = fn }
+}
+
+// WithTokenEcho makes every error answer quote the token the request carried in each
+// of its text fields (long_message, short_message, code, endpoint_url as a query,
+// member_identification, service_name, troubleshooting_id, build_version), as a
+// careless server or proxy might. It is for testing that a client keeps tokens out of
+// its errors; TKEY7 is not documented to do this.
+func WithTokenEcho() Option {
+	return func(c *config) { c.echoToken = true }
 }
 
 // WithRevokeAfter sets how long a token stays valid without a refresh (default 15
@@ -265,6 +313,7 @@ func NewServer(opts ...Option) *Server {
 		refreshMethod: http.MethodPost,
 		refreshPath:   DefaultRefreshPath,
 		member:        DefaultMember,
+		now:           time.Now,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -275,7 +324,7 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		cfg:      cfg,
 		key:      make([]byte, 32),
-		now:      time.Now,
+		now:      cfg.now,
 		tokens:   map[string]*token{},
 		accounts: map[string]json.RawMessage{},
 	}
@@ -598,6 +647,38 @@ func (s *Server) errorBody(code, short, long, endpoint, member string) []byte {
 	return b
 }
 
+// echoBody is errorBody with tok quoted in every text field (WithTokenEcho).
+func (s *Server) echoBody(code, short, long, endpoint, member, tok string) []byte {
+	b, _ := json.Marshal(apiError{
+		BuildVersion:         BuildVersion + "+" + tok,
+		Code:                 code + ":" + tok,
+		EndpointURL:          endpoint + "?access_token=" + tok,
+		LongMessage:          long + " The request carried the token " + tok + ".",
+		MemberIdentification: member + "/" + tok,
+		ServiceName:          ServiceName + "/" + tok,
+		ShortMessage:         short + " (" + tok + ")",
+		Timestamp:            s.now().UnixMilli(),
+		TroubleshootingID:    "ts-" + randHex(8) + "-" + tok,
+	})
+	return b
+}
+
+// bearerToken returns the token of a single "Authorization: Bearer" header, or "".
+func bearerToken(r *http.Request) string {
+	vals := r.Header.Values("Authorization")
+	if len(vals) != 1 || !strings.HasPrefix(vals[0], "Bearer ") {
+		return ""
+	}
+	return strings.TrimSpace(strings.TrimPrefix(vals[0], "Bearer "))
+}
+
+// refreshed reports a refresh call to the OnRefresh hook.
+func (s *Server) refreshed(ev RefreshEvent) {
+	if s.cfg.onRefresh != nil {
+		s.cfg.onRefresh(ev)
+	}
+}
+
 func codeForStatus(status int) string {
 	switch status {
 	case http.StatusBadRequest:
@@ -638,7 +719,13 @@ func (s *Server) fail(c *reqCtx, status int, code, short, long string) {
 	if member == "" {
 		member = s.cfg.member
 	}
-	body := s.errorBody(code, short, long, s.fs.URL()+c.r.URL.Path, member)
+	endpoint := s.fs.URL() + c.r.URL.Path
+	var body []byte
+	if tok := bearerToken(c.r); s.cfg.echoToken && tok != "" {
+		body = s.echoBody(code, short, long, endpoint, member, tok)
+	} else {
+		body = s.errorBody(code, short, long, endpoint, member)
+	}
 	if status == http.StatusUnauthorized {
 		c.w.Header().Set("WWW-Authenticate", `Bearer realm="tkey7"`)
 	}
@@ -667,6 +754,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, t, ok := s.authenticate(c)
 	if !ok {
+		if c.rel == s.cfg.refreshPath && r.Method == s.cfg.refreshMethod {
+			s.refreshed(RefreshEvent{At: s.now(), Token: bearerToken(r), Status: http.StatusUnauthorized})
+		}
 		return
 	}
 	g := t.sess.grant
@@ -789,6 +879,7 @@ func (s *Server) refresh(c *reqCtx, tok string, t *token) {
 		s.mu.Unlock()
 		s.fail(c, http.StatusUnauthorized, code, "Token no longer valid",
 			"The access token is no longer valid.")
+		s.refreshed(RefreshEvent{At: now, Token: tok, Status: http.StatusUnauthorized})
 		return
 	}
 	newTok := tok
@@ -816,6 +907,7 @@ func (s *Server) refresh(c *reqCtx, tok string, t *token) {
 	}
 	b, _ := json.Marshal(ans)
 	writeJSON(c.w, http.StatusOK, b)
+	s.refreshed(RefreshEvent{At: now, Token: tok, NewToken: newTok, Status: http.StatusOK})
 }
 
 func (s *Server) listAccounts(c *reqCtx, g grant) {
