@@ -2,6 +2,7 @@ package saltedge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,8 +69,9 @@ func (u *SessionUpdate) validate() error {
 // SessionSuccess is the payload of sessions/success: access granted. Token is the
 // access token the connector issued (Salt Edge sends it back in Access-Token). The
 // seed's sample carries only session_secret, beneficiary_id and identifiers; the
-// other fields are those of Salt Edge's connector SDK. A SessionSuccess prints its
-// tokens as [REDACTED].
+// other fields are those of Salt Edge's connector SDK. A SessionSuccess shows its
+// tokens as [REDACTED] under fmt, slog and json.Marshal (the client encodes the
+// callback itself, with the tokens).
 type SessionSuccess struct {
 	SessionSecret  string          `json:"session_secret"`
 	Token          string          `json:"token,omitempty"`
@@ -100,8 +102,31 @@ func (s SessionSuccess) String() string {
 // GoString redacts the tokens.
 func (s SessionSuccess) GoString() string { return s.String() }
 
+// Format redacts the tokens whatever the verb (%d or %x would otherwise print the
+// fields).
+func (s SessionSuccess) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
 // LogValue redacts the tokens.
 func (s SessionSuccess) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON encodes the payload with token and refresh_token as "[REDACTED]", so a
+// SessionSuccess logged or stored as JSON never carries them.
+func (s SessionSuccess) MarshalJSON() ([]byte, error) {
+	w := sessionSuccessWire(s)
+	if w.Token != "" {
+		w.Token = redactedText
+	}
+	if w.RefreshToken != "" {
+		w.RefreshToken = redactedText
+	}
+	return json.Marshal(w)
+}
+
+// sessionSuccessWire is SessionSuccess without its methods: the callback's data
+// claim, tokens included.
+type sessionSuccessWire SessionSuccess
+
+const redactedText = "[REDACTED]"
 
 func redacted(s string) string {
 	if s == "" {
@@ -146,7 +171,7 @@ func (s *SessionsService) Success(ctx context.Context, p SessionSuccess) (*Callb
 	if err := p.validate(); err != nil {
 		return nil, fmt.Errorf("saltedge: sessions/success: %w", err)
 	}
-	return s.client.post(ctx, []string{"sessions", "success"}, p)
+	return s.client.post(ctx, []string{"sessions", "success"}, sessionSuccessWire(p))
 }
 
 // Fail sends sessions/fail.

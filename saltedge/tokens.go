@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -56,12 +57,42 @@ func (q TokensQuery) payload() (map[string]any, error) {
 }
 
 // TokensPage is one page of tokens/index. The seed does not document a token's
-// fields, so each is kept as raw JSON.
+// fields, so each is kept as raw JSON. The entries carry access tokens: a TokensPage
+// shows only how many it holds under fmt, slog and json.Marshal; read Tokens
+// explicitly.
 type TokensPage struct {
 	Tokens []json.RawMessage
 	// NextID is meta.next_id: the FromID of the next page; 0 when there is none.
 	NextID int64
 	Time   time.Time
+}
+
+// String describes the page without its tokens.
+func (p TokensPage) String() string {
+	return fmt.Sprintf("saltedge.TokensPage{Tokens: %d %s, NextID: %d, Time: %s}",
+		len(p.Tokens), redactedText, p.NextID, p.Time.UTC().Format(time.RFC3339))
+}
+
+// GoString describes the page without its tokens.
+func (p TokensPage) GoString() string { return p.String() }
+
+// Format describes the page without its tokens, whatever the verb.
+func (p TokensPage) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(p.String())) }
+
+// LogValue describes the page without its tokens.
+func (p TokensPage) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int("tokens", len(p.Tokens)), slog.Int64("next_id", p.NextID),
+		slog.Time("time", p.Time))
+}
+
+// MarshalJSON encodes the page with "Tokens": "[REDACTED]" and a "Count".
+func (p TokensPage) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Tokens string
+		Count  int
+		NextID int64
+		Time   time.Time
+	}{redactedText, len(p.Tokens), p.NextID, p.Time})
 }
 
 // Index sends tokens/index (GET) with the query in the JWT's data claim.
