@@ -455,7 +455,7 @@ func (k *KeepAlive) run() {
 		}
 		wait = wait/2 + rand.N(wait/2+1)
 		// Always leave room for further attempts before the deadline.
-		wait = min(wait, deadline.Sub(now)/3)
+		wait = max(min(wait, deadline.Sub(now)/3), time.Millisecond)
 		next, step = now.Add(wait), stepRefresh
 		if k.unpublished.Load() {
 			step = stepPublish

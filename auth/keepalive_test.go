@@ -17,6 +17,7 @@ import (
 // provider simulates a token issuer that revokes tokens not refreshed within its
 // window and (optionally) rotates them.
 type provider struct {
+	now         func() time.Time
 	mu          sync.Mutex
 	window      time.Duration
 	rotate      bool
@@ -26,6 +27,8 @@ type provider struct {
 	refreshes   []time.Time
 	failNext    int
 	revoked     bool
+	lenient     bool // a retired token's refresh is refused without revoking the session
+	rejected    int  // refreshes refused for a retired token (lenient)
 }
 
 func (p *provider) alive(now time.Time) bool {
@@ -35,7 +38,11 @@ func (p *provider) alive(now time.Time) bool {
 func (p *provider) refresh(_ context.Context, cur Token) (Token, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.now()
+	if cur.Value != p.current && p.lenient && p.alive(now) {
+		p.rejected++ // a retired token: refused, the session lives on (as TKEY7 does)
+		return Token{}, fmt.Errorf("refresh rejected: %w", ErrTokenRevoked)
+	}
 	if cur.Value != p.current || !p.alive(now) {
 		p.revoked = true
 		return Token{}, fmt.Errorf("refresh rejected: %w", ErrTokenRevoked)
@@ -57,57 +64,191 @@ func (p *provider) refresh(_ context.Context, cur Token) (Token, error) {
 func (p *provider) check(tok string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return tok == p.current && p.alive(time.Now())
+	return tok == p.current && p.alive(p.now())
+}
+
+func (p *provider) refreshTimes() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]time.Time(nil), p.refreshes...)
 }
 
 func newProvider(window time.Duration, rotate bool) *provider {
-	return &provider{window: window, rotate: rotate, current: "tok-0", refreshedAt: time.Now()}
+	return newProviderAt(time.Now, window, rotate)
+}
+
+func newProviderAt(now func() time.Time, window time.Duration, rotate bool) *provider {
+	return &provider{now: now, window: window, rotate: rotate, current: "tok-0", refreshedAt: now()}
+}
+
+// fakeTime is a KeepAlive clock that moves only when a test advances it. Every
+// goroutine under test that waits for time waits on one of its timers, so
+// awaitTimers(n) tells when n of them are asleep, and next moves to the earliest
+// timer: time rules run in order, however loaded the machine.
+type fakeTime struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers map[*fakeTimer]struct{}
+	armed  chan struct{} // closed and replaced whenever a timer is armed
+}
+
+type fakeTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newFakeTime() *fakeTime {
+	return &fakeTime{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), timers: map[*fakeTimer]struct{}{}, armed: make(chan struct{})}
+}
+
+func (f *fakeTime) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeTime) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{at: f.now.Add(d), c: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.c <- f.now
+		return t.c, func() bool { return false }
+	}
+	f.timers[t] = struct{}{}
+	close(f.armed)
+	f.armed = make(chan struct{})
+	return t.c, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		_, ok := f.timers[t]
+		delete(f.timers, t)
+		return ok
+	}
+}
+
+// Advance moves the clock by d and fires the timers due by then.
+func (f *fakeTime) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	for t := range f.timers {
+		if !t.at.After(f.now) {
+			t.c <- f.now
+			delete(f.timers, t)
+		}
+	}
+}
+
+// next moves the clock to the earliest armed timer and fires it (and any due with it).
+func (f *fakeTime) next(t *testing.T) {
+	t.Helper()
+	f.mu.Lock()
+	var at time.Time
+	for tm := range f.timers {
+		if at.IsZero() || tm.at.Before(at) {
+			at = tm.at
+		}
+	}
+	d := at.Sub(f.now)
+	f.mu.Unlock()
+	require.False(t, at.IsZero(), "no timer armed")
+	f.Advance(d)
+}
+
+// awaitTimers waits until n timers are armed, or done reports true; it fails the
+// test after 10 s.
+func (f *fakeTime) awaitTimers(t *testing.T, n int, done func() bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		f.mu.Lock()
+		armed, ch := len(f.timers), f.armed
+		f.mu.Unlock()
+		if armed >= n || (done != nil && done()) {
+			return
+		}
+		select {
+		case <-ch:
+		case <-time.After(time.Millisecond): // done may turn true without a timer
+		case <-timeout:
+			t.Fatalf("timed out waiting for %d goroutines to sleep on the clock (%d are)", n, armed)
+		}
+	}
+}
+
+// runUntil moves the clock from timer to timer, each time once n goroutines sleep
+// on it, until done reports true; it fails the test when the clock passes limit.
+func (f *fakeTime) runUntil(t *testing.T, n int, limit time.Time, done func() bool) {
+	t.Helper()
+	for {
+		f.awaitTimers(t, n, done)
+		if done() {
+			return
+		}
+		require.False(t, f.Now().After(limit), "still waiting at %v on the test clock", f.Now().Sub(limit))
+		f.next(t)
+	}
+}
+
+// newMemoryStoreAt is a MemoryStore on the test clock.
+func newMemoryStoreAt(now func() time.Time) *MemoryStore {
+	s := NewMemoryStore()
+	s.now = now
+	return s
 }
 
 func TestKeepAliveRefreshesWithNoCallers(t *testing.T) {
-	p := newProvider(150*time.Millisecond, false)
-	k, err := NewKeepAlive(KeepAliveConfig{
+	clk := newFakeTime()
+	start := clk.Now()
+	p := newProviderAt(clk.Now, 150*time.Millisecond, false)
+	k, err := newKeepAlive(KeepAliveConfig{
 		Initial: Token{Value: "tok-0"}, Refresh: p.refresh,
 		Interval: 50 * time.Millisecond, RevokeAfter: 150 * time.Millisecond,
-	})
+	}, clk)
 	require.NoError(t, err)
 	defer k.Close()
 
-	time.Sleep(520 * time.Millisecond) // more than three revoke windows, no calls
+	// More than three revoke windows, no calls.
+	clk.runUntil(t, 1, start.Add(time.Second), func() bool { return len(p.refreshTimes()) >= 10 })
+	clk.awaitTimers(t, 1, nil)
+	assert.Equal(t, 500*time.Millisecond, clk.Now().Sub(start))
 
 	tok, err := k.Token(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "tok-0", tok.Value, "a refresh without a new token keeps the current one")
 	assert.True(t, p.check(tok.Value), "the provider still accepts the token")
-	p.mu.Lock()
-	n := len(p.refreshes)
-	p.mu.Unlock()
-	assert.GreaterOrEqual(t, n, 4, "refreshed on schedule: at least once per revoke window")
-	assert.LessOrEqual(t, n, 11)
-	assert.Equal(t, int64(n), k.Refreshes())
+	times := p.refreshTimes()
+	require.Len(t, times, 10, "refreshed every interval: 50 ms ... 500 ms")
+	for i, at := range times {
+		assert.Equal(t, time.Duration(i+1)*50*time.Millisecond, at.Sub(start))
+	}
+	assert.Equal(t, int64(10), k.Refreshes())
 }
 
 func TestKeepAliveRetriesFailedRefreshBeforeDeadline(t *testing.T) {
-	p := newProvider(300*time.Millisecond, true)
+	clk := newFakeTime()
+	start := clk.Now()
+	p := newProviderAt(clk.Now, 300*time.Millisecond, true)
 	p.failNext = 3
 	var refreshed atomic.Int32
-	k, err := NewKeepAlive(KeepAliveConfig{
+	k, err := newKeepAlive(KeepAliveConfig{
 		Initial: Token{Value: "tok-0"}, Refresh: p.refresh,
 		Interval: 100 * time.Millisecond, RevokeAfter: 300 * time.Millisecond,
 		RetryMin: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond,
 		OnRefresh: func(Token) { refreshed.Add(1) },
-	})
+	}, clk)
 	require.NoError(t, err)
 	defer k.Close()
-	require.Eventually(t, func() bool { return refreshed.Load() >= 1 }, time.Second, 5*time.Millisecond)
+	clk.runUntil(t, 1, start.Add(time.Second), func() bool { return refreshed.Load() >= 1 })
 	tok, err := k.Token(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "tok-1", tok.Value)
 	assert.True(t, p.check(tok.Value))
-	p.mu.Lock()
-	first := p.refreshes[0]
-	p.mu.Unlock()
-	assert.Less(t, first.Sub(k.SessionEnd().Add(-24*time.Hour)), 300*time.Millisecond, "succeeded before the revoke deadline")
+	times := p.refreshTimes()
+	require.Len(t, times, 1)
+	assert.Less(t, times[0].Sub(start), 300*time.Millisecond, "succeeded before the revoke deadline")
+	assert.Greater(t, times[0].Sub(start), 100*time.Millisecond, "after three failed attempts")
 }
 
 func TestKeepAliveStopsWhenRevoked(t *testing.T) {
@@ -119,44 +260,54 @@ func TestKeepAliveStopsWhenRevoked(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer k.Close()
-	require.Eventually(t, func() bool {
-		_, err := k.Token(context.Background())
-		return errors.Is(err, ErrTokenRevoked)
-	}, time.Second, 5*time.Millisecond)
+	select {
+	case <-k.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the keep-alive did not stop")
+	}
+	_, err = k.Token(context.Background())
+	assert.ErrorIs(t, err, ErrTokenRevoked)
 }
 
 func TestKeepAliveSessionCap(t *testing.T) {
-	p := newProvider(time.Hour, false)
-	var warned atomic.Int64
-	warnedAt := make(chan time.Duration, 1)
-	k, err := NewKeepAlive(KeepAliveConfig{
+	clk := newFakeTime()
+	start := clk.Now()
+	p := newProviderAt(clk.Now, time.Hour, false)
+	var warnings []time.Duration
+	var mu sync.Mutex
+	k, err := newKeepAlive(KeepAliveConfig{
 		Initial: Token{Value: "tok-0"}, Refresh: p.refresh,
 		Interval: 20 * time.Millisecond, RevokeAfter: time.Second,
 		SessionLength: 200 * time.Millisecond, SessionWarning: 80 * time.Millisecond,
 		OnSessionExpiring: func(remaining time.Duration) {
-			warned.Add(1)
-			warnedAt <- remaining
+			mu.Lock()
+			warnings = append(warnings, remaining)
+			mu.Unlock()
 		},
-	})
+	}, clk)
 	require.NoError(t, err)
 	defer k.Close()
-	select {
-	case rem := <-warnedAt:
-		assert.Greater(t, rem, time.Duration(0))
-		assert.LessOrEqual(t, rem, 80*time.Millisecond)
-		_, err := k.Token(context.Background())
-		assert.NoError(t, err, "still usable after the warning")
-	case <-time.After(time.Second):
-		t.Fatal("OnSessionExpiring did not fire")
-	}
-	require.Eventually(t, func() bool {
-		_, err := k.Token(context.Background())
-		return errors.Is(err, ErrSessionExpired)
-	}, time.Second, 5*time.Millisecond)
-	n := k.Refreshes()
-	time.Sleep(60 * time.Millisecond)
-	assert.Equal(t, n, k.Refreshes(), "no refreshes after the cap")
-	assert.Equal(t, int64(1), warned.Load())
+	warned := func() bool { mu.Lock(); defer mu.Unlock(); return len(warnings) > 0 }
+	clk.runUntil(t, 1, start.Add(time.Second), warned)
+	assert.Equal(t, start.Add(120*time.Millisecond), clk.Now(), "the warning comes SessionWarning before the cap")
+	mu.Lock()
+	assert.Equal(t, []time.Duration{80 * time.Millisecond}, warnings)
+	mu.Unlock()
+	_, err = k.Token(context.Background())
+	assert.NoError(t, err, "still usable after the warning")
+
+	clk.runUntil(t, 1, start.Add(time.Second), func() bool { return stopped(k) })
+	assert.Equal(t, start.Add(200*time.Millisecond), clk.Now(), "stopped at the cap")
+	_, err = k.Token(context.Background())
+	assert.ErrorIs(t, err, ErrSessionExpired)
+	refreshes := p.refreshTimes()
+	assert.Len(t, refreshes, 9, "one refresh every 20 ms until the cap (20 ms ... 180 ms)")
+	assert.Equal(t, int64(9), k.Refreshes())
+	clk.Advance(time.Hour)
+	assert.Len(t, p.refreshTimes(), 9, "no refreshes after the cap")
+	mu.Lock()
+	assert.Len(t, warnings, 1, "warned once")
+	mu.Unlock()
 }
 
 func TestKeepAliveCloseStopsGoroutine(t *testing.T) {
@@ -197,12 +348,17 @@ func TestKeepAliveRotationNeverExposesRetiredToken(t *testing.T) {
 	defer k.Close()
 	var bad, good atomic.Int32
 	var wg sync.WaitGroup
-	deadline := time.Now().Add(150 * time.Millisecond)
+	stop := make(chan struct{})
 	for range 100 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				tok, release, err := k.Acquire(context.Background())
 				if err != nil {
 					bad.Add(1)
@@ -218,10 +374,19 @@ func TestKeepAliveRotationNeverExposesRetiredToken(t *testing.T) {
 			}
 		}()
 	}
+	deadline := time.After(10 * time.Second)
+	for k.Refreshes() < 5 || good.Load() < 100 {
+		select {
+		case <-deadline:
+			close(stop)
+			wg.Wait()
+			t.Fatalf("5 rotations under load did not happen: %d", k.Refreshes())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(stop)
 	wg.Wait()
 	assert.Zero(t, bad.Load(), "no request carried a retired token")
-	assert.Greater(t, good.Load(), int32(100))
-	assert.Greater(t, k.Refreshes(), int64(3), "rotations happened during the run")
 }
 
 func TestKeepAliveValidation(t *testing.T) {
@@ -258,7 +423,11 @@ func TestKeepAliveAcquireHonoursContextDuringRefresh(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer func() { close(unblock); k.Close() }()
-	<-entered
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refresh started")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, _, err = k.Acquire(ctx)
@@ -266,23 +435,28 @@ func TestKeepAliveAcquireHonoursContextDuringRefresh(t *testing.T) {
 }
 
 func TestKeepAliveStop(t *testing.T) {
+	clk := newFakeTime()
 	var n atomic.Int32
-	k, err := NewKeepAlive(KeepAliveConfig{
+	k, err := newKeepAlive(KeepAliveConfig{
 		Initial: Token{Value: "x"}, Interval: 10 * time.Millisecond, RevokeAfter: time.Second,
 		Refresh: func(context.Context, Token) (Token, error) { n.Add(1); return Token{}, nil },
-	})
+	}, clk)
 	require.NoError(t, err)
 	defer k.Close()
-	require.Eventually(t, func() bool { return n.Load() >= 1 }, time.Second, time.Millisecond)
+	clk.runUntil(t, 1, clk.Now().Add(time.Second), func() bool { return n.Load() >= 1 })
 	rejected := errors.New("401 from an ordinary call")
 	k.Stop(rejected)
 	_, err = k.Token(context.Background())
 	assert.ErrorIs(t, err, rejected)
 	_, _, err = k.Acquire(context.Background())
 	assert.ErrorIs(t, err, rejected)
-	before := n.Load()
-	time.Sleep(50 * time.Millisecond)
-	assert.Equal(t, before, n.Load(), "no refresh after Stop")
+	select {
+	case <-k.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresher did not exit after Stop")
+	}
+	clk.Advance(time.Hour)
+	assert.Equal(t, int32(1), n.Load(), "no refresh after Stop")
 }
 
 func TestKeepAliveSlowRefreshIsNotAbandoned(t *testing.T) {
@@ -300,16 +474,17 @@ func TestKeepAliveSlowRefreshIsNotAbandoned(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer k.Close()
-	require.Eventually(t, func() bool { return k.Refreshes() >= 1 }, time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return k.Refreshes() >= 1 }, 10*time.Second, 5*time.Millisecond)
 	tok, err := k.Token(context.Background())
 	require.NoError(t, err)
 	assert.True(t, p.check(tok.Value), "the rotated token arrived")
 }
 
 func TestKeepAliveExpiryAtSessionCapCausesNoStorm(t *testing.T) {
-	issued := time.Now()
+	clk := newFakeTime()
+	issued := clk.Now()
 	var n atomic.Int32
-	k, err := NewKeepAlive(KeepAliveConfig{
+	k, err := newKeepAlive(KeepAliveConfig{
 		Initial: Token{Value: "x"}, IssuedAt: issued, Interval: 100 * time.Millisecond, RevokeAfter: time.Second,
 		SessionLength: 400 * time.Millisecond, SessionWarning: time.Millisecond,
 		Refresh: func(context.Context, Token) (Token, error) {
@@ -317,10 +492,19 @@ func TestKeepAliveExpiryAtSessionCapCausesNoStorm(t *testing.T) {
 			// A token whose exp is the session cap itself.
 			return Token{Value: "x", Expiry: issued.Add(400 * time.Millisecond)}, nil
 		},
-	})
+	}, clk)
 	require.NoError(t, err)
 	defer k.Close()
-	time.Sleep(450 * time.Millisecond)
-	assert.LessOrEqual(t, n.Load(), int32(4), "about one refresh per interval until the cap, not a storm")
-	assert.GreaterOrEqual(t, n.Load(), int32(2))
+	clk.runUntil(t, 1, issued.Add(time.Second), func() bool { return stopped(k) })
+	assert.Equal(t, int32(3), n.Load(), "one refresh per interval until the cap (100, 200, 300 ms), not a storm")
+}
+
+// stopped reports whether k's refresher has exited.
+func stopped(k *KeepAlive) bool {
+	select {
+	case <-k.done:
+		return true
+	default:
+		return false
+	}
 }

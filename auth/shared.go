@@ -394,8 +394,15 @@ func (k *KeepAlive) Sync(ctx context.Context, rejected Token) (Token, error) {
 			return Token{}, err
 		}
 		if ok {
+			// Nobody is refreshing: nothing newer is coming, unless a holder published
+			// and released between the two calls above.
+			rec, _, err := k.load(ctx, k.storeBound())
 			k.releaseLease(release)
-			return cur, nil // nobody is refreshing: nothing newer is coming
+			if err != nil {
+				return Token{}, err
+			}
+			k.adopt(rec)
+			return k.current()
 		}
 		if err := k.sleep(ctx, k.cfg.StorePoll); err != nil {
 			return Token{}, err
