@@ -52,15 +52,18 @@ func TestIdleClientKeepsTokenAliveAcrossWindows(t *testing.T) {
 
 			// Idle (the point of the test): 7 half windows of the fake's 15 minutes.
 			for i := range 7 {
-				before := countOK(rec.all())
 				clock.Advance(tkey7test.DefaultRevokeAfter / 2)
-				rec.waitOK(t, before+1)
+				rec.waitOK(t, countOK(rec.all())+1) // a refresh after the clock moved
 				require.Equal(t, tkey7test.StateActive, e.srv.State(e.srv.CurrentToken(e.token)), "after half window %d", i+1)
 			}
 			evs := rec.all()
 			assertChain(t, e.token, evs)
+			prev := e.issuedAt
 			for _, ev := range evs {
 				assert.Equal(t, 200, ev.Status, "no refresh was refused")
+				assert.LessOrEqual(t, ev.At.Sub(prev), tkey7test.DefaultRevokeAfter/2+time.Second,
+					"refreshed within half a window of the fake's clock")
+				prev = ev.At
 			}
 
 			// The token works, and the client sends the current one.

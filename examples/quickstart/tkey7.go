@@ -9,16 +9,18 @@ import (
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
 
-// tkey7Window stands in for TKEY7's 15-minute revoke window.
-const tkey7Window = 300 * time.Millisecond
+// tkey7Interval stands in for the keep-alive's 10-minute refresh interval.
+const tkey7Interval = 20 * time.Millisecond
 
 func init() {
 	register("tkey7", func(ctx context.Context, r *runner) error {
-		srv := tkey7test.NewServer(tkey7test.WithRevokeAfter(tkey7Window), tkey7test.WithRotation())
+		// The fake's 15-minute revoke window runs on a clock the idle step moves.
+		clock := tkey7test.NewClock(time.Time{})
+		srv := tkey7test.NewServer(tkey7test.WithClock(clock.Now), tkey7test.WithRotation())
 		defer srv.Close()
 		issued := srv.IssueToken()
 		c, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(issued, time.Now()),
-			tkey7.WithRevokeAfter(tkey7Window), tkey7.WithRefreshInterval(tkey7Window/4), tkey7.WithLogger(r.logger))
+			tkey7.WithRefreshInterval(tkey7Interval), tkey7.WithLogger(r.logger))
 		if err != nil {
 			return err
 		}
@@ -26,6 +28,6 @@ func init() {
 		if err := demo.TKEY7(ctx, r, c); err != nil {
 			return err
 		}
-		return demo.TKEY7KeepAlive(ctx, r, c, srv, tkey7Window, issued)
+		return demo.TKEY7KeepAlive(ctx, r, c, srv, clock, issued)
 	})
 }

@@ -1,14 +1,15 @@
 // Command tkey7 shows the TKEY7 client: it lists the digital accounts, reads one, and
 // handles an API error; against the fake it also stays idle across several revoke
-// windows while the keep-alive refreshes the token, and shows how a revoked token is
-// reported.
+// windows of the fake's clock while the keep-alive refreshes the token, and shows how
+// a revoked token is reported.
 //
 // Against the real API set TKEY7_BASE_URL (e.g.
 // https://us.bankname.payments.tkey7.com/client/v1/api) and TKEY7_ACCESS_TOKEN (the
 // token an administrator created in the Web Office), and TKEY7_ISSUED_AT (RFC 3339)
 // when the token was not created just now. Without them the program runs against the
-// fake server of package tkey7test, with the 15-minute revoke window shortened to
-// 300 ms. It prints what it did, never the token, and exits non-zero on failure.
+// fake server of package tkey7test, whose clock moves only when the program moves it,
+// with the keep-alive's 10-minute refresh interval shortened to 20 ms. It prints what
+// it did, never the token, and exits non-zero on failure.
 package main
 
 import (
@@ -23,8 +24,9 @@ import (
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
 
-// window is the fake's revoke window, in place of 15 minutes.
-const window = 300 * time.Millisecond
+// interval is the keep-alive's refresh interval against the fake, in place of 10
+// minutes.
+const interval = 20 * time.Millisecond
 
 func main() {
 	if err := run(); err != nil {
@@ -44,6 +46,7 @@ func run() error {
 		}),
 	}
 	var srv *tkey7test.Server
+	var clock *tkey7test.Clock
 	var issuedToken string // the fake's first token of the session
 	if base, token := os.Getenv("TKEY7_BASE_URL"), os.Getenv("TKEY7_ACCESS_TOKEN"); base != "" || token != "" {
 		if base == "" || token == "" {
@@ -60,12 +63,13 @@ func run() error {
 		fmt.Println("mode: real API")
 		opts = append(opts, tkey7.WithBaseURL(base), tkey7.WithAccessToken(token, issued))
 	} else {
-		srv = tkey7test.NewServer(tkey7test.WithRevokeAfter(window), tkey7test.WithRotation())
+		clock = tkey7test.NewClock(time.Time{})
+		srv = tkey7test.NewServer(tkey7test.WithClock(clock.Now), tkey7test.WithRotation())
 		defer srv.Close()
-		fmt.Printf("mode: fake TKEY7 (revoke window %v instead of 15m, tokens rotate on refresh)\n", window)
+		fmt.Printf("mode: fake TKEY7 (its clock moves on demand, refresh every %v instead of 10m, tokens rotate on refresh)\n", interval)
 		issuedToken = srv.IssueToken()
 		opts = append(opts, tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(issuedToken, time.Now()),
-			tkey7.WithRevokeAfter(window), tkey7.WithRefreshInterval(window/4))
+			tkey7.WithRefreshInterval(interval))
 	}
 
 	client, err := tkey7.NewClient(opts...)
@@ -82,5 +86,5 @@ func run() error {
 	if srv == nil {
 		return nil
 	}
-	return demo.TKEY7KeepAlive(ctx, p, client, srv, window, issuedToken)
+	return demo.TKEY7KeepAlive(ctx, p, client, srv, clock, issuedToken)
 }

@@ -61,12 +61,21 @@ func TKEY7(ctx context.Context, p Stepper, client *tkey7.Client) error {
 	return nil
 }
 
-// TKEY7KeepAlive runs against the fake only: the client stays idle across several
-// revoke windows while the keep-alive refreshes the token, then the fake revokes the
-// token and the client reports it without retrying.
-func TKEY7KeepAlive(ctx context.Context, p Stepper, client *tkey7.Client, srv *tkey7test.Server, window time.Duration, issuedToken string) error {
-	if err := p.Step("stay idle for 3.5 revoke windows", func() (string, error) {
-		time.Sleep(3*window + window/2)
+// TKEY7KeepAlive runs against the fake only, whose clock (see tkey7test.WithClock)
+// moves only when told to: the client stays idle while the fake's clock crosses three
+// and a half revoke windows, half a window after each refresh the keep-alive makes, so
+// the fake would revoke the token if the keep-alive let a window pass. Then the fake
+// revokes the token and the client reports it after one confirming refresh, without
+// retrying. Each wait is an event (a refresh the fake saw), bounded by ctx.
+func TKEY7KeepAlive(ctx context.Context, p Stepper, client *tkey7.Client, srv *tkey7test.Server, clock *tkey7test.Clock, issuedToken string) error {
+	if err := p.Step("stay idle for 3.5 revoke windows (fake clock)", func() (string, error) {
+		for range 7 {
+			clock.Advance(srv.RevokeAfter() / 2)
+			before := srv.Refreshes() // wait for a refresh after the clock moved
+			if err := waitFor(ctx, func() bool { return srv.Refreshes() > before }); err != nil {
+				return "", fmt.Errorf("waiting for the keep-alive to refresh: %w", err)
+			}
+		}
 		if _, err := client.DigitalAccounts.List(ctx); err != nil {
 			return "", err
 		}
@@ -78,7 +87,11 @@ func TKEY7KeepAlive(ctx context.Context, p Stepper, client *tkey7.Client, srv *t
 
 	return p.Step("a revoked token is reported, not retried", func() (string, error) {
 		before := len(srv.Requests())
-		srv.Revoke(srv.CurrentToken(issuedToken)) // as TKEY7 does after 15 minutes without a refresh
+		// As TKEY7 does after 15 minutes without a refresh. The keep-alive may rotate
+		// the token meanwhile: revoke until the session's current token is revoked.
+		for srv.State(srv.CurrentToken(issuedToken)) != tkey7test.StateRevoked {
+			srv.Revoke(srv.CurrentToken(issuedToken))
+		}
 		_, err := client.DigitalAccounts.List(ctx)
 		if !errors.Is(err, tkey7.ErrTokenRevoked) {
 			return "", fmt.Errorf("expected ErrTokenRevoked, got %v", err)
@@ -91,9 +104,23 @@ func TKEY7KeepAlive(ctx context.Context, p Stepper, client *tkey7.Client, srv *t
 		if !errors.As(err, &apiErr) {
 			return "", fmt.Errorf("expected an *APIError, got %v", err)
 		}
-		return fmt.Sprintf("%d %s; 2 calls, %d reached TKEY7; the error ends: ...%s", apiErr.StatusCode, apiErr.Code,
-			len(srv.Requests())-before, err.Error()[strings.LastIndex(err.Error(), ":"):]), nil
+		return fmt.Sprintf("%d %s; 2 calls, %d requests reached TKEY7 (at most a call and its confirming refresh); the error ends: ...%s",
+			apiErr.StatusCode, apiErr.Code, len(srv.Requests())-before, err.Error()[strings.LastIndex(err.Error(), ":"):]), nil
 	})
+}
+
+// waitFor polls cond until it holds or ctx ends.
+func waitFor(ctx context.Context, cond func() bool) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // accountIDs reads the "id" of each account document, when it has one.
