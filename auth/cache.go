@@ -16,7 +16,8 @@ import (
 //
 //   - An expired token is never returned. The fast path (a fresh token) is one
 //     atomic load and one read of the monotonic clock compared with a precomputed
-//     deadline, no lock and no allocation; no timer is trusted to notice expiry.
+//     deadline (none for a token without Expiry), no lock and no allocation; no timer
+//     is trusted to notice expiry.
 //   - Inside the refresh window (before Expiry, shortened by a random jitter so that
 //     replicas do not refresh in lockstep) the current token is served at once while
 //     one background refresh runs.
@@ -200,8 +201,8 @@ var ErrRefreshBackoff = errors.New("auth: token refresh backing off after a fail
 // Token returns a valid token, refreshing it if needed. It never returns a token
 // whose Expiry has passed.
 func (c *Cache) Token(ctx context.Context) (Token, error) {
-	if e := c.cur.Load(); e != nil && c.elapsed() < e.refreshAt {
-		return e.tok, nil
+	if e := c.cur.Load(); e != nil && (e.refreshAt == never || c.elapsed() < e.refreshAt) {
+		return e.tok, nil // a token that never expires needs no clock read
 	}
 	return c.slow(ctx)
 }

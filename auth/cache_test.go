@@ -675,3 +675,17 @@ func BenchmarkCacheTokenFreshParallel(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkCacheTokenNoExpiry(b *testing.B) {
+	c := NewCache(StaticSource(Token{Value: "v"}))
+	ctx := context.Background()
+	if _, err := c.Token(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Token(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
