@@ -15,12 +15,12 @@ func TestLifecycleCloseCancelsAndWaits(t *testing.T) {
 	ctx, end, err := l.Begin(context.Background())
 	require.NoError(t, err)
 
-	ended := make(chan struct{})
+	ending := make(chan struct{})
 	go func() {
 		<-ctx.Done() // the work ends only when Close cancels it
 		time.Sleep(10 * time.Millisecond)
+		close(ending)
 		end()
-		close(ended)
 	}()
 	closed := make(chan bool)
 	go func() { closed <- l.Close() }()
@@ -31,7 +31,7 @@ func TestLifecycleCloseCancelsAndWaits(t *testing.T) {
 		t.Fatal("Close did not return after the work ended")
 	}
 	select {
-	case <-ended:
+	case <-ending:
 	default:
 		t.Fatal("Close returned before the work in flight called end")
 	}
