@@ -53,23 +53,23 @@ type Cache struct {
 	flight   *flight
 	failures int     // consecutive failed refreshes
 	lastErr  error   // the last refresh's error while failures > 0
-	backoff  elapsed // no refresh is started before this
+	backoff  instant // no refresh is started before this
 }
 
-// elapsed is a point on a Cache's clock: the time since its epoch.
-type elapsed = time.Duration
+// instant is a point on a Cache's clock: the time since its epoch.
+type instant = time.Duration
 
 const (
-	never elapsed = math.MaxInt64 // a token with no expiry
-	past  elapsed = math.MinInt64 // a token that must never be served
+	never instant = math.MaxInt64 // a token with no expiry
+	past  instant = math.MinInt64 // a token that must never be served
 )
 
 type cacheEntry struct {
 	tok Token
 	// refreshAt is where the fast path stops serving tok; it is never after expireAt,
 	// from which tok is not served at all.
-	refreshAt elapsed
-	expireAt  elapsed
+	refreshAt instant
+	expireAt  instant
 }
 
 type flight struct {
@@ -209,7 +209,7 @@ func (c *Cache) Token(ctx context.Context) (Token, error) {
 
 // elapsed reads the cache's clock. Without WithClock it is one monotonic clock read
 // (time.Since of a monotonic time reads no wall clock).
-func (c *Cache) elapsed() elapsed {
+func (c *Cache) elapsed() instant {
 	if c.clock != nil {
 		return c.clock().Sub(c.epoch)
 	}
@@ -305,9 +305,13 @@ func (c *Cache) refresh(ctx context.Context, f *flight) {
 // backoffWait is the wait after the n-th consecutive failure (n >= 1), for a random r
 // in [0, 1): minWait·2^(n-1), plus r times half of that, capped at maxWait.
 func backoffWait(minWait, maxWait time.Duration, n int, r float64) time.Duration {
-	d := minWait << min(n-1, 32)
-	if d <= 0 || d >= maxWait || d>>(min(n-1, 32)) != minWait {
-		return maxWait // capped, or shifted past overflow
+	s := n - 1
+	if s >= 63 {
+		return maxWait
+	}
+	d := minWait << s
+	if d <= 0 || d>>s != minWait || d >= maxWait {
+		return maxWait // capped, or overflowed
 	}
 	return min(d+time.Duration(r*float64(d/2)), maxWait)
 }
@@ -323,7 +327,7 @@ func (c *Cache) fetch(ctx context.Context) (tok Token, err error) {
 
 // at places t on the cache's clock, measuring from now (a reading of that clock):
 // the monotonic readings of two time.Now values, otherwise their wall times.
-func (c *Cache) at(t, now time.Time) elapsed {
+func (c *Cache) at(t, now time.Time) instant {
 	return addSat(now.Sub(c.epoch), t.Sub(now))
 }
 

@@ -474,8 +474,9 @@ func TestBackoffWaitIsExponentialWithBoundedJitter(t *testing.T) {
 	}
 	// Waits stay within [minWait, maxWait] for any failure count and jitter, even
 	// where minWait·2^(n-1) overflows.
-	for _, bounds := range [][2]time.Duration{{time.Second, time.Minute}, {time.Hour, 1 << 62}, {1, 1}} {
-		for n := 1; n < 80; n++ {
+	assert.Equal(t, time.Duration(1<<62), backoffWait(1, 1<<62, 100, 0), "past 2^63 the wait is the maximum")
+	for _, bounds := range [][2]time.Duration{{time.Second, time.Minute}, {time.Hour, 1 << 62}, {1, 1}, {1, 1 << 62}} {
+		for n := 1; n < 130; n++ {
 			for _, r := range []float64{0, 0.25, 0.5, 0.75, 0.999999} {
 				w := backoffWait(bounds[0], bounds[1], n, r)
 				require.GreaterOrEqual(t, w, bounds[0], "n=%d r=%v", n, r)
