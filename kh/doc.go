@@ -87,8 +87,12 @@
 // its retries and its token replay, returned in results (Meta.RequestID) and errors
 // (RequestIDOf). Reads are retried on transport errors, 429, 502, 503 and 504; calls that
 // change state only when the bank provably did not process them (connection refused,
-// 429, 503). A payment initiation whose answer was lost is never sent again: the error
-// matches ErrOutcomeUnknown and carries the X-Request-ID to look the payment up.
+// 429, 503 with Retry-After). The outcome model concerns every call that changes state
+// (payment, consent, basket and authorisation creation and updates, registrations):
+// one whose answer was lost or unreadable, or answered a 5xx other than 501 and 505 or
+// a 503 without Retry-After, is never sent again, and the error matches
+// ErrOutcomeUnknown (also an *APIError when a status came back) and carries the
+// X-Request-ID to look the payment up.
 //
 // Non-2xx answers are *APIError: the HTTP status, the request id, the Berlin Group
 // tppMessages (also a single tppMessage, or an RFC 7807 body) with Has(code) and the

@@ -74,9 +74,12 @@
 // causes with " <- ", and OBPCodes keeps every code found), and the Correlation-Id
 // header. Key on codes, never on text (OBP translates messages with ?locale=). The
 // codes are constants of type Code, and errors.Is(err, obp.ErrUserNotLoggedIn)
-// matches the primary code. Legacy {"error": "..."} bodies decode too. A call that
-// changes state and may have reached OBP without an answer is not re-sent; its error
-// matches ErrOutcomeUnknown.
+// matches the primary code. Legacy {"error": "..."} bodies decode too. The outcome
+// model concerns the calls that change state (account access grant, revoke and
+// create-user-with-access, and Do with POST, PUT or PATCH): once one may have reached
+// OBP it is not re-sent, and a lost or unreadable answer, a 5xx other than 501 and 505,
+// or a 503 without Retry-After gives an error matching ErrOutcomeUnknown (also an
+// *APIError when a status came back).
 //
 // # Versions and assumptions
 //

@@ -75,8 +75,11 @@
 // For 400, 401, 403, 404, 406, 409 and 500 TKEY7 answers a JSON body with nine fields;
 // they are all in *APIError (Timestamp is milliseconds since the epoch; Time converts
 // it), with the HTTP status and the raw body. Any other answer, or a body that is not
-// JSON, still gives an *APIError with the status. A POST that may have reached TKEY7
-// but got no answer is not sent again; its error matches ErrOutcomeUnknown.
+// JSON, still gives an *APIError with the status. The outcome model concerns the
+// calls that change state (Do with POST, PUT or PATCH, such as creating an object):
+// once one may have reached TKEY7 it is not sent again, and a lost or unreadable
+// answer, a 5xx other than 501 and 505, or a 503 without Retry-After gives an error
+// matching ErrOutcomeUnknown (and the *APIError, when a status came back).
 //
 // Tokens never appear in log lines or error messages: if TKEY7 (or a proxy) quotes the
 // client's current or previous token back in an error answer, it is replaced by

@@ -58,10 +58,12 @@
 // # Safety
 //
 // A TPV submission records a customer's consent to a sale: sending it twice creates
-// two verifications. SubmitTPV is never re-sent once it may have reached the portal;
-// a lost or unreadable answer gives an error wrapping ErrOutcomeUnknown, after which
-// the sale must be looked up before it is submitted again. SendDigital and QueueCall
-// contact the customer and follow the same rule. The application secret, the auth
+// two verifications. The outcome model concerns SubmitTPV, SendDigital and QueueCall
+// (the latter two contact the customer): never re-sent once they may have reached the
+// portal, they give an error matching ErrOutcomeUnknown for a lost or unreadable
+// answer, a 5xx other than 501 and 505, or a 503 without Retry-After (also an
+// *APIError when a status came back), after which the sale must be looked up before
+// it is submitted again. The application secret, the auth
 // token, signatures and the login query never appear in logs or error messages.
 //
 // # Closing
