@@ -253,7 +253,7 @@ func NewClient(opts ...Option) (*Client, error) {
 // flight finishes. Close is safe to call more than once and from several goroutines;
 // it always returns nil.
 func (c *Client) Close() error {
-	if !c.life.Close() {
+	if c == nil || c.rc == nil || !c.life.Close() {
 		return nil
 	}
 	if tok, ok := c.tokens.Peek(); ok {

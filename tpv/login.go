@@ -31,9 +31,6 @@ type loginAuthorizer struct {
 }
 
 func (a loginAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
-	if err := a.c.life.Err(); err != nil {
-		return err
-	}
 	tok, secret := a.c.creds.appToken.Reveal(), a.c.creds.appSecret.Reveal()
 	ts := strconv.FormatInt(a.c.now().Unix(), 10)
 	sig := auth.HMACSHA256Hex([]byte(secret), loginMessage(tok, ts))
