@@ -10,6 +10,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,22 +21,19 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-// FuzzLoadPKCS12 feeds the PKCS#12 loader arbitrary bytes and passwords, with a small
-// iteration bound so that mutated iteration counts stay cheap. Whatever it accepts is
-// a usable client certificate: the leaf first, with the private key that matches it.
+// FuzzLoadPKCS12 feeds the PKCS#12 loader arbitrary bytes and passwords. Whatever it
+// accepts is a usable client certificate: the leaf first, with the private key that
+// matches it. Inputs are kept cheap, since the fuzzer minimises each new input by
+// running it thousands of times: the iteration bound is low (fuzzMaxIter), so the
+// OpenSSL fixtures, at 2048 iterations, stop at it, and the seeds are the smaller
+// fixtures plus the same certificate encoded by go-pkcs12 with one iteration, which
+// carries the fuzzer through the whole decoder.
 func FuzzLoadPKCS12(f *testing.F) {
+	const fuzzMaxIter = 16
 	for _, seed := range []struct{ file, password string }{
 		{"modern.p12", "test-pass"},
-		{"legacy-3des.p12", "test-pass"},
 		{"legacy-rc2.p12", "test-pass"},
-		{"unencrypted.p12", "test-pass"},
-		{"empty-password.p12", ""},
-		{"rsa-aes128.p12", "pässwörd"},
-		{"chain.p12", "test-pass"},
-		{"nomac.p12", "test-pass"},
 		{"nomac-empty-password.p12", ""},
-		{"no-key.p12", "test-pass"},
-		{"key-only.p12", "test-pass"},
 		{"mac-sha384.p12", "test-pass"},
 	} {
 		b, err := os.ReadFile(filepath.Join("testdata", "pkcs12", seed.file))
@@ -44,11 +42,27 @@ func FuzzLoadPKCS12(f *testing.F) {
 		}
 		f.Add(b, seed.password)
 	}
+	leaf, err := LoadClientCertificatePEM(mustRead(f, "leaf-ec.crt"), mustRead(f, "leaf-ec.key"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, enc := range []*pkcs12.Encoder{pkcs12.Modern2023, pkcs12.Modern2026, pkcs12.LegacyRC2, pkcs12.LegacyDES} {
+		// A fixed random source keeps the seeds the same from run to run.
+		p12, err := enc.WithIterations(1).WithRand(mathrand.NewChaCha8([32]byte{})).
+			Encode(leaf.PrivateKey, leaf.Leaf, nil, "test-pass")
+		if err != nil {
+			f.Fatal(err)
+		}
+		if _, err := loadPKCS12(p12, "test-pass", fuzzMaxIter); err != nil {
+			f.Fatalf("a one-iteration seed does not load: %v", err)
+		}
+		f.Add(p12, "test-pass")
+	}
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x03}, "")
 	f.Add([]byte{0x30, 0x80}, "x")
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\n"), "")
 	f.Fuzz(func(t *testing.T, data []byte, password string) {
-		cert, err := loadPKCS12(data, password, 4096)
+		cert, err := loadPKCS12(data, password, fuzzMaxIter)
 		if err != nil {
 			require.Empty(t, cert.Certificate)
 			return
@@ -62,6 +76,15 @@ func FuzzLoadPKCS12(f *testing.F) {
 		require.True(t, ok)
 		require.True(t, pub.Equal(cert.Leaf.PublicKey), "the key matches the leaf")
 	})
+}
+
+func mustRead(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "pkcs12", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 // TestPKCS12IterationBound: a MAC whose key derivation asks for more iterations than
