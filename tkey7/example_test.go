@@ -103,24 +103,37 @@ func ExampleAPIError_revoked() {
 }
 
 // The keep-alive refreshes the token in the background, with no calls from the
-// application. The fake's durations are shortened from 15 minutes to 200 ms here.
+// application. The fake's clock moves only when told to: here it crosses three and a
+// half of its 15-minute revoke windows, half a window after each refresh.
 func ExampleWithRefreshInterval() {
-	srv := tkey7test.NewServer(tkey7test.WithRevokeAfter(200 * time.Millisecond))
+	refreshed := make(chan struct{}, 100)
+	clock := tkey7test.NewClock(time.Time{})
+	srv := tkey7test.NewServer(tkey7test.WithClock(clock.Now),
+		tkey7test.OnRefresh(func(tkey7test.RefreshEvent) { refreshed <- struct{}{} }))
 	defer srv.Close()
 	token := srv.IssueToken()
 	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()),
 		tkey7.WithAccessToken(token, time.Now()),
-		tkey7.WithRevokeAfter(200*time.Millisecond),
-		tkey7.WithRefreshInterval(50*time.Millisecond))
+		tkey7.WithRefreshInterval(20*time.Millisecond)) // 10 minutes by default
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer client.Close()
 
-	time.Sleep(700 * time.Millisecond) // idle for three and a half windows
+	for range 7 {
+		clock.Advance(7*time.Minute + 30*time.Second)
+		for len(refreshed) > 0 { // refreshes before the clock moved
+			<-refreshed
+		}
+		select {
+		case <-refreshed:
+		case <-time.After(10 * time.Second):
+			log.Fatal("no refresh")
+		}
+	}
 	_, err = client.DigitalAccounts.List(context.Background())
-	fmt.Println(err == nil, srv.Refreshes() >= 3)
-	// Output: true true
+	fmt.Println(err == nil, srv.State(token))
+	// Output: true active
 }
 
 // Do covers the object calls the package does not type.

@@ -302,9 +302,18 @@ func TestRefreshRejectedStopsKeepAlive(t *testing.T) {
 	rec.waitFor(t, "the refused refresh", func(evs []tkey7test.RefreshEvent) bool { return len(evs) == 1 })
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
-	assert.Zero(t, e.srv.Count("GET", "digital-accounts"))
+	// The call may leave in the instant between TKEY7's answer and the keep-alive
+	// stopping; its 401 is then final at once, or after one refresh refused too.
+	gets := e.srv.Count("GET", "digital-accounts")
+	assert.LessOrEqual(t, gets, 1)
+	_, err = e.client.DigitalAccounts.List(ctx(t))
+	require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
+	assert.Contains(t, err.Error(), "Web Office")
 	require.NoError(t, e.client.Close())
-	assert.Equal(t, 1, e.srv.Count("POST", "oauth-token/refresh"), "refused once, never again")
+	assert.Equal(t, gets, e.srv.Count("GET", "digital-accounts"), "later calls are not sent")
+	refreshes := e.srv.Count("POST", "oauth-token/refresh")
+	assert.GreaterOrEqual(t, refreshes, 1)
+	assert.LessOrEqual(t, refreshes, 1+gets, "refused once, never again")
 }
 
 // The 24-hour cap, known to the client: OnSessionExpiring fires before the cap, the
@@ -370,10 +379,15 @@ func TestRotationWithLostAnswer(t *testing.T) {
 	_, err := e.client.DigitalAccounts.List(ctx(t))
 	require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
 	assert.Contains(t, err.Error(), "Web Office")
-	assert.Zero(t, e.srv.Count("GET", "digital-accounts"))
 	require.NoError(t, e.client.Close())
-	assert.Equal(t, 2, e.srv.Count("POST", "oauth-token/refresh"), "lost answer, one retry refused, stop")
-	assert.Equal(t, 1, e.srv.RetiredTokenUses())
+	// The call may leave in the instant between TKEY7's refusal and the keep-alive
+	// stopping (see TestRefreshRejectedStopsKeepAlive).
+	gets := e.srv.Count("GET", "digital-accounts")
+	assert.LessOrEqual(t, gets, 1)
+	refreshes := e.srv.Count("POST", "oauth-token/refresh")
+	assert.GreaterOrEqual(t, refreshes, 2, "lost answer, one retry refused")
+	assert.LessOrEqual(t, refreshes, 2+gets, "then stop")
+	assert.Equal(t, refreshes-1+gets, e.srv.RetiredTokenUses(), "only the retired token was sent after the lost answer")
 }
 
 func TestCloseStopsRefreshing(t *testing.T) {

@@ -37,8 +37,13 @@
 //     made-up accounts, replaced by [WithDigitalAccount].
 //
 // All durations are options, so tests can run the 15-minute and 24-hour rules in
-// milliseconds. Faults (5xx answers, dropped connections, delays) are injected with
-// [Server.Inject] and [Server.InjectError].
+// milliseconds. Better still, [WithClock] (with a [Clock]) puts them on a clock the test
+// moves: a test crosses a revoke window or the session cap with [Clock.Advance], and
+// its outcome does not depend on how fast a loaded machine runs. [OnRefresh] reports
+// every refresh call the server answered, so a test waits for refreshes as events
+// instead of sleeping. Faults (5xx answers, dropped connections, delays) are injected
+// with [Server.Inject] and [Server.InjectError]; [WithTokenEcho] makes error answers
+// quote the request's token, to test that a client keeps it out of its errors.
 //
 // Usage:
 //
