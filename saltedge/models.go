@@ -1,6 +1,7 @@
 package saltedge
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -190,4 +191,18 @@ func (c Credentials) Format(f fmt.State, _ rune) {
 // LogValue logs the keys only.
 func (c Credentials) LogValue() slog.Value {
 	return slog.StringValue("Credentials{" + strings.Join(c.keys(), ", ") + ": [REDACTED]}")
+}
+
+// MarshalJSON encodes the keys with every value "[REDACTED]": credentials are only
+// ever read from Salt Edge's requests, so a Credentials encoded as JSON is one being
+// logged or stored, never one being sent.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	if c == nil {
+		return []byte("null"), nil
+	}
+	m := make(map[string]string, len(c))
+	for k := range c {
+		m[k] = redactedText
+	}
+	return json.Marshal(m)
 }
