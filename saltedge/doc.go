@@ -22,9 +22,17 @@
 // Salt Edge's private key; its payload is the JWT's data claim (GET requests
 // included; a request body is ignored). The handler pins RS256 (alg "none", HS256
 // signed with the public key's bytes and every other algorithm are refused before
-// the key is used), requires exp (with a small leeway, HandlerConfig.Leeway), checks
-// iss when HandlerConfig.Issuer is set (Salt Edge's current samples carry
-// DefaultIssuer), and requires a positive integer Client-Id header. Access-Token and
+// the key is used), requires exp (with a small leeway, HandlerConfig.Leeway) no
+// further ahead than HandlerConfig.MaxLifetime (default DefaultMaxLifetime, 5 min;
+// Salt Edge signs with exp = now + 60 s), refuses an iat in the future, checks iss
+// when HandlerConfig.Issuer is set (Salt Edge's current samples carry
+// DefaultIssuer), and requires a positive integer Client-Id header. With
+// HandlerConfig.ReplayStore set (NewMemoryReplayStore for one process; a shared
+// store such as Redis for replicas) each JWT is served once: the same JWT again,
+// whatever its Client-Id, is refused until it expires. Every JWT refusal is 400
+// JWTVerificationError (JWTExpiredSignature for a past exp, JWTDecodeError and
+// JWTIncorrectAlgorithm for malformed and non-RS256 tokens), and the Connector is
+// not called. Access-Token and
 // Consent-Id are handed to the Connector in the request's Call; Access-Token is
 // required on the endpoints bound to a token and held in an auth.Secret, so it
 // prints as [REDACTED].
@@ -34,6 +42,7 @@
 // with the connector's private key (WithPrivateKey or WithPrivateKeyPEM; PKCS#1 and
 // PKCS#8; its public half is registered in Salt Edge's dashboard). The JWT is minted
 // afresh for every attempt. As in Salt Edge's own examples, callbacks send no body.
+// Close the Client when done: it closes the idle connections it holds.
 //
 // # Errors
 //
@@ -56,6 +65,7 @@
 //		saltedge.WithPrivateKeyPEM(privatePEM),
 //	)
 //	...
+//	defer client.Close()
 //	type myBank struct {
 //		saltedge.UnimplementedConnector
 //		client *saltedge.Client
@@ -73,6 +83,7 @@
 //		Connector: &myBank{client: client},
 //		PublicKey: saltEdgePublicKey, // auth.LoadRSAPublicKey(pem)
 //		Issuer:    saltedge.DefaultIssuer,
+//		ReplayStore: saltedge.NewMemoryReplayStore(0), // optional: each JWT once
 //	})
 //	http.Handle("/api/priora/v1/", h)
 //
@@ -99,5 +110,7 @@
 //     WrongRequestFormat. errors accepts a report without Access-Token.
 //   - Salt Edge's error answers are read as {"error_class", "error_message"}, and also
 //     {"error": {"class", "message"}}.
-//   - JWT replay within its lifetime is not detected (the seed documents no jti).
+//   - The seed documents no jti: the replay guard keys on the whole token (its
+//     SHA-256), and is off by default in case Salt Edge resends a failed request
+//     with the JWT it sent before (its SDKs sign every request afresh).
 package saltedge

@@ -77,6 +77,7 @@ func serve(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	addr := os.Getenv("SALTEDGE_LISTEN_ADDR")
 	if addr == "" {
 		addr = ":8080"
@@ -86,8 +87,10 @@ func serve(logger *slog.Logger) error {
 		public = "http://localhost" + addr
 	}
 	bank := demo.NewSaltEdgeBank(client, public, logger)
+	// One process: an in-memory replay store serves each of Salt Edge's JWTs once
+	// (replicas would share one, e.g. in Redis).
 	h, err := saltedge.NewHandler(saltedge.HandlerConfig{Connector: bank, PublicKey: pub,
-		Issuer: saltedge.DefaultIssuer, Logger: logger})
+		Issuer: saltedge.DefaultIssuer, Logger: logger, ReplayStore: saltedge.NewMemoryReplayStore(0)})
 	if err != nil {
 		return err
 	}
