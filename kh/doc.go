@@ -21,7 +21,7 @@
 // K&H identifies the TPP by its client certificate (a QWAC; the sandbox issues a test
 // certificate). Set it with WithClientCertificate, WithClientCertificateFiles or
 // WithClientCertificatePEM (PEM) or WithClientCertificatePKCS12 (a .p12/.pfx file,
-// decoded with the standard library: see LoadPKCS12). WithRootCAs sets the CAs trusted
+// decoded by go-pkcs12: see LoadPKCS12). WithRootCAs sets the CAs trusted
 // for the bank's certificate. The client never negotiates below TLS 1.2.
 //
 // # Tokens and the endpoint-token table
