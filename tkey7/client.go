@@ -136,7 +136,9 @@ func WithRefreshInterval(d time.Duration) Option {
 // refreshing (and, if TKEY7 rotates tokens, retiring each other's). Every replica must
 // be given the same token and issuance time. A replica whose token TKEY7 rejects
 // first looks for a newer one in the store and, if it finds one, replays the call
-// once with it.
+// once with it; otherwise it confirms the token with one refresh under the store's
+// lease, publishes the result and replays the call once (see the package
+// documentation).
 func WithStore(store auth.Store, key string) Option {
 	return func(o *options) error {
 		if store == nil {

@@ -9,10 +9,11 @@ import (
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
 
-// The fake revokes a token that is not refreshed within its window (shortened here
-// from 15 minutes to 50 ms).
+// The fake revokes a token that is not refreshed within its 15-minute window. Its
+// clock moves only when told to, so the example crosses the window at once.
 func Example() {
-	srv := tkey7test.NewServer(tkey7test.WithRevokeAfter(50 * time.Millisecond))
+	clock := tkey7test.NewClock(time.Time{})
+	srv := tkey7test.NewServer(tkey7test.WithClock(clock.Now))
 	defer srv.Close()
 	token := srv.IssueToken()
 
@@ -28,7 +29,7 @@ func Example() {
 		return resp.StatusCode
 	}
 	fmt.Println(get(), srv.State(token))
-	time.Sleep(100 * time.Millisecond) // no refresh
+	clock.Advance(16 * time.Minute) // no refresh
 	fmt.Println(get(), srv.State(token))
 	// Output:
 	// 200 active

@@ -56,7 +56,8 @@ func (a answer) errorFields(t *testing.T) map[string]any {
 	}
 	ts, ok := m["timestamp"].(float64)
 	require.True(t, ok, "timestamp is a number")
-	assert.InDelta(t, float64(time.Now().UnixMilli()), ts, 60_000, "timestamp is ms since the epoch")
+	// Milliseconds since the epoch (a fake clock may run some hours ahead).
+	assert.InDelta(t, float64(time.Now().UnixMilli()), ts, float64(24*time.Hour/time.Millisecond), "timestamp is ms since the epoch")
 	assert.Equal(t, "application/json", a.header.Get("Content-Type"))
 	return m
 }
@@ -250,18 +251,21 @@ func TestUnknownPathAndOutsideBase(t *testing.T) {
 }
 
 func TestRevokedWhenNotRefreshedInTime(t *testing.T) {
-	const window = 60 * time.Millisecond
-	srv := setup(t, tkey7test.WithRevokeAfter(window))
+	clock := tkey7test.NewClock(time.Time{})
+	srv := setup(t, tkey7test.WithClock(clock.Now))
 	tok := srv.IssueToken()
 	require.Equal(t, http.StatusOK, call(t, "GET", srv.URL()+"/digital-accounts", tok, "").status)
 
-	require.Eventually(t, func() bool { return srv.State(tok) == tkey7test.StateRevoked },
-		time.Second, 5*time.Millisecond)
+	clock.Advance(tkey7test.DefaultRevokeAfter)
+	assert.Equal(t, tkey7test.StateActive, srv.State(tok), "valid up to the end of its window")
+	clock.Advance(time.Millisecond)
+	require.Equal(t, tkey7test.StateRevoked, srv.State(tok))
 	a := call(t, "GET", srv.URL()+"/digital-accounts", tok, "")
 	require.Equal(t, http.StatusUnauthorized, a.status)
 	f := a.errorFields(t)
 	assert.Equal(t, tkey7test.CodeTokenRevoked, f["code"])
 	assert.Contains(t, f["long_message"], "Web Office")
+	assert.Equal(t, float64(clock.Now().UnixMilli()), f["timestamp"], "timestamps follow the clock")
 
 	// A late refresh does not bring it back.
 	a = refresh(t, srv, tok)
@@ -271,45 +275,55 @@ func TestRevokedWhenNotRefreshedInTime(t *testing.T) {
 }
 
 func TestRefreshKeepsTokenAliveAcrossWindows(t *testing.T) {
-	const window = 60 * time.Millisecond
-	srv := setup(t, tkey7test.WithRevokeAfter(window))
+	clock := tkey7test.NewClock(time.Time{})
+	var events []tkey7test.RefreshEvent
+	srv := setup(t, tkey7test.WithClock(clock.Now),
+		tkey7test.OnRefresh(func(ev tkey7test.RefreshEvent) { events = append(events, ev) }))
 	tok := srv.IssueToken()
-	deadline := time.Now().Add(4 * window)
-	n := 0
-	for time.Now().Before(deadline) {
-		time.Sleep(window / 3)
+	const n = 6
+	for range n { // four windows, a refresh every two thirds of one
+		clock.Advance(tkey7test.DefaultRevokeAfter * 2 / 3)
 		a := refresh(t, srv, tok)
 		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
 		var ans map[string]any
 		require.NoError(t, json.Unmarshal(a.body, &ans))
 		assert.Equal(t, tok, ans["access_token"], "no rotation by default")
 		assert.Equal(t, "Bearer", ans["token_type"])
-		n++
+		assert.Equal(t, float64(15*60), ans["expires_in"])
 	}
 	assert.Equal(t, n, srv.Refreshes())
-	assert.Len(t, srv.RefreshTimes(), n)
+	times := srv.RefreshTimes()
+	require.Len(t, times, n)
+	assert.Equal(t, clock.Now(), times[n-1], "refresh times follow the clock")
+	require.Len(t, events, n, "OnRefresh saw every refresh (each answered before the next was sent)")
+	for _, ev := range events {
+		assert.Equal(t, tkey7test.RefreshEvent{At: ev.At, Token: tok, NewToken: tok, Status: 200}, ev)
+	}
 	assert.Equal(t, http.StatusOK, call(t, "GET", srv.URL()+"/digital-accounts", tok, "").status)
 }
 
 func TestSessionCap(t *testing.T) {
-	srv := setup(t, tkey7test.WithRevokeAfter(40*time.Millisecond),
-		tkey7test.WithSessionLength(150*time.Millisecond))
+	clock := tkey7test.NewClock(time.Time{})
+	srv := setup(t, tkey7test.WithClock(clock.Now), tkey7test.WithSessionLength(time.Hour))
 	tok := srv.IssueToken()
+	refreshes := 0
 	for srv.State(tok) == tkey7test.StateActive {
+		clock.Advance(10 * time.Minute)
 		a := refresh(t, srv, tok)
 		if a.status != http.StatusOK {
 			assert.Equal(t, tkey7test.CodeSessionExpired, code(t, a))
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		refreshes++
 	}
+	assert.Equal(t, 5, refreshes, "refreshed at 10, 20, 30, 40 and 50 minutes; refused at 60")
 	assert.Equal(t, tkey7test.StateSessionExpired, srv.State(tok))
 	a := call(t, "GET", srv.URL()+"/digital-accounts", tok, "")
 	require.Equal(t, http.StatusUnauthorized, a.status)
 	f := a.errorFields(t)
 	assert.Equal(t, tkey7test.CodeSessionExpired, f["code"])
 	assert.Contains(t, f["long_message"], "Web Office")
-	assert.GreaterOrEqual(t, srv.Refreshes(), 3)
+	assert.Equal(t, refreshes, srv.Refreshes())
 }
 
 func TestIssuedAtBackdatesTheSession(t *testing.T) {
@@ -392,11 +406,11 @@ func TestRefreshTokenField(t *testing.T) {
 	}
 
 	// No token field: the answer is {}, rotation is off and the window restarts.
-	srv := setup(t, tkey7test.WithRefreshTokenField(""), tkey7test.WithRotation(),
-		tkey7test.WithRevokeAfter(60*time.Millisecond))
+	clock := tkey7test.NewClock(time.Time{})
+	srv := setup(t, tkey7test.WithRefreshTokenField(""), tkey7test.WithRotation(), tkey7test.WithClock(clock.Now))
 	tok := srv.IssueToken()
 	for range 4 {
-		time.Sleep(25 * time.Millisecond)
+		clock.Advance(tkey7test.DefaultRevokeAfter * 2 / 3)
 		a := refresh(t, srv, tok)
 		require.Equal(t, http.StatusOK, a.status)
 		assert.JSONEq(t, `{}`, string(a.body))
