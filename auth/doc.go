@@ -19,7 +19,11 @@
 //     LoadRSAPrivateKey (PKCS#1, PKCS#8) and LoadRSAPublicKey (PKIX, PKCS#1,
 //     certificate) read PEM.
 //   - Store and MemoryStore: a shared home for one credential used by several replicas
-//     (load, save, compare-and-swap by version, refresh lease).
+//     (load, save, compare-and-swap by version, refresh lease). With a Store, a
+//     KeepAlive bounds every store call made while requests are held by its grace,
+//     refreshes on its own when the store stays unreachable close to the revoke
+//     deadline, reports a *StoreError (not ErrTokenRevoked) when the outage still cost
+//     it the token, and replaces records that cannot be read (ErrUnreadable).
 //
 // Example:
 //

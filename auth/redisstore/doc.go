@@ -5,8 +5,17 @@
 // Records are encrypted at rest with AES-256-GCM under a caller-supplied 32-byte key;
 // the key id is stored beside each record, so keys can rotate (WithEncryptionKey for
 // new records, WithDecryptionKey for older ones). A ciphertext is bound to its Redis
-// key and version. Leases are SET NX PX with a fencing token, released only by their
-// holder (a Lua compare-and-delete); records are written by version compare-and-swap.
+// key and to every clear field of its record: format, version, update time and key
+// id. A record that cannot be read (not a record, tampered with, sealed with an unknown
+// key, or written by a redisstore before the update time was authenticated) is
+// reported as auth.ErrUnreadable with the version that replaces it, and the next lease
+// holder overwrites it. Leases are SET NX PX with a fencing token, released only by
+// their holder (a Lua compare-and-delete); records are written by version
+// compare-and-swap.
+//
+// go-redis ignores context deadlines unless Options.ContextTimeoutEnabled is set: a
+// paused server makes each call wait its ReadTimeout (3 s by default). The auth
+// keep-alive does not wait that long while it holds requests, whatever the option.
 //
 // It is a separate Go module, so the core banksdk module does not depend on Redis.
 //
