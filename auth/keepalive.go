@@ -47,7 +47,9 @@ type KeepAliveConfig struct {
 	// OnRefresh is called after each successful refresh.
 	OnRefresh func(Token)
 	// RetryMin and RetryMax bound the backoff between failed refreshes (default 1 s
-	// and 30 s); retries are always scheduled before the revoke deadline.
+	// and 30 s); retries are always scheduled before the revoke deadline. With a
+	// Store, retries follow a schedule without jitter that every replica derives from
+	// the shared refresh time, so that they hold their requests together.
 	RetryMin, RetryMax time.Duration
 	// RefreshTimeout bounds one refresh call. By default a refresh may run until the
 	// revoke deadline: abandoning a refresh whose answer is on its way can cost the
@@ -457,6 +459,9 @@ func (k *KeepAlive) run() {
 		// Always leave room for further attempts before the deadline.
 		wait = max(min(wait, deadline.Sub(now)/3), time.Millisecond)
 		next, step = now.Add(wait), stepRefresh
+		if k.cfg.Store != nil {
+			next = k.retryGrid(now)
+		}
 		if k.unpublished.Load() {
 			step = stepPublish
 		}
@@ -468,6 +473,23 @@ func (k *KeepAlive) run() {
 		}
 		log.Warn("banksdk keep-alive: refresh failed; retrying", "attempt", failures, "retry_in", next.Sub(now), "error", err.Error())
 	}
+}
+
+// retryGrid is when a replica sharing a store retries after a failure: the first
+// point after now of a schedule every replica computes alike from the shared refresh
+// time, without jitter (RetryMin after the missed refresh, the step doubling up to
+// RetryMax, and to at most a quarter of RevokeAfter - Interval). Whichever replica
+// gets the lease then refreshes while the others hold their requests, as on the
+// regular schedule.
+func (k *KeepAlive) retryGrid(now time.Time) time.Time {
+	at := k.cur.Load().refreshedAt.Add(k.cfg.Interval)
+	ceiling := max(min(k.cfg.RetryMax, (k.cfg.RevokeAfter-k.cfg.Interval)/4), time.Millisecond)
+	step := min(k.cfg.RetryMin, ceiling)
+	for !at.After(now) {
+		at = at.Add(step)
+		step = min(step*2, ceiling)
+	}
+	return at
 }
 
 // refreshContext bounds one refresh: until the revoke deadline of the token being
