@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -9,13 +10,16 @@ import (
 )
 
 // HeaderToken is an Authorizer that puts a token from Source into one header, as
-// Prefix + token (e.g. "Authorization: Bearer <token>", or TPV's bare token). The
-// header name is assigned directly, so its case is kept on the wire.
+// Prefix + token (e.g. "Authorization: Bearer <token>", TPV's bare token, OBP's
+// "DirectLogin: token=<token>"). The header name is assigned directly, so its case is
+// kept on the wire.
 //
-// If Source has Invalidate(auth.Token) (auth.Cache does), a token the server
-// rejected is invalidated before the pipeline's single replay. If Source has
-// Acquire(ctx) (auth.KeepAlive does), the token is held until the attempt's answer
-// arrives, so a refresh never retires it while a request carrying it is in flight.
+// If Source has Invalidate(auth.Token) (auth.Cache does), HeaderToken is a Renewer:
+// a token the provider rejected is invalidated (only if it is still the cached one,
+// so concurrent rejections renew once) and the request is replayed once with the next
+// token. If Source has Acquire(ctx) (auth.KeepAlive does), the token is held until the
+// attempt's answer arrives, so a refresh never retires it while a request carrying it
+// is in flight.
 type HeaderToken struct {
 	Source auth.Source
 	Header string
@@ -24,6 +28,10 @@ type HeaderToken struct {
 
 type acquirer interface {
 	Acquire(ctx context.Context) (auth.Token, func(), error)
+}
+
+type invalidator interface {
+	Invalidate(auth.Token)
 }
 
 // Authorize implements Authorizer.
@@ -61,15 +69,114 @@ func (h HeaderToken) name() string {
 	return h.Header
 }
 
-// Invalidate implements Invalidator.
-func (h HeaderToken) Invalidate(req *http.Request) {
-	inv, ok := h.Source.(interface{ Invalidate(auth.Token) })
-	if !ok {
-		return
+// Sent returns the token the attempt req carried in h's header, if any.
+func (h HeaderToken) Sent(req *http.Request) (auth.Token, bool) {
+	if req == nil {
+		return auth.Token{}, false
 	}
-	v := headerValue(req.Header, h.name())
+	v := HeaderValue(req.Header, h.name())
 	if v == "" || !strings.HasPrefix(v, h.Prefix) {
-		return
+		return auth.Token{}, false
 	}
-	inv.Invalidate(auth.Token{Value: strings.TrimPrefix(v, h.Prefix)})
+	return auth.Token{Value: strings.TrimPrefix(v, h.Prefix)}, true
 }
+
+// Renew implements Renewer: it invalidates the token req carried in Source (when
+// Source can) and asks for one replay. A Source that cannot forget a token cannot
+// give another one, so the rejection is final.
+func (h HeaderToken) Renew(_ context.Context, req *http.Request, _ error) (bool, error) {
+	inv, ok := h.Source.(invalidator)
+	if !ok {
+		return false, nil
+	}
+	tok, ok := h.Sent(req)
+	if !ok {
+		return false, nil
+	}
+	inv.Invalidate(tok)
+	return true, nil
+}
+
+// StaticHeader is an Authorizer that sets one header to a fixed secret value on every
+// attempt (an application id, an application secret). Its value never renews, so it is
+// not a Renewer.
+type StaticHeader struct {
+	Header string
+	Value  auth.Secret
+}
+
+// Authorize implements Authorizer.
+func (s StaticHeader) Authorize(_ context.Context, req *http.Request, _ []byte) error {
+	if s.Header == "" {
+		return errors.New("static header: no header name")
+	}
+	req.Header[s.Header] = []string{s.Value.Reveal()}
+	return nil
+}
+
+// Chain is an Authorizer that runs several in order on every attempt (e.g. a static
+// application header and a renewable bearer token). It holds the leases of the members
+// that are Leasers until the attempt's answer arrives, and it is a Renewer over the
+// members that are: the request is replayed if one of them renewed.
+type Chain []Authorizer
+
+// Authorize implements Authorizer.
+func (c Chain) Authorize(ctx context.Context, req *http.Request, body []byte) error {
+	for _, a := range c {
+		if err := a.Authorize(ctx, req, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AuthorizeLease implements Leaser.
+func (c Chain) AuthorizeLease(ctx context.Context, req *http.Request, body []byte) (func(), error) {
+	var releases []func()
+	releaseAll := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	for _, a := range c {
+		if l, ok := a.(Leaser); ok {
+			release, err := l.AuthorizeLease(ctx, req, body)
+			if err != nil {
+				releaseAll()
+				return nil, err
+			}
+			releases = append(releases, release)
+			continue
+		}
+		if err := a.Authorize(ctx, req, body); err != nil {
+			releaseAll()
+			return nil, err
+		}
+	}
+	return releaseAll, nil
+}
+
+// Renew implements Renewer: every member that is a Renewer is told; the request is
+// replayed if one of them renewed, and the first error is returned.
+func (c Chain) Renew(ctx context.Context, req *http.Request, apiErr error) (bool, error) {
+	replay := false
+	for _, a := range c {
+		rn, ok := a.(Renewer)
+		if !ok {
+			continue
+		}
+		again, err := rn.Renew(ctx, req, apiErr)
+		if err != nil {
+			return false, err
+		}
+		replay = replay || again
+	}
+	return replay, nil
+}
+
+var (
+	_ Renewer = HeaderToken{}
+	_ Leaser  = HeaderToken{}
+	_ Renewer = Chain{}
+	_ Leaser  = Chain{}
+)

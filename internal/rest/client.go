@@ -346,13 +346,20 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 		if st.retryAfter > 0 {
 			return nil, nil, &RetryAfterError{RetryAfter: st.retryAfter, MaxWait: c.cfg.RetryWaitMax, Err: apiErr}
 		}
-		if replay == 0 && !req.NoAuthReplay && c.cfg.IsAuthExpired != nil && c.cfg.IsAuthExpired(resp, apiErr) {
-			if inv, ok := authz.(Invalidator); ok {
-				inv.Invalidate(resp.Request)
-				c.log.LogAttrs(ctx, slog.LevelInfo, "banksdk credential rejected; renewing and replaying once",
-					slog.String("provider", c.cfg.Provider), slog.String("method", method), slog.String("path", u.EscapedPath()),
-					slog.Int("status", resp.StatusCode))
-				continue
+		if replay == 0 && !req.NoAuthReplay && c.cfg.CredentialRejected != nil && c.cfg.CredentialRejected(resp, apiErr) {
+			// The one place that decides renew-and-replay: the Authorizer that attached
+			// the credential renews it, and the request is replayed at most once.
+			if rn, ok := authz.(Renewer); ok {
+				again, rerr := rn.Renew(ctx, resp.Request, apiErr)
+				if rerr != nil {
+					return nil, nil, rerr
+				}
+				if again {
+					c.log.LogAttrs(ctx, slog.LevelInfo, "banksdk credential rejected; renewed, replaying once",
+						slog.String("provider", c.cfg.Provider), slog.String("method", method), slog.String("path", u.EscapedPath()),
+						slog.Int("status", resp.StatusCode))
+					continue
+				}
 			}
 		}
 		if !idem && outcomeUnknownStatus(resp) {

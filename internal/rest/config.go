@@ -55,9 +55,11 @@ type Config struct {
 	// DecodeError turns a non-2xx answer into the provider's typed error. body holds at
 	// most MaxErrorBodyBytes. Nil: *HTTPError.
 	DecodeError func(resp *http.Response, body []byte) error
-	// IsAuthExpired says that an answer means "the credential expired or was revoked":
-	// the pipeline invalidates the credential the attempt carried and replays once.
-	IsAuthExpired func(resp *http.Response, apiErr error) bool
+	// CredentialRejected classifies an error answer: true means the provider refused
+	// the credential the attempt carried (expired, revoked, unknown). It must be a
+	// pure function of the answer; what follows is decided by the request's
+	// Authorizer through Renewer.
+	CredentialRejected func(resp *http.Response, apiErr error) bool
 	// MaxResponseBytes limits a decoded success body.
 	MaxResponseBytes int64
 	// AllowInsecureHTTP permits a plain-http base URL that is not loopback.
@@ -178,6 +180,14 @@ func (c *Config) SetMaxResponseBytes(n int64) error {
 	}
 	c.MaxResponseBytes = n
 	return nil
+}
+
+// CallTimeout is the longest one call can take through the pipeline: every attempt
+// running out its timeout, with the longest backoff between them. It bounds work that
+// runs a call on behalf of many callers (a login behind a token cache), so that it
+// neither hangs nor gives up before the pipeline does.
+func (c Config) CallTimeout() time.Duration {
+	return c.Timeout*time.Duration(c.RetryMax+1) + c.RetryWaitMax*time.Duration(c.RetryMax)
 }
 
 func (c *Config) validate() (*url.URL, error) {

@@ -8,9 +8,9 @@
 //     Content-Type and User-Agent ("banksdk-go/<version> <app>").
 //  3. Authorization per attempt: the Authorizer runs inside the retry loop, so every
 //     attempt is signed afresh. A Request may carry its own Authorizer. Optional
-//     interfaces: Invalidator (forget a rejected credential) and Leaser (hold the
-//     credential while the attempt is in flight). HeaderToken covers bearer-style
-//     headers over an auth.Source.
+//     interfaces: Renewer (own what a rejection of the credential means) and Leaser
+//     (hold the credential while the attempt is in flight). HeaderToken, StaticHeader
+//     and Chain cover the header schemes the providers use.
 //  4. The retry policy (one outcome model). GET, HEAD, OPTIONS and DELETE are retried
 //     on transport errors, 429, 502, 503 and 504. POST, PUT and PATCH (and any request
 //     marked Idempotent(false)) are re-sent only when the server provably did not act:
@@ -32,8 +32,10 @@
 //     any method: such an answer means "not processed", never "outcome unknown").
 //  6. Error answers: the last answer is kept (never drained by the retry library); at
 //     most 1 MiB of its body goes to the provider's DecodeError.
-//  7. Auth-expiry replay: when IsAuthExpired says so, the credential the attempt
-//     carried is invalidated and the request replayed once (never in a loop).
+//  7. A rejected credential has one owner: when Config.CredentialRejected (a pure
+//     classifier) says the provider refused the credential an attempt carried, the
+//     request's Authorizer (a Renewer) renews it and decides whether to replay; the
+//     request is replayed at most once (never in a loop).
 //  8. Success bodies: JSON decoded with a size limit; Stream returns the open body.
 //  9. Secrets: the retry library's logger is off; log lines carry provider, method,
 //     host, path, status, attempt, duration and request id only; errors never carry a

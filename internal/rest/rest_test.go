@@ -314,7 +314,7 @@ func TestAuthExpiredReplaysOnceWithNewCredential(t *testing.T) {
 		echoHandler(w, r)
 	}), func(c *Config) {
 		c.Authorizer = HeaderToken{Source: src.cache, Header: "Authorization", Prefix: "Bearer "}
-		c.IsAuthExpired = func(resp *http.Response, _ error) bool { return resp.StatusCode == http.StatusUnauthorized }
+		c.CredentialRejected = func(resp *http.Response, _ error) bool { return resp.StatusCode == http.StatusUnauthorized }
 	})
 	var out echo
 	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "tpv", Body: []byte(`{}`)}, &out)
@@ -333,7 +333,7 @@ func TestAuthExpiredTwiceIsAnErrorNotALoop(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":"nope"}`)
 	}), func(c *Config) {
 		c.Authorizer = HeaderToken{Source: src.cache, Prefix: "Bearer "}
-		c.IsAuthExpired = func(resp *http.Response, _ error) bool { return resp.StatusCode == http.StatusUnauthorized }
+		c.CredentialRejected = func(resp *http.Response, _ error) bool { return resp.StatusCode == http.StatusUnauthorized }
 	})
 	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, nil)
 	var ae *apiError

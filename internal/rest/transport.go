@@ -26,11 +26,22 @@ func (f AuthorizerFunc) Authorize(ctx context.Context, req *http.Request, body [
 	return f(ctx, req, body)
 }
 
-// Invalidator is implemented by an Authorizer that can forget the credential a
-// rejected attempt carried (req is that attempt, as sent). The pipeline calls it before
-// its single replay after an auth-expired answer.
-type Invalidator interface {
-	Invalidate(req *http.Request)
+// Renewer is implemented by an Authorizer that owns what the provider's rejection of
+// its credential means. It is the one place a rejected credential is handled: the
+// provider's Config.CredentialRejected only classifies an answer (a pure function), and
+// the pipeline asks the Authorizer of the request, at most once per call, whether to
+// replay it.
+//
+// Renew is told that the provider refused the credential that req (the attempt as
+// sent, headers included) carried; apiErr is the provider's decoded error. It renews
+// that credential if it can (a compare-and-swap on exactly the credential sent, so
+// that concurrent rejections renew once) and reports whether the pipeline should
+// replay the request once with a fresh attempt. A rejected credential means the
+// provider did not process the request, so the replay is safe for every method. A
+// non-nil err becomes the call's error in place of apiErr (it should wrap apiErr), so
+// that an Authorizer can tell the caller that a session is over.
+type Renewer interface {
+	Renew(ctx context.Context, req *http.Request, apiErr error) (replay bool, err error)
 }
 
 // Leaser is implemented by an Authorizer that must hold its credential while an
@@ -219,7 +230,7 @@ func (c *Client) requestID(r *http.Request, resp *http.Response) string {
 			}
 		}
 		if r != nil {
-			if v := headerValue(r.Header, h); v != "" {
+			if v := HeaderValue(r.Header, h); v != "" {
 				return v
 			}
 		}
@@ -227,8 +238,9 @@ func (c *Client) requestID(r *http.Request, resp *http.Response) string {
 	return ""
 }
 
-// headerValue reads a header set either canonically or by direct assignment.
-func headerValue(h http.Header, name string) string {
+// HeaderValue reads a header set either canonically (Header.Set) or by direct map
+// assignment under a non-canonical name (OBP's "DAuth"), whichever is present.
+func HeaderValue(h http.Header, name string) string {
 	if v := h.Get(name); v != "" {
 		return v
 	}
