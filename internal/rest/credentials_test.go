@@ -25,7 +25,9 @@ func (r renewerFunc) Renew(ctx context.Context, req *http.Request, apiErr error)
 	return r.renew(ctx, req, apiErr)
 }
 
-func rejectedOn401(resp *http.Response, _ error) bool { return resp.StatusCode == http.StatusUnauthorized }
+func rejectedOn401(resp *http.Response, _ error) bool {
+	return resp.StatusCode == http.StatusUnauthorized
+}
 
 // unauthorizedFirst answers 401 to the first n requests, then echoes.
 func unauthorizedFirst(n int32) http.Handler {
