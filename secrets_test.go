@@ -176,7 +176,7 @@ func secretValues(t *testing.T, key *rsa.PrivateKey) map[string]any {
 	cache := auth.NewCache(src)
 	_, err := cache.Token(ctx)
 	require.NoError(t, err)
-	keyed := auth.NewKeyedCache(func(context.Context, string) (auth.Token, error) { return tok, nil })
+	keyed := auth.NewKeyedCache(auth.KeyedSourceFunc(func(context.Context, string) (auth.Token, error) { return tok, nil }))
 	_, err = keyed.Token(ctx, "consent-1")
 	require.NoError(t, err)
 	minter, err := auth.NewJWTMinter(key)

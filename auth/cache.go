@@ -413,17 +413,18 @@ func (c *Cache) Invalidate(t Token) {
 // KeyedCache keeps one Cache per key (K&H: one token per consent). Renewals of one key
 // coalesce; different keys renew independently. It is safe for concurrent use.
 type KeyedCache struct {
-	renew func(ctx context.Context, key string) (Token, error)
-	opts  []CacheOption
+	src  KeyedSource
+	opts []CacheOption
 
 	mu     sync.RWMutex
 	caches map[string]*Cache
 }
 
-// NewKeyedCache returns a KeyedCache whose tokens are renewed by renew. opts apply to
-// every key's Cache; WithStore(store, prefix) shares key's token under prefix+key.
-func NewKeyedCache(renew func(ctx context.Context, key string) (Token, error), opts ...CacheOption) *KeyedCache {
-	return &KeyedCache{renew: renew, opts: opts, caches: map[string]*Cache{}}
+// NewKeyedCache returns a KeyedCache whose tokens come from src, one refresh in flight
+// per key. opts apply to every key's Cache; WithStore(store, prefix) shares key's token
+// under prefix+key.
+func NewKeyedCache(src KeyedSource, opts ...CacheOption) *KeyedCache {
+	return &KeyedCache{src: src, opts: opts, caches: map[string]*Cache{}}
 }
 
 func (k *KeyedCache) cache(key string) *Cache {
@@ -442,7 +443,7 @@ func (k *KeyedCache) cache(key string) *Cache {
 				o.storeKey += key
 			}
 		})
-		c = NewCache(SourceFunc(func(ctx context.Context) (Token, error) { return k.renew(ctx, key) }), opts...)
+		c = NewCache(SourceFunc(func(ctx context.Context) (Token, error) { return k.src.Token(ctx, key) }), opts...)
 		k.caches[key] = c
 	}
 	return c

@@ -578,13 +578,13 @@ func TestKeyedCacheCoalescesPerKey(t *testing.T) {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	gate := make(chan struct{})
-	k := NewKeyedCache(func(ctx context.Context, key string) (Token, error) {
+	k := NewKeyedCache(KeyedSourceFunc(func(ctx context.Context, key string) (Token, error) {
 		mu.Lock()
 		calls[key]++
 		mu.Unlock()
 		<-gate
 		return Token{Value: "tok-" + key}, nil
-	})
+	}))
 	var wg sync.WaitGroup
 	for i := range 100 {
 		key := fmt.Sprintf("consent-%d", i%2)

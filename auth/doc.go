@@ -12,12 +12,24 @@
 //   - KeepAlive: a background refresher for tokens a provider revokes unless they are
 //     refreshed within a window (TKEY7: 15 minutes), even when the process is idle; it
 //     tracks the session cap (ErrSessionExpired, OnSessionExpiring) and stops on Close.
-//   - HMACSHA256Hex: the hex HMAC-SHA256 used by HMAC-signed logins (TPV).
-//   - JWTMinter and JWTVerifier: RS256 only. The verifier pins the algorithm, requires
-//     exp, checks the issuer when configured and hands the library a typed
-//     *rsa.PublicKey, so "alg: none" and HS256-with-the-public-key forgeries fail.
-//     LoadRSAPrivateKey (PKCS#1, PKCS#8) and LoadRSAPublicKey (PKIX, PKCS#1,
-//     certificate) read PEM.
+//   - KeyedSource and KeyedSourceFunc: one credential per key, such as a consent token
+//     per consent id (K&H's consent-token renewer is one); a KeyedCache in front of it
+//     caches and coalesces renewals per key.
+//   - HMACSigner: an HMAC under a key the caller may never see (a KMS or Vault transit
+//     key implements it); HMACSHA256 is the in-memory one. SignHMACHex and
+//     HMACSHA256Hex give the hex form HMAC-signed logins use (TPV).
+//   - JWTMinter and JWTVerifier: RS256 only. The minter signs with any crypto.Signer
+//     whose public key is RSA (an *rsa.PrivateKey, or a key in an HSM, a KMS or a
+//     PKCS#11 token). The verifier pins the algorithm, requires exp, refuses an iat in
+//     the future, checks the issuer and a maximum lifetime when configured, and takes
+//     a KeySet (StaticKeySet, KeySetFunc) so that it follows an issuer's key rotation;
+//     it hands the library typed *rsa.PublicKeys, so "alg: none" and
+//     HS256-with-the-public-key forgeries fail. LoadRSAPrivateKey (PKCS#1, PKCS#8) and
+//     LoadRSAPublicKey (PKIX, PKCS#1, certificate) read PEM.
+//
+// Every client in banksdk takes each credential it uses from one of these pieces, so a
+// key or secret can stay in the user's HSM, KMS or secret manager; the in-memory
+// options (a token string, an *rsa.PrivateKey) are conveniences on top.
 //   - Store and MemoryStore: a shared home for one credential used by several replicas
 //     (load, save, compare-and-swap by version, refresh lease). With a Store, a
 //     KeepAlive bounds every store call made while requests are held by its grace,

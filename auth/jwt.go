@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -99,9 +102,13 @@ func LoadRSAPublicKey(pemData []byte) (*rsa.PublicKey, error) {
 	return pk, nil
 }
 
-// JWTMinter signs RS256 JWTs. It is safe for concurrent use.
+// JWTMinter signs RS256 JWTs with a crypto.Signer: an *rsa.PrivateKey in memory, or
+// an RSA key whose private half never leaves an HSM, a cloud KMS or a PKCS#11 token
+// (any crypto.Signer whose Public() is an *rsa.PublicKey and that signs a SHA-256
+// digest with PKCS#1 v1.5 when given crypto.SHA256, as the standard library's
+// convention is). It is safe for concurrent use if the signer is.
 type JWTMinter struct {
-	key *rsa.PrivateKey
+	key crypto.Signer
 	ttl time.Duration
 	kid string
 	now func() time.Time
@@ -137,13 +144,21 @@ func WithMinterClock(now func() time.Time) MinterOption {
 	}
 }
 
-// NewJWTMinter returns a minter signing with key (at least 2048 bits).
-func NewJWTMinter(key *rsa.PrivateKey, opts ...MinterOption) (*JWTMinter, error) {
+// NewJWTMinter returns a minter signing with key, an RSA key of at least 2048 bits.
+// An *rsa.PrivateKey is a crypto.Signer; so is a key held in an HSM or KMS.
+func NewJWTMinter(key crypto.Signer, opts ...MinterOption) (*JWTMinter, error) {
 	if key == nil {
 		return nil, errors.New("JWT minter: private key is required")
 	}
-	if key.N.BitLen() < 2048 {
-		return nil, fmt.Errorf("JWT minter: RSA key has %d bits; at least 2048 are required", key.N.BitLen())
+	if k, ok := key.(*rsa.PrivateKey); ok && k == nil {
+		return nil, errors.New("JWT minter: private key is required")
+	}
+	pub, ok := key.Public().(*rsa.PublicKey)
+	if !ok || pub == nil {
+		return nil, fmt.Errorf("JWT minter: the signer's public key is %T; RS256 needs an RSA key", key.Public())
+	}
+	if pub.N.BitLen() < 2048 {
+		return nil, fmt.Errorf("JWT minter: RSA key has %d bits; at least 2048 are required", pub.N.BitLen())
 	}
 	m := &JWTMinter{key: key, now: time.Now}
 	for _, o := range opts {
@@ -154,6 +169,9 @@ func NewJWTMinter(key *rsa.PrivateKey, opts ...MinterOption) (*JWTMinter, error)
 	return m, nil
 }
 
+// Public returns the public half of the minter's key, for the party that verifies.
+func (m *JWTMinter) Public() *rsa.PublicKey { return m.key.Public().(*rsa.PublicKey) }
+
 // Mint signs claims (copied, never modified) as an RS256 JWT, adding exp when the
 // minter has a TTL and claims has none.
 func (m *JWTMinter) Mint(claims map[string]any) (string, error) {
@@ -162,7 +180,7 @@ func (m *JWTMinter) Mint(claims map[string]any) (string, error) {
 	if _, ok := mc["exp"]; !ok && m.ttl > 0 {
 		mc["exp"] = m.now().Add(m.ttl).Unix()
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, mc)
+	t := jwt.NewWithClaims(signerRS256{}, mc)
 	if m.kid != "" {
 		t.Header["kid"] = m.kid
 	}
@@ -171,6 +189,27 @@ func (m *JWTMinter) Mint(claims map[string]any) (string, error) {
 		return "", fmt.Errorf("auth: signing JWT: %w", err)
 	}
 	return s, nil
+}
+
+// signerRS256 is RS256 over a crypto.Signer. golang-jwt's own RS256 method signs only
+// with an *rsa.PrivateKey; this one hands the SHA-256 digest to the signer, so the key
+// may live outside the process. It is used for signing only and never registered, so
+// parsing still resolves "RS256" to golang-jwt's method.
+type signerRS256 struct{}
+
+func (signerRS256) Alg() string { return "RS256" }
+
+func (signerRS256) Sign(signingString string, key any) ([]byte, error) {
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("RS256: key is %T, not a crypto.Signer", key)
+	}
+	digest := sha256.Sum256([]byte(signingString))
+	return s.Sign(rand.Reader, digest[:], crypto.SHA256)
+}
+
+func (signerRS256) Verify(signingString string, sig []byte, key any) error {
+	return jwt.SigningMethodRS256.Verify(signingString, sig, key)
 }
 
 // String does not reveal the key.
@@ -185,7 +224,7 @@ func (m *JWTMinter) GoString() string { return m.String() }
 // when configured, exp may lie at most a maximum lifetime ahead when one is configured
 // (WithMaxLifetime), and a small clock leeway applies.
 type JWTVerifier struct {
-	key         *rsa.PublicKey
+	keys        KeySet
 	parser      *jwt.Parser
 	leeway      time.Duration
 	maxLifetime time.Duration
@@ -255,6 +294,44 @@ func NewJWTVerifier(key *rsa.PublicKey, opts ...VerifierOption) (*JWTVerifier, e
 	if key == nil {
 		return nil, errors.New("JWT verifier: public key is required")
 	}
+	return NewJWTVerifierKeySet(StaticKeySet(key), opts...)
+}
+
+// KeySet supplies the RSA public keys a token may be signed with, so that a verifier
+// follows the issuer's key rotation (a JWKS endpoint, a per-environment key, a key
+// rolled out before the old one is retired). PublicKeys returns the candidates for a
+// token whose header names kid ("" when it names none); the token is accepted if one
+// of them verifies it. Keys are typed *rsa.PublicKey, never bytes, so an HS256 token
+// keyed with a public key cannot pass. Implementations must be safe for concurrent
+// use.
+type KeySet interface {
+	PublicKeys(kid string) ([]*rsa.PublicKey, error)
+}
+
+// KeySetFunc adapts a function to KeySet.
+type KeySetFunc func(kid string) ([]*rsa.PublicKey, error)
+
+// PublicKeys calls f.
+func (f KeySetFunc) PublicKeys(kid string) ([]*rsa.PublicKey, error) { return f(kid) }
+
+// StaticKeySet is a fixed KeySet: every key is a candidate for every token, whatever
+// its kid. Nil keys are dropped.
+func StaticKeySet(keys ...*rsa.PublicKey) KeySet {
+	ks := make([]*rsa.PublicKey, 0, len(keys))
+	for _, k := range keys {
+		if k != nil {
+			ks = append(ks, k)
+		}
+	}
+	return KeySetFunc(func(string) ([]*rsa.PublicKey, error) { return ks, nil })
+}
+
+// NewJWTVerifierKeySet returns a verifier for tokens signed by one of the keys ks
+// gives for the token's kid.
+func NewJWTVerifierKeySet(ks KeySet, opts ...VerifierOption) (*JWTVerifier, error) {
+	if ks == nil {
+		return nil, errors.New("JWT verifier: key set is required")
+	}
 	o := verifierOptions{leeway: 10 * time.Second}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -275,7 +352,7 @@ func NewJWTVerifier(key *rsa.PublicKey, opts ...VerifierOption) (*JWTVerifier, e
 		now = o.now
 		popts = append(popts, jwt.WithTimeFunc(o.now))
 	}
-	return &JWTVerifier{key: key, parser: jwt.NewParser(popts...), leeway: o.leeway,
+	return &JWTVerifier{keys: ks, parser: jwt.NewParser(popts...), leeway: o.leeway,
 		maxLifetime: o.maxLifetime, now: now}, nil
 }
 
@@ -290,7 +367,24 @@ func (v *JWTVerifier) keyFunc(t *jwt.Token) (any, error) {
 	if _, ok := t.Method.(*jwt.SigningMethodRSA); !ok || t.Method.Alg() != "RS256" {
 		return nil, fmt.Errorf("unexpected signing method %q", t.Method.Alg())
 	}
-	return v.key, nil // a typed *rsa.PublicKey, never bytes
+	kid, _ := t.Header["kid"].(string)
+	keys, err := v.keys.PublicKeys(kid)
+	if err != nil {
+		return nil, fmt.Errorf("key set: %w", err)
+	}
+	set := jwt.VerificationKeySet{Keys: make([]jwt.VerificationKey, 0, len(keys))}
+	for _, k := range keys {
+		if k != nil {
+			set.Keys = append(set.Keys, k) // typed *rsa.PublicKey, never bytes
+		}
+	}
+	switch len(set.Keys) {
+	case 0:
+		return nil, errors.New("no public key for this token")
+	case 1:
+		return set.Keys[0], nil
+	}
+	return set, nil
 }
 
 // Verify checks token and returns its claims.

@@ -71,6 +71,20 @@ type SourceFunc func(ctx context.Context) (Token, error)
 // Token calls f.
 func (f SourceFunc) Token(ctx context.Context) (Token, error) { return f(ctx) }
 
+// KeyedSource supplies tokens by key: one credential per key, such as a PSD2 consent
+// token per consent id. K&H's consent-token renewer (a status call per consent) is
+// one; a KeyedCache over it is another, which caches and coalesces renewals per key.
+// Implementations must be safe for concurrent use.
+type KeyedSource interface {
+	Token(ctx context.Context, key string) (Token, error)
+}
+
+// KeyedSourceFunc adapts a function to KeyedSource.
+type KeyedSourceFunc func(ctx context.Context, key string) (Token, error)
+
+// Token calls f.
+func (f KeyedSourceFunc) Token(ctx context.Context, key string) (Token, error) { return f(ctx, key) }
+
 // StaticSource always returns the same token.
 func StaticSource(t Token) Source {
 	return SourceFunc(func(context.Context) (Token, error) { return t, nil })
