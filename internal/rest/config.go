@@ -11,10 +11,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/banksdk/banksdk"
 )
 
-// Version is the SDK version sent in the User-Agent header.
-const Version = "0.1.0"
+// Version is the SDK version sent in the User-Agent header: banksdk.Version, so that
+// it is declared in one place.
+const Version = banksdk.Version
 
 // Defaults shared by every provider client.
 const (
