@@ -44,43 +44,60 @@ const (
 )
 
 // RequestSigner computes the Signature header of one request attempt. req is the
-// attempt as it will be sent (its URL carries the final query string) and body its
-// exact body. An empty signature sends no Signature header.
-type RequestSigner func(req *http.Request, body []byte) (string, error)
+// attempt as it will be sent (its URL carries the final query string and its
+// Authorization header the auth token) and body its exact body. signer is the
+// client's HMAC signer (WithHMACSigner, or the secret of WithCredentials): a
+// RequestSigner chooses what is signed and how it is encoded, the key stays with the
+// signer. ctx is the attempt's context; pass it to signer, which may be remote. An
+// empty signature sends no Signature header.
+type RequestSigner func(ctx context.Context, req *http.Request, body []byte, signer auth.HMACSigner) (string, error)
 
 // Client is a TPV clients-portal API client. It is safe for concurrent use. Close
 // it when done with it.
 type Client struct {
 	rc       *rest.Client
 	tokens   *auth.Cache
-	creds    *credentials
+	appToken auth.Source     // read on every login, never kept beyond it
+	hmac     auth.HMACSigner // keys the login signature and the default Signature
 	now      func() time.Time
 	methods  *endpointMethods
-	signer   RequestSigner
 	loginTTL time.Duration
 	life     *rest.Lifecycle
-}
-
-// credentials are kept behind a pointer and in auth.Secret values, so that a Client
-// printed with %v, %+v or %#v shows neither.
-type credentials struct {
-	appToken  auth.Secret
-	appSecret auth.Secret
 }
 
 // Option configures a Client. Options that get bad values make NewClient fail.
 type Option func(*options) error
 
 type options struct {
-	cfg       rest.Config
-	appToken  string
-	appSecret string
-	credsSet  bool
-	signer    RequestSigner
-	methods   map[Endpoint]string
-	clock     func() time.Time // nil: time.Now
-	store     auth.Store
-	storeKey  string
+	cfg        rest.Config
+	appToken   auth.Source
+	appTokenBy string // the option that gave appToken
+	hmac       auth.HMACSigner
+	hmacBy     string // the option that gave hmac
+	signer     RequestSigner
+	methods    map[Endpoint]string
+	clock      func() time.Time // nil: time.Now
+	store      auth.Store
+	storeKey   string
+}
+
+// setAppToken records the application token source given by option by; a second
+// option giving it too is an error (one way to give each credential).
+func (o *options) setAppToken(by string, src auth.Source) error {
+	if o.appTokenBy != "" && o.appTokenBy != by {
+		return fmt.Errorf("%s: the application token is already given by %s: use one of them", by, o.appTokenBy)
+	}
+	o.appToken, o.appTokenBy = src, by
+	return nil
+}
+
+// setHMAC records the HMAC signer given by option by, as setAppToken.
+func (o *options) setHMAC(by string, s auth.HMACSigner) error {
+	if o.hmacBy != "" && o.hmacBy != by {
+		return fmt.Errorf("%s: the HMAC key (application secret) is already given by %s: use one of them", by, o.hmacBy)
+	}
+	o.hmac, o.hmacBy = s, by
+	return nil
 }
 
 // WithBaseURL sets the clients portal URL, e.g. https://clients.tpvhub.com (the
@@ -88,23 +105,63 @@ type options struct {
 func WithBaseURL(u string) Option { return func(o *options) error { return o.cfg.SetBaseURL(u) } }
 
 // WithCredentials sets the application token and secret issued in the management
-// portal (Brands, API Access). Required. The secret never goes over the wire: it
-// keys the login signature and, by default, the request signatures.
+// portal (Brands, API Access), held in memory. The secret never goes over the wire:
+// it keys the login signature and, by default, the request signatures. It is the
+// same as WithAppTokenSource with a fixed token and WithHMACSigner with
+// auth.NewHMACSHA256 of the secret; give the credentials either way, not both.
 func WithCredentials(appToken, appSecret string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(appToken) == "" || strings.TrimSpace(appSecret) == "" {
 			return errors.New("WithCredentials: the application token and the application secret are both required")
 		}
-		if strings.ContainsAny(appToken, "&=#?% \t\r\n") {
+		if !queryToken(appToken) {
 			return errors.New("WithCredentials: the application token contains characters a query string cannot carry as is")
 		}
-		o.appToken, o.appSecret, o.credsSet = appToken, appSecret, true
-		return nil
+		signer, err := auth.NewHMACSHA256(auth.NewSecret(appSecret))
+		if err != nil {
+			return fmt.Errorf("WithCredentials: %w", err)
+		}
+		if err := o.setAppToken("WithCredentials", auth.StaticSource(auth.Token{Value: appToken})); err != nil {
+			return err
+		}
+		return o.setHMAC("WithCredentials", signer)
 	}
 }
 
-// WithRequestSigner replaces the default signer of the Signature header (see the
-// package documentation for the default).
+// WithAppTokenSource reads the application token from src (a secret manager, for
+// example) instead of holding it in memory. The client reads it afresh for every
+// login and keeps it no longer than that login. Use it with WithHMACSigner, instead
+// of WithCredentials.
+func WithAppTokenSource(src auth.Source) Option {
+	return func(o *options) error {
+		if src == nil {
+			return errors.New("WithAppTokenSource: source must not be nil")
+		}
+		return o.setAppToken("WithAppTokenSource", src)
+	}
+}
+
+// WithHMACSigner sets the HMAC-SHA256 signer keyed by the application secret, for a
+// secret the process must not hold (a KMS or a Vault transit key behind an
+// auth.HMACSigner). It signs the login signature and the default Signature header,
+// and is handed to a RequestSigner; its MACs are sent as lowercase hex. Each call
+// gets the context of the login or request it signs. Use it with WithAppTokenSource,
+// instead of WithCredentials.
+func WithHMACSigner(signer auth.HMACSigner) Option {
+	return func(o *options) error {
+		if signer == nil {
+			return errors.New("WithHMACSigner: signer must not be nil")
+		}
+		return o.setHMAC("WithHMACSigner", signer)
+	}
+}
+
+// queryToken reports whether an application token can go into the login query as is.
+func queryToken(s string) bool { return !strings.ContainsAny(s, "&=#?% \t\r\n") }
+
+// WithRequestSigner replaces what the Signature header signs (see the package
+// documentation for the default); the key stays with the client's HMAC signer,
+// which the RequestSigner receives.
 func WithRequestSigner(signer RequestSigner) Option {
 	return func(o *options) error {
 		if signer == nil {
@@ -185,8 +242,9 @@ func WithInsecureHTTP() Option {
 	return func(o *options) error { o.cfg.AllowInsecureHTTP = true; return nil }
 }
 
-// NewClient returns a client for the clients portal. WithBaseURL and WithCredentials
-// are required. No request is sent until the first call.
+// NewClient returns a client for the clients portal. WithBaseURL is required, and
+// the credentials: WithCredentials, or WithAppTokenSource with WithHMACSigner. No
+// request is sent until the first call.
 func NewClient(opts ...Option) (*Client, error) {
 	o := &options{cfg: rest.DefaultConfig("tpv"), methods: map[Endpoint]string{}}
 	for _, opt := range opts {
@@ -197,28 +255,35 @@ func NewClient(opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("tpv: %w", err)
 		}
 	}
-	if !o.credsSet {
-		return nil, errors.New("tpv: WithCredentials is required (the application token and secret)")
+	switch {
+	case o.appToken == nil && o.hmac == nil:
+		return nil, errors.New("tpv: WithCredentials is required (the application token and secret), " +
+			"or WithAppTokenSource with WithHMACSigner")
+	case o.appToken == nil:
+		return nil, errors.New("tpv: WithHMACSigner needs WithAppTokenSource (the application token)")
+	case o.hmac == nil:
+		return nil, errors.New("tpv: WithAppTokenSource needs WithHMACSigner (the application secret's HMAC key)")
 	}
 	c := &Client{
-		creds:    &credentials{appToken: auth.NewSecret(o.appToken), appSecret: auth.NewSecret(o.appSecret)},
+		appToken: o.appToken,
+		hmac:     o.hmac,
 		now:      time.Now,
 		methods:  &endpointMethods{m: map[Endpoint]string{}},
-		signer:   o.signer,
 		loginTTL: AuthTokenLifetime,
 		life:     rest.NewLifecycle(),
 	}
 	for e, m := range o.methods {
 		c.methods.m[e] = m
 	}
-	if c.signer == nil {
-		c.signer = c.defaultSignature
+	signer := o.signer
+	if signer == nil {
+		signer = defaultSignature
 	}
 
 	cfg := o.cfg
 	cfg.DecodeError = DecodeError
-	cfg.IsAuthExpired = authTokenRejected
-	refreshTimeout := cfg.Timeout*time.Duration(cfg.RetryMax+1) + cfg.RetryWaitMax*time.Duration(cfg.RetryMax)
+	cfg.CredentialRejected = authTokenRejected
+	refreshTimeout := cfg.CallTimeout()
 	cacheOpts := []auth.CacheOption{
 		auth.WithRefreshWindow(AuthTokenRenewBefore),
 		auth.WithRefreshJitter(0.25),
@@ -232,11 +297,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		cacheOpts = append(cacheOpts, auth.WithStore(o.store, o.storeKey), auth.WithLease(refreshTimeout, 50*time.Millisecond))
 	}
 	c.tokens = auth.NewCache(auth.SourceFunc(c.login), cacheOpts...)
-	cfg.Authorizer = &requestAuthorizer{
-		token:  rest.HeaderToken{Source: c.tokens, Header: "Authorization"},
-		signer: c.signer,
-		life:   c.life,
-	}
+	cfg.Authorizer = c.requestAuthorizer(signer)
 	rc, err := rest.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tpv: %w", err)

@@ -767,8 +767,8 @@ func TestWithRequestSigner(t *testing.T) {
 	c, err := tpv.NewClient(
 		tpv.WithBaseURL(srv.URL()),
 		tpv.WithCredentials(srv.AppToken(), secret),
-		tpv.WithRequestSigner(func(r *http.Request, _ []byte) (string, error) {
-			return hmacHex(secret, r.Method+" "+r.URL.EscapedPath()), nil
+		tpv.WithRequestSigner(func(ctx context.Context, r *http.Request, _ []byte, signer auth.HMACSigner) (string, error) {
+			return auth.SignHMACHex(ctx, signer, r.Method+" "+r.URL.EscapedPath())
 		}))
 	require.NoError(t, err)
 	closeWhenDone(t, c)
@@ -788,7 +788,7 @@ func TestWithRequestSigner(t *testing.T) {
 
 	// A failing signer stops the call before it is sent.
 	boom := errors.New("key store unavailable")
-	e = setup(t, nil, tpv.WithRequestSigner(func(*http.Request, []byte) (string, error) { return "", boom }))
+	e = setup(t, nil, tpv.WithRequestSigner(func(context.Context, *http.Request, []byte, auth.HMACSigner) (string, error) { return "", boom }))
 	_, err = e.c.SubmitTPV(ctx, seedSale())
 	assert.ErrorIs(t, err, boom)
 	assert.NotErrorIs(t, err, tpv.ErrOutcomeUnknown)
@@ -796,7 +796,7 @@ func TestWithRequestSigner(t *testing.T) {
 
 	// An empty signature sends no header.
 	e = setup(t, []tpvtest.Option{tpvtest.WithoutSignatureCheck()},
-		tpv.WithRequestSigner(func(*http.Request, []byte) (string, error) { return "", nil }))
+		tpv.WithRequestSigner(func(context.Context, *http.Request, []byte, auth.HMACSigner) (string, error) { return "", nil }))
 	_, err = e.c.Products(ctx)
 	require.NoError(t, err)
 	reqs := e.srv.Requests()

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/banksdk/banksdk/internal/rest"
 )
@@ -62,23 +60,26 @@ func (e *APIError) Error() string {
 // first, then {"message": "..."}, and otherwise keeps a short excerpt of the body.
 // Any credential the request carried (auth token, Signature, login query values)
 // is removed from the message. It is the decoder the client installs; it is exported
-// for callers who handle portal answers themselves.
+// for callers who handle portal answers themselves. It depends only on its
+// arguments.
 func DecodeError(resp *http.Response, body []byte) error {
 	e := &APIError{Raw: body}
 	if resp != nil {
 		e.StatusCode = resp.StatusCode
 	}
-	e.Message = scrubMessage(errorMessage(body), requestSecrets(resp))
+	msg, n := errorMessage(body)
+	e.Message = clip(rest.NewRedactor().Redact(msg, requestSecrets(resp)...), n)
 	return e
 }
 
-// authTokenRejected reports whether an answer says that the portal no longer honours
-// the auth token the request carried, so that the client logs in again and replays
-// the call once: a 401, or a 400 whose message names the token (TokenRejected). The
-// portal documents every failure as a 400, so a token it stops honouring early (after
-// another login with the same application credentials) is answered with one. Such
-// an answer means the request was not processed, so the replay is safe for a
-// submission too.
+// authTokenRejected is the client's rest.Config.CredentialRejected: it reports
+// whether an answer says that the portal no longer honours the auth token the
+// request carried: a 401, or a 400 whose message names the token (TokenRejected).
+// The portal documents every failure as a 400, so a token it stops honouring early
+// (after another login with the same application credentials) is answered with one.
+// Such an answer means the request was not processed, so the replay that follows
+// (the request authorizer forgets the token, and the pipeline replays once) is safe
+// for a submission too.
 func authTokenRejected(resp *http.Response, apiErr error) bool {
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
@@ -106,11 +107,12 @@ func TokenRejected(message string) bool {
 	return tokenWordRe.MatchString(message) && rejectWordRe.MatchString(message)
 }
 
-// errorMessage extracts the portal's message from an answer body.
-func errorMessage(body []byte) string {
+// errorMessage extracts the portal's message from an answer body, and the number of
+// runes to keep of it.
+func errorMessage(body []byte) (string, int) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
-		return ""
+		return "", 0
 	}
 	var obj map[string]json.RawMessage
 	if trimmed[0] == '{' && json.Unmarshal(trimmed, &obj) == nil {
@@ -118,39 +120,20 @@ func errorMessage(body []byte) string {
 			if raw, ok := obj[key]; ok {
 				var s string
 				if json.Unmarshal(raw, &s) == nil && strings.TrimSpace(s) != "" {
-					return excerpt(s, 500)
+					return s, 500
 				}
 				if len(raw) > 0 && string(raw) != "null" {
-					return excerpt(string(raw), 500) // an object or array: keep it as JSON
+					return string(raw), 500 // an object or array: keep it as JSON
 				}
 			}
 		}
-		return ""
+		return "", 0
 	}
-	return excerpt(string(trimmed), 200)
+	return string(trimmed), 200
 }
 
-// excerpt returns at most n runes of s on one line, without control characters.
-func excerpt(s string, n int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > n {
-		r := []rune(s)
-		s = string(r[:n]) + "…"
-	}
-	return s
-}
+// clip is rest.Clip of server text that may not be valid UTF-8.
+func clip(s string, n int) string { return rest.Clip(strings.ToValidUTF8(s, "\uFFFD"), n) }
 
 // requestSecrets lists the credentials the request of resp carried.
 func requestSecrets(resp *http.Response) []string {
@@ -160,29 +143,17 @@ func requestSecrets(resp *http.Response) []string {
 	req := resp.Request
 	var out []string
 	for _, name := range []string{"Authorization", "Signature"} {
-		for k, vs := range req.Header {
-			if strings.EqualFold(k, name) {
-				out = append(out, vs...)
-			}
+		if v := rest.HeaderValue(req.Header, name); v != "" {
+			out = append(out, v)
 		}
 	}
 	if req.URL != nil && req.URL.RawQuery != "" {
-		for _, key := range []string{"token", "_signature"} {
-			out = append(out, req.URL.Query()[key]...)
-		}
+		q := req.URL.Query()
+		out = append(out, q["token"]...)
+		out = append(out, q["_signature"]...)
 		out = append(out, req.URL.RawQuery)
 	}
 	return out
-}
-
-// scrubMessage replaces every secret (at least 4 characters long) in msg.
-func scrubMessage(msg string, secrets []string) string {
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
-		}
-	}
-	return msg
 }
 
 // FieldError is one broken rule of an Enrollment.

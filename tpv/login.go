@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/internal/rest"
@@ -25,22 +26,30 @@ func loginMessage(appToken, timestamp string) string {
 }
 
 // loginAuthorizer builds the login query afresh for every attempt, so that a retried
-// login carries a current timestamp and its own signature.
+// login carries a current timestamp and its own signature. appToken is the one the
+// login read from the client's source.
 type loginAuthorizer struct {
-	c *Client
+	appToken auth.Secret
+	signer   auth.HMACSigner
+	now      func() time.Time
 }
 
-func (a loginAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
-	tok, secret := a.c.creds.appToken.Reveal(), a.c.creds.appSecret.Reveal()
-	ts := strconv.FormatInt(a.c.now().Unix(), 10)
-	sig := auth.HMACSHA256Hex([]byte(secret), loginMessage(tok, ts))
+func (a loginAuthorizer) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
+	tok := a.appToken.Reveal()
+	ts := strconv.FormatInt(a.now().Unix(), 10)
+	sig, err := auth.SignHMACHex(ctx, a.signer, loginMessage(tok, ts))
+	if err != nil {
+		// The message signed holds the application token: keep it out of the text.
+		return redactedError(fmt.Errorf("tpv: signing the login: %w", err), tok)
+	}
 	// The documented order: token, timestamp, _signature.
 	req.URL.RawQuery = "token=" + url.QueryEscape(tok) + "&timestamp=" + ts + "&_signature=" + sig
 	return nil
 }
 
 // login is the auth.Source behind the token cache: POST /api/v1/auth with the signed
-// query, answered by {"auth_token": "..."}.
+// query, answered by {"auth_token": "..."}. It reads the application token from the
+// client's source for this login only.
 func (c *Client) login(ctx context.Context) (auth.Token, error) {
 	// A renewal runs in the background while the current token is served: Close
 	// cancels it and waits for it.
@@ -49,6 +58,10 @@ func (c *Client) login(ctx context.Context) (auth.Token, error) {
 		return auth.Token{}, err
 	}
 	defer end()
+	appToken, err := c.readAppToken(ctx)
+	if err != nil {
+		return auth.Token{}, &loginError{err: err}
+	}
 	start := c.now()
 	var out struct {
 		AuthToken string `json:"auth_token"`
@@ -56,7 +69,7 @@ func (c *Client) login(ctx context.Context) (auth.Token, error) {
 	_, err = c.rc.Do(ctx, &rest.Request{
 		Method:     http.MethodPost,
 		Path:       pathAuth,
-		Authorizer: loginAuthorizer{c: c},
+		Authorizer: loginAuthorizer{appToken: appToken, signer: c.hmac, now: c.now},
 		// Logging in twice only issues another token: safe to repeat.
 		Idempotent:   rest.Idempotent(true),
 		NoAuthReplay: true,
@@ -71,34 +84,52 @@ func (c *Client) login(ctx context.Context) (auth.Token, error) {
 	return auth.Token{Value: out.AuthToken, Expiry: start.Add(c.loginTTL)}, nil
 }
 
+// readAppToken reads the application token for one login.
+func (c *Client) readAppToken(ctx context.Context) (auth.Secret, error) {
+	tok, err := c.appToken.Token(ctx)
+	if err != nil {
+		return auth.Secret{}, fmt.Errorf("reading the application token: %w", err)
+	}
+	switch {
+	case tok.Value == "":
+		return auth.Secret{}, errors.New("the application token source gave an empty token")
+	case !queryToken(tok.Value):
+		return auth.Secret{}, errors.New("the application token contains characters a query string cannot carry as is")
+	}
+	return auth.NewSecret(tok.Value), nil
+}
+
 // defaultSignature signs the raw query string, or the raw body when the request has
-// no query, with HMAC-SHA256 keyed by the application secret, in lowercase hex.
-func (c *Client) defaultSignature(req *http.Request, body []byte) (string, error) {
+// no query, with the client's HMAC-SHA256 signer, in lowercase hex.
+func defaultSignature(ctx context.Context, req *http.Request, body []byte, signer auth.HMACSigner) (string, error) {
 	msg := string(body)
 	if req.URL.RawQuery != "" {
 		msg = req.URL.RawQuery
 	}
-	return auth.HMACSHA256Hex([]byte(c.creds.appSecret.Reveal()), msg), nil
+	return auth.SignHMACHex(ctx, signer, msg)
 }
 
-// requestAuthorizer sets "Authorization: <auth token>" (no Bearer prefix) from the
-// token cache and "Signature: <signature>" on every attempt. It forgets a token the
-// portal rejected (rest.Invalidator), so the pipeline's single replay logs in again.
-// After Close it refuses every attempt with ErrClosed.
-type requestAuthorizer struct {
-	token  rest.HeaderToken
-	signer RequestSigner
-	life   *rest.Lifecycle
+// requestAuthorizer authorises every call but the login: after Close it refuses with
+// ErrClosed; it sets "Authorization: <auth token>" (no Bearer prefix) from the token
+// cache, then "Signature: <signature>". As a rest.Chain it is the Renewer of the
+// auth token: a token the portal rejected is forgotten and the pipeline replays the
+// call once, logging in again.
+func (c *Client) requestAuthorizer(sign RequestSigner) rest.Chain {
+	return rest.Chain{
+		rest.AuthorizerFunc(func(context.Context, *http.Request, []byte) error { return c.life.Err() }),
+		rest.HeaderToken{Source: c.tokens, Header: "Authorization"},
+		signatureHeader{sign: sign, signer: c.hmac},
+	}
 }
 
-func (a *requestAuthorizer) Authorize(ctx context.Context, req *http.Request, body []byte) error {
-	if err := a.life.Err(); err != nil {
-		return err
-	}
-	if err := a.token.Authorize(ctx, req, body); err != nil {
-		return err
-	}
-	sig, err := a.signer(req, body)
+// signatureHeader sets "Signature: <signature>" on every attempt.
+type signatureHeader struct {
+	sign   RequestSigner
+	signer auth.HMACSigner
+}
+
+func (s signatureHeader) Authorize(ctx context.Context, req *http.Request, body []byte) error {
+	sig, err := s.sign(ctx, req, body, s.signer)
 	if err != nil {
 		return fmt.Errorf("tpv: signing request: %w", err)
 	}
@@ -110,12 +141,9 @@ func (a *requestAuthorizer) Authorize(ctx context.Context, req *http.Request, bo
 	return nil
 }
 
-func (a *requestAuthorizer) Invalidate(req *http.Request) { a.token.Invalidate(req) }
-
 var (
-	_ rest.Authorizer  = (*requestAuthorizer)(nil)
-	_ rest.Invalidator = (*requestAuthorizer)(nil)
-	_ rest.Authorizer  = loginAuthorizer{}
+	_ rest.Authorizer = signatureHeader{}
+	_ rest.Authorizer = loginAuthorizer{}
 )
 
 // loginError is a failed login; it matches ErrLoginFailed.
@@ -134,3 +162,18 @@ func (c *Client) clean(err error) error {
 	}
 	return err
 }
+
+// redactedErr is an error whose text has credentials removed; errors.Is and
+// errors.As still reach the error it wraps.
+type redactedErr struct {
+	text string
+	err  error
+}
+
+// redactedError returns err with secrets removed from its text.
+func redactedError(err error, secrets ...string) error {
+	return &redactedErr{text: rest.NewRedactor().Redact(err.Error(), secrets...), err: err}
+}
+
+func (e *redactedErr) Error() string { return e.text }
+func (e *redactedErr) Unwrap() error { return e.err }

@@ -309,5 +309,5 @@ func errorOnly(raw []byte) (string, bool) {
 	if json.Unmarshal(body["error"], &msg) != nil || strings.TrimSpace(msg) == "" {
 		return "", false
 	}
-	return excerpt(msg, 500), true
+	return clip(msg, 500), true
 }
