@@ -359,11 +359,11 @@ func (s *AccountsService) Transactions(ctx context.Context, consentID, accountID
 			}
 			key := pageKey(u)
 			if n >= maxTransactionPages {
-				yield(Transaction{}, fmt.Errorf("kh: transactions of account %q: more than %d pages: %w", clip(accountID, 64), maxTransactionPages, ErrPageLoop))
+				yield(Transaction{}, fmt.Errorf("kh: transactions of account %q: more than %d pages: %w", rest.Clip(accountID, 64), maxTransactionPages, ErrPageLoop))
 				return
 			}
 			if seen[key] {
-				yield(Transaction{}, fmt.Errorf("kh: transactions of account %q: page %d: %w (%s)", clip(accountID, 64), n, ErrPageLoop, rest.RedactURL(u)))
+				yield(Transaction{}, fmt.Errorf("kh: transactions of account %q: page %d: %w (%s)", rest.Clip(accountID, 64), n, ErrPageLoop, rest.RedactURL(u)))
 				return
 			}
 			seen[key] = true

@@ -284,7 +284,7 @@ func (c *Client) SCARedirectURL(ctx context.Context, link string, opts ...Reques
 	switch {
 	case ro.useConsent != "":
 		if _, ok := c.tokens.kind(ro.useConsent); !ok {
-			return "", invalid("UseConsent", "consent %q is unknown to the client", clip(ro.useConsent, 64))
+			return "", invalid("UseConsent", "consent %q is unknown to the client", rest.Clip(ro.useConsent, 64))
 		}
 		tok, err = c.tokens.cache.Token(ctx, ro.useConsent)
 	case c.app.configured():

@@ -3,6 +3,7 @@ package kh
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -63,14 +64,25 @@ type service struct{ client *Client }
 type Option func(*options) error
 
 type options struct {
-	cfg       rest.Config
-	cert      *tls.Certificate
-	roots     *x509.CertPool
-	appToken  string
-	appID     string
-	appSource auth.Source
-	store     auth.Store
-	storeKey  string
+	cfg  rest.Config
+	cert *tls.Certificate
+	// getCert is WithGetClientCertificate's callback.
+	getCert func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
+	// certBy names the certificate options given: at most one may be.
+	certBy        []string
+	roots         *x509.CertPool
+	appToken      string
+	appID         string
+	appSource     auth.Source
+	consentSource auth.KeyedSource
+	store         auth.Store
+	storeKey      string
+}
+
+// setCert records the client certificate an option gives.
+func (o *options) setCert(by string, cert tls.Certificate) {
+	o.certBy = append(o.certBy, by)
+	o.cert = &cert
 }
 
 // WithStore shares the application token and every consent token with the other
@@ -129,13 +141,59 @@ func WithInsecureHTTP() Option {
 }
 
 // WithClientCertificate sets the TPP's client certificate (the QWAC K&H identifies the
-// TPP by). Without one the bank refuses the TLS handshake.
+// TPP by). Without one the bank refuses the TLS handshake. cert.PrivateKey may be any
+// crypto.Signer whose public key is the certificate's, not only an in-memory
+// *rsa.PrivateKey or *ecdsa.PrivateKey: a key held in an HSM or a cloud KMS signs the
+// handshake through its crypto.Signer and never leaves it. Set the client certificate
+// with one option only (this one, WithGetClientCertificate, or a PEM, file or PKCS#12
+// variant).
 func WithClientCertificate(cert tls.Certificate) Option {
 	return func(o *options) error {
-		if len(cert.Certificate) == 0 || cert.PrivateKey == nil {
-			return errors.New("kh: WithClientCertificate: the certificate needs its chain and private key")
+		if err := checkCertificate(cert); err != nil {
+			return fmt.Errorf("kh: WithClientCertificate: %w", err)
 		}
-		o.cert = &cert
+		o.setCert("WithClientCertificate", cert)
+		return nil
+	}
+}
+
+// checkCertificate checks that cert has a chain and a private key that signs for its
+// leaf certificate.
+func checkCertificate(cert tls.Certificate) error {
+	if len(cert.Certificate) == 0 || cert.PrivateKey == nil {
+		return errors.New("the certificate needs its chain and private key")
+	}
+	signer, ok := cert.PrivateKey.(crypto.Signer)
+	if !ok {
+		return fmt.Errorf("the private key (%T) is not a crypto.Signer", cert.PrivateKey)
+	}
+	leaf := cert.Leaf
+	if leaf == nil {
+		var err error
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return fmt.Errorf("the leaf certificate: %w", err)
+		}
+	}
+	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(signer.Public()) {
+		return errors.New("the private key does not match the leaf certificate's public key")
+	}
+	return nil
+}
+
+// WithGetClientCertificate has the client certificate come from get on every TLS
+// handshake in which the bank asks for one, instead of a certificate fixed at
+// construction: for a key in an HSM or a cloud KMS (the returned certificate's
+// PrivateKey is the key's crypto.Signer), or a certificate rotated while the client
+// runs. get may be called concurrently; its error fails the handshake (a transport
+// error, retried like one). It is crypto/tls's Config.GetClientCertificate.
+func WithGetClientCertificate(get func(*tls.CertificateRequestInfo) (*tls.Certificate, error)) Option {
+	return func(o *options) error {
+		if get == nil {
+			return errors.New("kh: WithGetClientCertificate: the callback is nil")
+		}
+		o.certBy = append(o.certBy, "WithGetClientCertificate")
+		o.getCert = get
 		return nil
 	}
 }
@@ -148,7 +206,7 @@ func WithClientCertificatePEM(certPEM, keyPEM []byte) Option {
 		if err != nil {
 			return err
 		}
-		o.cert = &cert
+		o.setCert("WithClientCertificatePEM", cert)
 		return nil
 	}
 }
@@ -160,7 +218,7 @@ func WithClientCertificateFiles(certFile, keyFile string) Option {
 		if err != nil {
 			return err
 		}
-		o.cert = &cert
+		o.setCert("WithClientCertificateFiles", cert)
 		return nil
 	}
 }
@@ -173,7 +231,7 @@ func WithClientCertificatePKCS12(data []byte, password string) Option {
 		if err != nil {
 			return fmt.Errorf("kh: WithClientCertificatePKCS12: %w", err)
 		}
-		o.cert = &cert
+		o.setCert("WithClientCertificatePKCS12", cert)
 		return nil
 	}
 }
@@ -229,6 +287,26 @@ func WithAppTokenSource(src auth.Source) Option {
 	}
 }
 
+// WithConsentTokenSource takes consent tokens from src instead of the consent status
+// call (GET /v1/consents/{id}/status made with the application token, which is the
+// default): for example a service that holds the consents of several applications.
+// src is asked for a consent's token, by consent id, when the client has none or the
+// bank rejected the one a call carried (TOKEN_UNKNOWN, TOKEN_EXPIRED, TOKEN_INVALID:
+// the call is then replayed once with the new token). The client caches the tokens
+// per consent, renews each consent's token once however many calls need it at the
+// same time, and shares them with other replicas under WithStore. Consents must still
+// be known to the client (Consents.Create or Consents.Track) for calls to be routed
+// to their tokens.
+func WithConsentTokenSource(src auth.KeyedSource) Option {
+	return func(o *options) error {
+		if src == nil {
+			return errors.New("kh: WithConsentTokenSource: source is nil")
+		}
+		o.consentSource = src
+		return nil
+	}
+}
+
 // NewClient returns a client. WithBaseURL is required; calls that need an application
 // token need WithAppToken, WithApplicationID or WithAppTokenSource (or UseApplication
 // later).
@@ -248,13 +326,16 @@ func NewClient(opts ...Option) (*Client, error) {
 	if o.appSource != nil && (o.appToken != "" || o.appID != "") {
 		return nil, errors.New("kh: WithAppTokenSource cannot be combined with WithAppToken or WithApplicationID")
 	}
+	if len(o.certBy) > 1 {
+		return nil, fmt.Errorf("kh: %s: set the client certificate with one option only", strings.Join(o.certBy, " and "))
+	}
 	tlsCfg, err := tlsConfig(o)
 	if err != nil {
 		return nil, err
 	}
 	o.cfg.TLSClientConfig = tlsCfg
 	o.cfg.DecodeError = DecodeError
-	o.cfg.IsAuthExpired = isAuthExpired
+	o.cfg.CredentialRejected = credentialRejected
 	o.cfg.RequestIDHeaders = []string{headerRequestID}
 	rc, err := rest.New(o.cfg)
 	if err != nil {
@@ -302,8 +383,13 @@ func tlsConfig(o *options) (*tls.Config, error) {
 	if base.MaxVersion != 0 && base.MaxVersion < tls.VersionTLS12 {
 		return nil, errors.New("kh: the HTTP client's TLS MaxVersion is below TLS 1.2")
 	}
-	if o.cert != nil {
+	switch {
+	case o.cert != nil:
 		base.Certificates = []tls.Certificate{*o.cert}
+		base.GetClientCertificate = nil // crypto/tls would prefer it to Certificates
+	case o.getCert != nil:
+		base.Certificates = nil
+		base.GetClientCertificate = o.getCert
 	}
 	if o.roots != nil {
 		base.RootCAs = o.roots
@@ -497,21 +583,12 @@ func metaOf(r *rest.Response) Meta {
 	return Meta{RequestID: r.RequestID, StatusCode: r.StatusCode}
 }
 
-type callKey struct{}
-
-// callInfo travels in the request context to IsAuthExpired.
-type callInfo struct{ renewable bool }
-
-func isAuthExpired(resp *http.Response, apiErr error) bool {
+// credentialRejected is the client's rest.Config.CredentialRejected: the bank refused
+// the token the call carried (401 with TOKEN_UNKNOWN, TOKEN_EXPIRED or TOKEN_INVALID).
+// What follows is the call's authorizer's to decide (bearer.Renew).
+func credentialRejected(_ *http.Response, apiErr error) bool {
 	var ae *APIError
-	if !errors.As(apiErr, &ae) || !ae.tokenRejected() {
-		return false
-	}
-	if resp == nil || resp.Request == nil {
-		return false
-	}
-	ci, _ := resp.Request.Context().Value(callKey{}).(*callInfo)
-	return ci != nil && ci.renewable
+	return errors.As(apiErr, &ae) && ae.tokenRejected()
 }
 
 // send runs one call: it validates the options, picks a token by the table, sets the
@@ -548,7 +625,7 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 		}
 		consent = ro.useConsent
 	}
-	authz, renewable, err := c.authorizerFor(ep, consent)
+	authz, err := c.authorizerFor(ep, consent)
 	if err != nil {
 		return nil, err
 	}
@@ -556,7 +633,7 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 	for k, v := range ro.header {
 		hdr[k] = v
 	}
-	if cl.consentHeader && cl.consent != "" && requestHeader(hdr, headerConsentID) == "" {
+	if cl.consentHeader && cl.consent != "" && rest.HeaderValue(hdr, headerConsentID) == "" {
 		setHeader(hdr, headerConsentID, cl.consent)
 	}
 	id := ro.requestID
@@ -576,7 +653,6 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 			return nil, invalid("path", "%v", err)
 		}
 	}
-	ctx = context.WithValue(ctx, callKey{}, &callInfo{renewable: renewable})
 	if cl.stream {
 		return c.rc.Stream(ctx, req)
 	}
@@ -592,11 +668,10 @@ type noAuth struct{}
 func (noAuth) Authorize(context.Context, *http.Request, []byte) error { return nil }
 
 // authorizerFor picks a token kind the endpoint accepts: the named consent's token when
-// its kind is allowed, else the application token when allowed. renewable says whether
-// a rejected token can be renewed (and the call replayed).
-func (c *Client) authorizerFor(ep *endpoint, consentID string) (rest.Authorizer, bool, error) {
+// its kind is allowed, else the application token when allowed.
+func (c *Client) authorizerFor(ep *endpoint, consentID string) (rest.Authorizer, error) {
 	if ep.accepts == kNone {
-		return nil, false, nil
+		return nil, nil
 	}
 	var held []TokenKind
 	reason := ""
@@ -604,35 +679,45 @@ func (c *Client) authorizerFor(ep *endpoint, consentID string) (rest.Authorizer,
 		kind, ok := c.tokens.kind(consentID)
 		switch {
 		case ok && ep.accepts.has(kind):
-			return &consentAuth{c: c, id: consentID}, c.app.configured(), nil
+			return c.tokens.bearer(consentID), nil
 		case ok:
 			held = append(held, kind)
-			reason = fmt.Sprintf("consent %q is a %s consent", clip(consentID, 64), purposeOf(kind))
+			reason = fmt.Sprintf("consent %q is a %s consent", rest.Clip(consentID, 64), purposeOf(kind))
 		default:
-			reason = fmt.Sprintf("consent %q is unknown to the client: create it with Consents.Create or register it with Consents.Track", clip(consentID, 64))
+			reason = fmt.Sprintf("consent %q is unknown to the client: create it with Consents.Create or register it with Consents.Track", rest.Clip(consentID, 64))
 		}
 	}
-	if c.app.configured() {
+	if cache := c.app.current(); cache != nil {
 		if ep.accepts.has(TokenApp) {
-			return &appAuth{c: c}, c.app.renewable(), nil
+			return newBearer(cache, c.app.renewable), nil
 		}
 		held = append(held, TokenApp)
 	}
-	return nil, false, &RoutingError{Endpoint: ep.String(), Accepts: ep.accepts.list(), Held: held, Reason: reason}
+	return nil, &RoutingError{Endpoint: ep.String(), Accepts: ep.accepts.list(), Held: held, Reason: reason}
 }
 
-func setBearer(req *http.Request, tok string) {
-	req.Header["Authorization"] = []string{"Bearer " + tok}
+// bearer authorises a call with "Authorization: Bearer <token>" from a token cache.
+// It is the one owner of a token the bank rejected: Renew invalidates exactly the
+// token the call carried (so that concurrent rejections renew once) and has the call
+// replayed once, when the token can be renewed at all.
+type bearer struct {
+	rest.HeaderToken
+	renewable func() bool
 }
 
-func bearerOf(req *http.Request) string {
-	if req == nil {
-		return ""
+func newBearer(src auth.Source, renewable func() bool) bearer {
+	return bearer{HeaderToken: rest.HeaderToken{Source: src, Header: "Authorization", Prefix: "Bearer "}, renewable: renewable}
+}
+
+// Renew implements rest.Renewer.
+func (b bearer) Renew(ctx context.Context, req *http.Request, apiErr error) (bool, error) {
+	if !b.renewable() {
+		return false, nil // the rejection is final: nothing would give another token
 	}
-	v := req.Header.Get("Authorization")
-	t, _ := strings.CutPrefix(v, "Bearer ")
-	return t
+	return b.HeaderToken.Renew(ctx, req, apiErr)
 }
+
+var _ rest.Renewer = bearer{}
 
 // checkToken checks a token has the JWT shape K&H uses (three base64url parts).
 func checkToken(tok string) error {
@@ -802,36 +887,16 @@ func (c *Client) UseApplication(appID, token string) error {
 	return nil
 }
 
-type appAuth struct{ c *Client }
-
-func (a *appAuth) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
-	cache := a.c.app.current()
-	if cache == nil {
-		return errors.New("kh: no application token configured")
-	}
-	tok, err := cache.Token(ctx)
-	if err != nil {
-		return err
-	}
-	setBearer(req, tok.Value)
-	return nil
-}
-
-func (a *appAuth) Invalidate(req *http.Request) {
-	if cache := a.c.app.current(); cache != nil {
-		if t := bearerOf(req); t != "" {
-			cache.Invalidate(auth.Token{Value: t})
-		}
-	}
-}
-
 // consentTokens holds the consents the client knows (with their token kind) and their
-// tokens, renewed by GET /v1/consents/{id}/status.
+// tokens: a cache per consent over the consent-token source (the consent status call,
+// or WithConsentTokenSource's).
 type consentTokens struct {
-	c     *Client
-	cache *auth.KeyedCache
-	mu    sync.RWMutex
-	kinds map[string]TokenKind
+	c *Client
+	// custom is set when the tokens come from WithConsentTokenSource.
+	custom bool
+	cache  *auth.KeyedCache
+	mu     sync.RWMutex
+	kinds  map[string]TokenKind
 }
 
 func newConsentTokens(c *Client, o *options) *consentTokens {
@@ -840,7 +905,11 @@ func newConsentTokens(c *Client, o *options) *consentTokens {
 	if o.store != nil {
 		opts = append(opts, auth.WithStore(o.store, o.storeKey+"consent:"))
 	}
-	t.cache = auth.NewKeyedCache(t.renew, opts...)
+	var src auth.KeyedSource = statusRenewer{c: c}
+	if o.consentSource != nil {
+		src, t.custom = o.consentSource, true
+	}
+	t.cache = auth.NewKeyedCache(src, opts...)
 	return t
 }
 
@@ -864,38 +933,46 @@ func (t *consentTokens) forget(id string) {
 	t.cache.Delete(id)
 }
 
-// renew fetches a new consent token through the consent status call, authorised with
-// the application token (never with the consent's own token).
-func (t *consentTokens) renew(ctx context.Context, id string) (auth.Token, error) {
-	if !t.c.app.configured() {
-		return auth.Token{}, fmt.Errorf("kh: cannot renew the token of consent %q: its status call needs an application token", clip(id, 64))
+// bearer authorises a call with the consent's token.
+func (t *consentTokens) bearer(id string) bearer {
+	return newBearer(consentSource{cache: t.cache, id: id}, t.renewable)
+}
+
+// renewable reports whether a rejected consent token can be renewed: the status call
+// needs an application token; a source of the caller's is asked regardless.
+func (t *consentTokens) renewable() bool { return t.custom || t.c.app.configured() }
+
+// consentSource is one consent's token in the keyed cache, as an auth.Source that can
+// forget a rejected token.
+type consentSource struct {
+	cache *auth.KeyedCache
+	id    string
+}
+
+func (s consentSource) Token(ctx context.Context) (auth.Token, error) {
+	return s.cache.Token(ctx, s.id)
+}
+
+func (s consentSource) Invalidate(t auth.Token) { s.cache.Invalidate(s.id, t) }
+
+// statusRenewer is the default consent-token source: the consent status call, made
+// with the application token (never with the consent's own token), which answers a
+// new token in its "token" header while the consent is valid.
+type statusRenewer struct{ c *Client }
+
+// Token implements auth.KeyedSource.
+func (r statusRenewer) Token(ctx context.Context, id string) (auth.Token, error) {
+	if !r.c.app.configured() {
+		return auth.Token{}, fmt.Errorf("kh: cannot renew the token of consent %q: its status call needs an application token", rest.Clip(id, 64))
 	}
-	st, tok, err := t.c.Consents.status(ctx, id, nil, false)
+	st, tok, err := r.c.Consents.status(ctx, id, nil, false)
 	if err != nil {
-		return auth.Token{}, fmt.Errorf("kh: renewing the token of consent %q: %w", clip(id, 64), err)
+		return auth.Token{}, fmt.Errorf("kh: renewing the token of consent %q: %w", rest.Clip(id, 64), err)
 	}
 	if tok == "" {
-		return auth.Token{}, fmt.Errorf("kh: consent %q is %s: the bank issues its token only while it is valid", clip(id, 64), clip(string(st.ConsentStatus), 32))
+		return auth.Token{}, fmt.Errorf("kh: consent %q is %s: the bank issues its token only while it is valid", rest.Clip(id, 64), rest.Clip(string(st.ConsentStatus), 32))
 	}
 	return auth.Token{Value: tok, Expiry: jwtExpiry(tok)}, nil
 }
 
-type consentAuth struct {
-	c  *Client
-	id string
-}
-
-func (a *consentAuth) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
-	tok, err := a.c.tokens.cache.Token(ctx, a.id)
-	if err != nil {
-		return err
-	}
-	setBearer(req, tok.Value)
-	return nil
-}
-
-func (a *consentAuth) Invalidate(req *http.Request) {
-	if t := bearerOf(req); t != "" {
-		a.c.tokens.cache.Invalidate(a.id, auth.Token{Value: t})
-	}
-}
+var _ auth.KeyedSource = statusRenewer{}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/banksdk/banksdk/internal/rest"
 )
@@ -194,12 +193,12 @@ func (e *APIError) Error() string {
 		} else {
 			b.WriteString("; ")
 		}
-		b.WriteString(clip(m.Code, 64))
+		b.WriteString(rest.Clip(m.Code, 64))
 		if m.Path != "" {
-			b.WriteString(" (" + clip(m.Path, 64) + ")")
+			b.WriteString(" (" + rest.Clip(m.Path, 64) + ")")
 		}
 		if m.Text != "" {
-			b.WriteString(": " + clip(m.Text, 200))
+			b.WriteString(": " + rest.Clip(m.Text, 200))
 		}
 		if i == 4 && len(e.Messages) > 5 {
 			fmt.Fprintf(&b, "; and %d more", len(e.Messages)-5)
@@ -208,30 +207,16 @@ func (e *APIError) Error() string {
 	}
 	if len(e.Messages) == 0 {
 		if e.Title != "" {
-			b.WriteString(": " + clip(e.Title, 100))
+			b.WriteString(": " + rest.Clip(e.Title, 100))
 		}
 		if e.Detail != "" {
-			b.WriteString(": " + clip(e.Detail, 200))
+			b.WriteString(": " + rest.Clip(e.Detail, 200))
 		}
 	}
 	if e.RequestID != "" {
-		b.WriteString(" [request id " + clip(e.RequestID, 64) + "]")
+		b.WriteString(" [request id " + rest.Clip(e.RequestID, 64) + "]")
 	}
 	return b.String()
-}
-
-func clip(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
 }
 
 // Has reports whether the bank answered with the message code.
@@ -269,7 +254,7 @@ func DecodeError(resp *http.Response, body []byte) error {
 		e.StatusCode = resp.StatusCode
 		e.RequestID = resp.Header.Get(headerRequestID)
 		if e.RequestID == "" && resp.Request != nil {
-			e.RequestID = requestHeader(resp.Request.Header, headerRequestID)
+			e.RequestID = rest.HeaderValue(resp.Request.Header, headerRequestID)
 		}
 	}
 	parseErrorBody(e, body)
@@ -393,17 +378,6 @@ func RequestIDOf(err error) string {
 	var oe *rest.OutcomeUnknownError
 	if errors.As(err, &oe) {
 		return oe.RequestID
-	}
-	return ""
-}
-
-// requestHeader reads a header set either canonically or by direct assignment.
-func requestHeader(h http.Header, name string) string {
-	if v := h.Get(name); v != "" {
-		return v
-	}
-	if vs := h[name]; len(vs) > 0 {
-		return vs[0]
 	}
 	return ""
 }

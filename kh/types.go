@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+
+	"github.com/banksdk/banksdk/internal/rest"
 )
 
 // Amount is a Berlin Group amount: an ISO 4217 currency and a decimal string
@@ -395,7 +397,7 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 	}
 	x, ok := looseBool(b)
 	if !ok {
-		return errors.New("kh: not a boolean: " + clip(string(b), 20))
+		return errors.New("kh: not a boolean: " + rest.Clip(string(b), 20))
 	}
 	*v = Bool(x)
 	return nil
@@ -412,7 +414,7 @@ func (v *Int) UnmarshalJSON(b []byte) error {
 	}
 	x, ok := looseInt(b)
 	if !ok {
-		return errors.New("kh: not an integer: " + clip(string(b), 20))
+		return errors.New("kh: not an integer: " + rest.Clip(string(b), 20))
 	}
 	*v = Int(x)
 	return nil
