@@ -2,7 +2,7 @@ package saltedge
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,12 +36,13 @@ var callbackBase = []string{"api", "connectors", "v1"}
 // whose claims are {"data": <payload>, "exp": now+TTL}, minted afresh for each
 // attempt. It is safe for concurrent use.
 type Client struct {
-	rest      *rest.Client
-	appID     string
-	appSecret auth.Secret
-	minter    *auth.JWTMinter
-	ttl       time.Duration
-	base      string
+	rest *rest.Client
+	// app sets App-Id and App-Secret on every attempt.
+	app    rest.Chain
+	minter *auth.JWTMinter
+	appID  string
+	ttl    time.Duration
+	base   string
 
 	common service
 
@@ -65,8 +66,8 @@ type Option func(*options) error
 type options struct {
 	cfg       rest.Config
 	appID     string
-	appSecret auth.Secret
-	key       *rsa.PrivateKey
+	appSecret rest.Authorizer // App-Secret: a StaticHeader or a source-backed HeaderToken
+	key       crypto.Signer
 	ttl       time.Duration
 }
 
@@ -115,21 +116,59 @@ func WithAppID(id string) Option {
 	}
 }
 
-// WithAppSecret sets the provider's app_secret (dashboard, connection details).
-// Required.
+// WithAppSecret sets the provider's app_secret (dashboard, connection details). It,
+// or WithAppSecretSource, is required; the last one given applies.
 func WithAppSecret(secret string) Option {
 	return func(o *options) error {
 		if err := headerValue("app secret", secret); err != nil {
 			return err
 		}
-		o.appSecret = auth.NewSecret(secret)
+		o.appSecret = rest.StaticHeader{Header: "App-Secret", Value: auth.NewSecret(secret)}
 		return nil
 	}
 }
 
+// WithAppSecretSource reads the provider's app_secret from src (a secret manager, a
+// vault) instead of holding it in memory: the Token's Value is the secret, and src is
+// asked on every attempt of every callback, so a secret rotated in src is sent from
+// the next attempt on. Wrap src in an auth.Cache to ask it less often. A value that is
+// empty or carries control characters fails the attempt before it is sent; an error
+// of src fails the call (wrapped in a *banksdk.AuthorizeError) without anything being
+// sent. Salt Edge documents no answer that singles out a wrong app secret, so a
+// refusal is returned to the caller and never triggers a renewal.
+func WithAppSecretSource(src auth.Source) Option {
+	return func(o *options) error {
+		if src == nil {
+			return errors.New("app secret source: must not be nil")
+		}
+		o.appSecret = rest.HeaderToken{Source: appSecretSource{src}, Header: "App-Secret"}
+		return nil
+	}
+}
+
+// appSecretSource checks what the user's source gives before it becomes a header.
+type appSecretSource struct{ src auth.Source }
+
+// Token implements auth.Source.
+func (s appSecretSource) Token(ctx context.Context) (auth.Token, error) {
+	tok, err := s.src.Token(ctx)
+	if err != nil {
+		return auth.Token{}, fmt.Errorf("app secret source: %w", err)
+	}
+	if err := headerValue("app secret from the source", tok.Value); err != nil {
+		return auth.Token{}, err
+	}
+	return tok, nil
+}
+
 // WithPrivateKey sets the connector's RSA private key (at least 2048 bits), whose
-// public half is registered in Salt Edge's dashboard. Required.
-func WithPrivateKey(k *rsa.PrivateKey) Option {
+// public half is registered in Salt Edge's dashboard. It is any crypto.Signer whose
+// Public() is an *rsa.PublicKey: an *rsa.PrivateKey, or a key whose private half stays
+// in an HSM, a cloud KMS or a PKCS#11 token (it is handed a SHA-256 digest with
+// crypto.SHA256 and must return a PKCS#1 v1.5 signature). It signs the JWT of every
+// attempt, so it must be safe for concurrent use. This or WithPrivateKeyPEM is
+// required.
+func WithPrivateKey(k crypto.Signer) Option {
 	return func(o *options) error {
 		if k == nil {
 			return errors.New("private key: must not be nil")
@@ -174,7 +213,9 @@ func headerValue(name, v string) error {
 	return nil
 }
 
-// NewClient returns a Client. WithAppID, WithAppSecret and a private key are required.
+// NewClient returns a Client. WithAppID, an app secret (WithAppSecret or
+// WithAppSecretSource) and a private key (WithPrivateKey or WithPrivateKeyPEM) are
+// required.
 func NewClient(opts ...Option) (*Client, error) {
 	o := options{cfg: rest.DefaultConfig("saltedge"), ttl: DefaultTokenTTL}
 	if err := o.cfg.SetBaseURL(DefaultBaseURL); err != nil {
@@ -191,8 +232,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	switch {
 	case o.appID == "":
 		return nil, errors.New("saltedge: app ID is required (WithAppID)")
-	case o.appSecret.IsZero():
-		return nil, errors.New("saltedge: app secret is required (WithAppSecret)")
+	case o.appSecret == nil:
+		return nil, errors.New("saltedge: app secret is required (WithAppSecret or WithAppSecretSource)")
 	case o.key == nil:
 		return nil, errors.New("saltedge: private key is required (WithPrivateKey or WithPrivateKeyPEM)")
 	}
@@ -205,8 +246,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saltedge: %w", err)
 	}
-	c := &Client{rest: rc, appID: o.appID, appSecret: o.appSecret, minter: minter, ttl: o.ttl,
-		base: rc.BaseURL().String()}
+	c := &Client{rest: rc, minter: minter, appID: o.appID, ttl: o.ttl, base: rc.BaseURL().String(),
+		app: rest.Chain{rest.StaticHeader{Header: "App-Id", Value: auth.NewSecret(o.appID)}, o.appSecret}}
 	c.common.client = c
 	c.Sessions = (*SessionsService)(&c.common)
 	c.Tokens = (*TokensService)(&c.common)
@@ -235,22 +276,27 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// jwtAuthorizer signs one call: every attempt gets a fresh JWT {"data": data, "exp":
-// now+TTL} and the App-Id / App-Secret pair.
+// authorizer signs one call: every attempt carries App-Id and App-Secret and a fresh
+// JWT {"data": data, "exp": now+TTL}.
+func (c *Client) authorizer(data json.RawMessage) rest.Authorizer {
+	return rest.Chain{c.app, jwtAuthorizer{minter: c.minter, data: data}}
+}
+
+// jwtAuthorizer is Salt Edge's per-call credential: "Authorization: Bearer <JWT>"
+// whose data claim is the call's payload, minted for every attempt by the connector's
+// crypto.Signer. There is nothing to renew: a JWT is never sent twice.
 type jwtAuthorizer struct {
-	c    *Client
-	data json.RawMessage
+	minter *auth.JWTMinter
+	data   json.RawMessage
 }
 
 // Authorize implements rest.Authorizer.
 func (a jwtAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
-	tok, err := a.c.minter.Mint(map[string]any{"data": a.data})
+	tok, err := a.minter.Mint(map[string]any{"data": a.data})
 	if err != nil {
 		return err
 	}
 	req.Header["Authorization"] = []string{"Bearer " + tok}
-	req.Header["App-Id"] = []string{a.c.appID}
-	req.Header["App-Secret"] = []string{a.c.appSecret.Reveal()}
 	return nil
 }
 
@@ -311,7 +357,7 @@ func (c *Client) callPath(ctx context.Context, method, path string, payload any,
 	}
 	var env envelope
 	resp, err := c.rest.Do(ctx, &rest.Request{Method: method, Path: path, Header: hdr,
-		Authorizer: jwtAuthorizer{c: c, data: data}, Idempotent: idem}, &env)
+		Authorizer: c.authorizer(data), Idempotent: idem}, &env)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -176,7 +176,7 @@ func TestDecodeErrorFormats(t *testing.T) {
 		`{"error":"plain text"}`:                                      {"", "plain text"},
 		`<html>oops</html>`:                                           {"", "Bad Request"},
 		``:                                                            {"", "Bad Request"},
-		`{"error_class":"A\nB","error_message":"` + strings.Repeat("x", 3000) + `"}`: {"A B", strings.Repeat("x", 1000) + "..."},
+		`{"error_class":"A\nB","error_message":"` + strings.Repeat("x", 3000) + `"}`: {"A B", strings.Repeat("x", 1000) + "…"},
 	}
 	for body, want := range cases {
 		err := saltedge.DecodeError(resp, []byte(body))

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/banksdk/banksdk/internal/rest"
 )
@@ -172,7 +171,8 @@ type APIError struct {
 	Body []byte
 }
 
-// Error reads "saltedge: <status> <class>: <message>" (the message truncated).
+// Error reads "saltedge: <status> <class>: <message>" (the message clipped to 300
+// characters).
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "saltedge: %d", e.StatusCode)
@@ -180,7 +180,7 @@ func (e *APIError) Error() string {
 		b.WriteString(" " + e.Class)
 	}
 	if e.Message != "" {
-		b.WriteString(": " + truncate(e.Message, 300))
+		b.WriteString(": " + rest.Clip(e.Message, 300))
 	}
 	return b.String()
 }
@@ -225,40 +225,18 @@ func parseErrorBody(body []byte) (class, message string) {
 		return "", ""
 	}
 	if flat.ErrorClass != "" || flat.ErrorMessage != "" {
-		return clean(flat.ErrorClass, 100), clean(flat.ErrorMessage, 1000)
+		return rest.Clip(flat.ErrorClass, 100), rest.Clip(flat.ErrorMessage, 1000)
 	}
 	var nested struct {
 		Class   string `json:"class"`
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(flat.Error, &nested) == nil {
-		return clean(nested.Class, 100), clean(nested.Message, 1000)
+		return rest.Clip(nested.Class, 100), rest.Clip(nested.Message, 1000)
 	}
 	var s string
 	if json.Unmarshal(flat.Error, &s) == nil {
-		return "", clean(s, 1000)
+		return "", rest.Clip(s, 1000)
 	}
 	return "", ""
-}
-
-// clean keeps printable text, at most n bytes.
-func clean(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	return truncate(strings.TrimSpace(s), n)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }

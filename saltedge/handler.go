@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/rest"
 )
 
 // Handler defaults.
@@ -48,8 +49,18 @@ type HandlerConfig struct {
 	Connector Connector
 	// PublicKey is Salt Edge's public key (published in its docs and dashboard; it
 	// differs per environment): every request's JWT must be RS256-signed with its
-	// private half. Required.
+	// private half. Exactly one of PublicKey and KeySet is required.
 	PublicKey *rsa.PublicKey
+	// KeySet supplies Salt Edge's public keys instead of PublicKey, so that the
+	// handler follows a key rotation: during a rollover it gives the old and the new
+	// key (auth.StaticKeySet(old, next)), and a JWT signed by either is accepted. It is
+	// asked on every request with the kid of the JWT's header ("" when it names none;
+	// Salt Edge's samples name none), may load keys from a file or an endpoint, and
+	// must be safe for concurrent use. A JWT that none of its keys verifies (or for
+	// whose kid it has none) is answered 400 JWTVerificationError; an error of KeySet
+	// is logged and answered 500 InternalServerError, and the Connector is not
+	// called. Exactly one of PublicKey and KeySet is required.
+	KeySet auth.KeySet
 	// Issuer, when set, must equal the JWT's iss claim (Salt Edge's current samples
 	// carry DefaultIssuer; older ones carry none).
 	Issuer string
@@ -274,7 +285,7 @@ func describeDecodeError(err error) string {
 		}
 		return fmt.Sprintf("data: cannot use a JSON %s as %s", te.Value, te.Type)
 	}
-	return "data: " + clean(err.Error(), 200)
+	return "data: " + rest.Clip(err.Error(), 200)
 }
 
 type handler struct {
@@ -297,8 +308,9 @@ type handler struct {
 // endpoint and method (404, 405), header and body size (400 WrongRequestFormat),
 // Client-Id present and a positive integer (401 InvalidClientId), "Authorization:
 // Bearer <JWT>" present (400 AuthorizationMissing), the JWT's algorithm RS256 (400
-// JWTIncorrectAlgorithm), its signature by PublicKey, iss when Issuer is set and exp
-// present (400 JWTVerificationError), exp not past (400 JWTExpiredSignature), iat
+// JWTIncorrectAlgorithm), its signature by PublicKey or one of KeySet's keys (500
+// InternalServerError when KeySet fails), iss when Issuer is set and exp present
+// (400 JWTVerificationError), exp not past (400 JWTExpiredSignature), iat
 // (when present) not in the future and exp at most MaxLifetime ahead (400
 // JWTVerificationError), the JWT not seen before when a ReplayStore is set (400
 // JWTVerificationError; 500 InternalServerError when the store fails),
@@ -310,8 +322,16 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Connector == nil {
 		return nil, errors.New("saltedge: handler: Connector is required")
 	}
-	if cfg.PublicKey == nil {
-		return nil, errors.New("saltedge: handler: PublicKey (Salt Edge's public key) is required")
+	keys := cfg.KeySet
+	switch {
+	case cfg.PublicKey != nil && keys != nil:
+		return nil, errors.New("saltedge: handler: set PublicKey or KeySet, not both")
+	case cfg.PublicKey != nil:
+		keys = auth.StaticKeySet(cfg.PublicKey)
+	case keys == nil:
+		return nil, errors.New("saltedge: handler: PublicKey or KeySet (Salt Edge's public keys) is required")
+	default:
+		keys = keySetErrors{keys}
 	}
 	if cfg.Leeway < 0 || cfg.Leeway > 5*time.Minute {
 		return nil, fmt.Errorf("saltedge: handler: Leeway must be between 0 and 5m, got %v", cfg.Leeway)
@@ -337,7 +357,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Now != nil {
 		vopts = append(vopts, auth.WithVerifierClock(cfg.Now))
 	}
-	ver, err := auth.NewJWTVerifier(cfg.PublicKey, vopts...)
+	ver, err := auth.NewJWTVerifierKeySet(keys, vopts...)
 	if err != nil {
 		return nil, fmt.Errorf("saltedge: handler: %w", err)
 	}
@@ -415,7 +435,7 @@ func (h *handler) serve(r *http.Request, call *Call) (a answer) {
 		if len(allow) == 0 {
 			return notFound()
 		}
-		a := reject(ClassWrongRequestFormat, ep+" does not accept "+clean(r.Method, 20))
+		a := reject(ClassWrongRequestFormat, ep+" does not accept "+rest.Clip(r.Method, 20))
 		a.status, a.allow = http.StatusMethodNotAllowed, strings.Join(allow, ", ")
 		return a
 	}
@@ -525,10 +545,10 @@ func (h *handler) logReport(ctx context.Context, data []byte) {
 		where = u.Scheme + "://" + u.Host + u.Path
 	}
 	h.log.LogAttrs(ctx, slog.LevelWarn, "saltedge: Salt Edge rejected an answer of the connector",
-		slog.String("error_class", clean(rep.Error.ErrorClass, 100)),
-		slog.String("error_message", clean(rep.Error.ErrorMessage, 300)),
-		slog.String("request_method", clean(rep.Request.Method, 20)),
-		slog.String("request_url", clean(where, 300)))
+		slog.String("error_class", rest.Clip(rep.Error.ErrorClass, 100)),
+		slog.String("error_message", rest.Clip(rep.Error.ErrorMessage, 300)),
+		slog.String("request_method", rest.Clip(rep.Request.Method, 20)),
+		slog.String("request_url", rest.Clip(where, 300)))
 }
 
 func (h *handler) write(w http.ResponseWriter, a answer) {
@@ -585,10 +605,14 @@ func (h *handler) authenticate(ctx context.Context, values []string) (*dataClaim
 	}
 	if alg != "RS256" {
 		return nil, &ConnectorError{Class: ClassJWTIncorrectAlgorithm,
-			Message: fmt.Sprintf("JWT algorithm %q is not accepted; RS256 is required", clean(alg, 20))}
+			Message: fmt.Sprintf("JWT algorithm %q is not accepted; RS256 is required", rest.Clip(alg, 20))}
 	}
 	var c dataClaims
 	if err := h.verifier.VerifyInto(tok, &c); err != nil {
+		if errors.Is(err, errKeySet) {
+			h.log.LogAttrs(ctx, slog.LevelError, "saltedge: handler: the key set failed", slog.String("error", err.Error()))
+			return nil, internalError
+		}
 		return nil, jwtError(err)
 	}
 	if h.replay != nil {
@@ -603,6 +627,22 @@ func (h *handler) authenticate(ctx context.Context, values []string) (*dataClaim
 		}
 	}
 	return &c, nil
+}
+
+// errKeySet marks a failure of HandlerConfig.KeySet: the handler's fault, not the
+// request's.
+var errKeySet = errors.New("key set failed")
+
+// keySetErrors marks the errors of the user's KeySet with errKeySet.
+type keySetErrors struct{ ks auth.KeySet }
+
+// PublicKeys implements auth.KeySet.
+func (k keySetErrors) PublicKeys(kid string) ([]*rsa.PublicKey, error) {
+	keys, err := k.ks.PublicKeys(kid)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errKeySet, err)
+	}
+	return keys, nil
 }
 
 func jwtError(err error) *ConnectorError {
@@ -629,6 +669,8 @@ func jwtError(err error) *ConnectorError {
 		ce.Message = "JWT is not valid yet"
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		ce.Class, ce.Message = ClassJWTDecodeError, "JWT is malformed"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		ce.Message = "JWT signature is invalid: no key to verify it"
 	default:
 		ce.Message = "JWT cannot be verified"
 	}
@@ -637,8 +679,8 @@ func jwtError(err error) *ConnectorError {
 
 // jwtAlg reads the alg of a compact JWS header without trusting it.
 func jwtAlg(tok string) (string, error) {
-	head, rest, ok := strings.Cut(tok, ".")
-	if !ok || strings.Count(rest, ".") != 1 {
+	head, tail, ok := strings.Cut(tok, ".")
+	if !ok || strings.Count(tail, ".") != 1 {
 		return "", errors.New("not a compact JWS")
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(head, "="))

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/banksdk/banksdk/internal/rest"
 )
 
 // AccountNature is an account's kind. It is an open set: the constants are the values
@@ -202,7 +204,7 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 	}
 	m := make(map[string]string, len(c))
 	for k := range c {
-		m[k] = redactedText
+		m[k] = rest.Redacted
 	}
 	return json.Marshal(m)
 }

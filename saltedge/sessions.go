@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/banksdk/banksdk/internal/rest"
 )
 
 // SessionsService sends the callbacks of the token flow (tokens/create, confirm,
@@ -114,10 +116,10 @@ func (s SessionSuccess) LogValue() slog.Value { return slog.StringValue(s.String
 func (s SessionSuccess) MarshalJSON() ([]byte, error) {
 	w := sessionSuccessWire(s)
 	if w.Token != "" {
-		w.Token = redactedText
+		w.Token = rest.Redacted
 	}
 	if w.RefreshToken != "" {
-		w.RefreshToken = redactedText
+		w.RefreshToken = rest.Redacted
 	}
 	return json.Marshal(w)
 }
@@ -126,13 +128,11 @@ func (s SessionSuccess) MarshalJSON() ([]byte, error) {
 // claim, tokens included.
 type sessionSuccessWire SessionSuccess
 
-const redactedText = "[REDACTED]"
-
 func redacted(s string) string {
 	if s == "" {
 		return `""`
 	}
-	return "[REDACTED]"
+	return rest.Redacted
 }
 
 // SessionFail is the payload of sessions/fail: the authorisation failed (broken

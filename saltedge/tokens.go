@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/banksdk/banksdk/internal/rest"
 )
 
 // TokensService lists and revokes the access tokens the connector issued.
@@ -70,7 +72,7 @@ type TokensPage struct {
 // String describes the page without its tokens.
 func (p TokensPage) String() string {
 	return fmt.Sprintf("saltedge.TokensPage{Tokens: %d %s, NextID: %d, Time: %s}",
-		len(p.Tokens), redactedText, p.NextID, p.Time.UTC().Format(time.RFC3339))
+		len(p.Tokens), rest.Redacted, p.NextID, p.Time.UTC().Format(time.RFC3339))
 }
 
 // GoString describes the page without its tokens.
@@ -92,7 +94,7 @@ func (p TokensPage) MarshalJSON() ([]byte, error) {
 		Count  int
 		NextID int64
 		Time   time.Time
-	}{redactedText, len(p.Tokens), p.NextID, p.Time})
+	}{rest.Redacted, len(p.Tokens), p.NextID, p.Time})
 }
 
 // Index sends tokens/index (GET) with the query in the JWT's data claim.
