@@ -5,14 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
-// dauthAuthorizer mints a DAuth JWT for every attempt.
+// dauthAuthorizer mints a DAuth JWT for every attempt. A DAuth JWT is never reused,
+// so there is nothing to renew when OBP refuses one: it is not a rest.Renewer.
 type dauthAuthorizer struct {
 	minter *auth.JWTMinter
 	claims map[string]any // the fixed claims
@@ -52,33 +52,55 @@ func (a *dauthAuthorizer) Authorize(_ context.Context, req *http.Request, _ []by
 	return nil
 }
 
-// directLoginAuth logs in with DirectLogin credentials and sends the token.
-type directLoginAuth struct {
-	client      *Client
-	username    string
-	password    auth.Secret
-	consumerKey auth.Secret
-	cache       *auth.Cache
+// The headers of the token modes. HeaderToken assigns them directly, so their case is
+// kept on the wire (OBP compares "Consent-JWT" case-sensitively).
+const (
+	directLoginHeader = "DirectLogin"
+	directLoginPrefix = "token="
+	consentJWTHeader  = "Consent-JWT"
+)
+
+// directLoginToken sends "DirectLogin: token=<token>" with tokens from src. As a
+// rest.Renewer (through rest.HeaderToken) it renews a rejected token when src can
+// forget it (auth.Cache can: the login-based mode's cache logs in again), and asks
+// for no replay when src cannot.
+func directLoginToken(src auth.Source) rest.HeaderToken {
+	return rest.HeaderToken{Source: src, Header: directLoginHeader, Prefix: directLoginPrefix}
 }
 
-// Authorize sends "DirectLogin: token=<token>", logging in first if needed.
-func (d *directLoginAuth) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
-	tok, err := d.cache.Token(ctx)
-	if err != nil {
-		return err
+// checkDirectLoginToken refuses, before anything is sent, a token from a user's
+// source that OBP would misread (OBP splits the DirectLogin header on commas and
+// strips quotes). The error names the rule, never the token.
+var checkDirectLoginToken = rest.AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
+	tok, ok := directLoginToken(nil).Sent(req)
+	if !ok {
+		return errors.New("obp: DirectLogin token: missing")
 	}
-	req.Header["DirectLogin"] = []string{"token=" + tok.Value}
+	if err := checkDirectLoginValue("token", tok.Value); err != nil {
+		return fmt.Errorf("obp: %w", err)
+	}
 	return nil
+})
+
+// directLoginRejected classifies an answer for the DirectLogin modes: OBP-20003 (the
+// token is invalid or expired) is a rejection of the token the attempt carried.
+func directLoginRejected(_ *http.Response, err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.OBPCode == string(ErrDirectLoginInvalidToken)
 }
 
-// Invalidate forgets the token a rejected attempt carried, so the replay logs in again.
-func (d *directLoginAuth) Invalidate(req *http.Request) {
-	//lint:ignore SA1008 the header was set under its exact, non-canonical name: OBP matches names case-sensitively
-	vs := req.Header["DirectLogin"]
-	if len(vs) == 0 {
-		return
-	}
-	d.cache.Invalidate(auth.Token{Value: strings.TrimPrefix(vs[0], "token=")})
+// unauthorized classifies an answer for the OAuth2 bearer and Consent-JWT modes: a
+// 401 is a rejection of the access token or consent the attempt carried.
+func unauthorized(resp *http.Response, _ error) bool {
+	return resp != nil && resp.StatusCode == http.StatusUnauthorized
+}
+
+// directLogin logs in with DirectLogin credentials; the client's token cache calls
+// login and the DirectLogin HeaderToken sends the token it holds.
+type directLogin struct {
+	client *Client
+	header auth.Secret // "username=..., password=..., consumer_key=..."
+	cache  *auth.Cache
 }
 
 type loginAnswer struct {
@@ -88,23 +110,18 @@ type loginAnswer struct {
 // login performs POST /my/logins/direct. OBP answers 201 (newer documentation says
 // 200); any 2xx with a token is accepted. The token cache runs it detached from the
 // caller that asked; Close cancels it and waits for it.
-func (d *directLoginAuth) login(ctx context.Context) (auth.Token, error) {
+func (d *directLogin) login(ctx context.Context) (auth.Token, error) {
 	ctx, end, err := d.client.life.Begin(ctx)
 	if err != nil {
 		return auth.Token{}, err
 	}
 	defer end()
-	header := "username=" + d.username + ", password=" + d.password.Reveal() + ", consumer_key=" + d.consumerKey.Reveal()
 	var out loginAnswer
 	_, err = d.client.rest.Do(ctx, &rest.Request{
-		Method: http.MethodPost,
-		Path:   "my/logins/direct",
-		Header: http.Header{"Content-Type": {"application/json"}},
-		Authorizer: rest.AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
-			req.Header["DirectLogin"] = []string{header}
-			return nil
-		}),
-		NoAuthReplay: true,
+		Method:     http.MethodPost,
+		Path:       "my/logins/direct",
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Authorizer: rest.StaticHeader{Header: directLoginHeader, Value: d.header},
 	}, &out)
 	if err != nil {
 		return auth.Token{}, fmt.Errorf("obp: DirectLogin: %w", err)
@@ -112,57 +129,6 @@ func (d *directLoginAuth) login(ctx context.Context) (auth.Token, error) {
 	if out.Token == "" {
 		return auth.Token{}, errors.New("obp: DirectLogin: the answer has no token")
 	}
-	d.client.red.add(out.Token)
+	d.client.red.Add(out.Token)
 	return auth.Token{Value: out.Token}, nil
 }
-
-// clientAuth wraps the authorizer of the client's mode: it refuses every attempt once
-// the client is closed, and adds the Consumer-Key header (WithConsumerKey) after the
-// wrapped authorizer ran. It forwards Invalidate and, when the wrapped authorizer
-// holds its credential during an attempt (rest.Leaser), AuthorizeLease.
-type clientAuth struct {
-	next        rest.Authorizer
-	consumerKey auth.Secret
-	life        *rest.Lifecycle
-}
-
-func (a clientAuth) Authorize(ctx context.Context, req *http.Request, body []byte) error {
-	release, err := a.AuthorizeLease(ctx, req, body)
-	if err != nil {
-		return err
-	}
-	release()
-	return nil
-}
-
-func (a clientAuth) AuthorizeLease(ctx context.Context, req *http.Request, body []byte) (func(), error) {
-	if err := a.life.Err(); err != nil {
-		return nil, err
-	}
-	release := func() {}
-	if l, ok := a.next.(rest.Leaser); ok {
-		r, err := l.AuthorizeLease(ctx, req, body)
-		if err != nil {
-			return nil, err
-		}
-		release = r
-	} else if err := a.next.Authorize(ctx, req, body); err != nil {
-		return nil, err
-	}
-	if !a.consumerKey.IsZero() {
-		req.Header["Consumer-Key"] = []string{a.consumerKey.Reveal()}
-	}
-	return release, nil
-}
-
-// Invalidate forwards to the wrapped authorizer.
-func (a clientAuth) Invalidate(req *http.Request) {
-	if inv, ok := a.next.(rest.Invalidator); ok {
-		inv.Invalidate(req)
-	}
-}
-
-var (
-	_ rest.Leaser      = clientAuth{}
-	_ rest.Invalidator = clientAuth{}
-)

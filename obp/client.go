@@ -2,7 +2,7 @@ package obp
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,8 +27,8 @@ type Client struct {
 	rest    *rest.Client
 	version string
 	mode    string
-	dl      *directLoginAuth
-	red     *redactor
+	dl      *directLogin
+	red     *rest.Redactor
 	life    *rest.Lifecycle
 
 	common service
@@ -51,13 +51,12 @@ type options struct {
 	auths   []string // names of the auth options given, in order
 
 	dauth       *DAuthConfig
-	dlUser      string
-	dlPass      auth.Secret
-	dlConsumer  auth.Secret
-	dlToken     auth.Secret
-	bearer      auth.Source
-	consent     auth.Secret
+	dlLogin     auth.Secret // the DirectLogin login header
+	dlToken     auth.Source
+	accessToken auth.Source
+	consent     auth.Source
 	consumerKey auth.Secret
+	secrets     []string // credentials given in memory, removed from error bodies
 }
 
 // WithBaseURL sets the OBP instance's root URL, e.g. https://apisandbox.openbankproject.com
@@ -124,8 +123,11 @@ func WithVersion(v string) Option {
 // verb), json.Marshal and slog print "[REDACTED]" in its place.
 type DAuthConfig struct {
 	// PrivateKey signs the RS256 JWTs; OBP verifies them with the matching public key
-	// (its jwt.public_key_rsa). At least 2048 bits. See auth.LoadRSAPrivateKey.
-	PrivateKey *rsa.PrivateKey
+	// (its jwt.public_key_rsa). It is any crypto.Signer with an RSA public key of at
+	// least 2048 bits: an *rsa.PrivateKey (see auth.LoadRSAPrivateKey), or a key held
+	// in an HSM, a cloud KMS or a PKCS#11 token, which signs a SHA-256 digest with
+	// PKCS#1 v1.5 and never leaves it. Required.
+	PrivateKey crypto.Signer
 	// SmartContractAddress becomes the OBP username. Required.
 	SmartContractAddress string
 	// NetworkName gives the OBP provider DAuthProvider(NetworkName). Required.
@@ -139,7 +141,7 @@ type DAuthConfig struct {
 // String describes the configuration without its key.
 func (c DAuthConfig) String() string {
 	return fmt.Sprintf("obp.DAuthConfig{PrivateKey: %s, SmartContractAddress: %q, NetworkName: %q, MsgSender: %q, ConsumerKey: %q}",
-		redactedText, c.SmartContractAddress, c.NetworkName, c.MsgSender, c.ConsumerKey)
+		rest.Redacted, c.SmartContractAddress, c.NetworkName, c.MsgSender, c.ConsumerKey)
 }
 
 // GoString describes the configuration without its key.
@@ -180,7 +182,7 @@ func (c DAuthConfig) MarshalJSON() ([]byte, error) {
 
 func redactedIfSet(set bool) string {
 	if set {
-		return redactedText
+		return rest.Redacted
 	}
 	return ""
 }
@@ -230,9 +232,8 @@ func WithDirectLogin(username, password, consumerKey string) Option {
 				return err
 			}
 		}
-		o.dlUser = username
-		o.dlPass = auth.NewSecret(password)
-		o.dlConsumer = auth.NewSecret(consumerKey)
+		o.dlLogin = auth.NewSecret("username=" + username + ", password=" + password + ", consumer_key=" + consumerKey)
+		o.secrets = append(o.secrets, password)
 		return nil
 	}
 }
@@ -256,34 +257,59 @@ func checkDirectLoginValue(name, v string) error {
 }
 
 // WithDirectLoginToken sends a DirectLogin token obtained elsewhere ("DirectLogin:
-// token=<token>"). It cannot be renewed: an OBP-20003 answer is returned as is.
+// token=<token>"). It cannot be renewed: an OBP-20003 answer is returned as is. For a
+// token that can be renewed, use WithDirectLoginTokenSource.
 func WithDirectLoginToken(token string) Option {
 	return func(o *options) error {
 		o.auths = append(o.auths, "WithDirectLoginToken")
 		if err := checkDirectLoginValue("token", token); err != nil {
 			return err
 		}
-		o.dlToken = auth.NewSecret(token)
+		o.dlToken = auth.StaticSource(auth.Token{Value: token})
+		o.secrets = append(o.secrets, token)
 		return nil
 	}
 }
 
-// WithBearer sends "Authorization: Bearer <token>" (OBP's OAuth2/OIDC mode) with
-// tokens from src. If src can invalidate tokens (auth.Cache can), a 401 answer
-// invalidates the token and the call is replayed once with a new one.
-func WithBearer(src auth.Source) Option {
+// WithDirectLoginTokenSource sends "DirectLogin: token=<token>" with tokens from src
+// (a secret manager, another service's login). If src can forget a token (it has
+// Invalidate(auth.Token), as auth.Cache has), an OBP-20003 answer invalidates the
+// token the call carried and the call is replayed once with the next one; otherwise
+// the answer is returned as is. A token OBP would misread (with a comma, a double
+// quote, surrounding white space or control characters) fails the call before it is
+// sent. If src has Acquire (auth.KeepAlive), each token is held while a request
+// carrying it is in flight. The source is the caller's to stop.
+func WithDirectLoginTokenSource(src auth.Source) Option {
 	return func(o *options) error {
-		o.auths = append(o.auths, "WithBearer")
+		o.auths = append(o.auths, "WithDirectLoginTokenSource")
 		if src == nil {
-			return errors.New("bearer token source: required")
+			return errors.New("DirectLogin token source: required")
 		}
-		o.bearer = src
+		o.dlToken = src
+		return nil
+	}
+}
+
+// WithAccessTokenSource sends "Authorization: Bearer <token>" (OBP's OAuth2/OIDC
+// mode) with access tokens from src. If src can forget a token (it has
+// Invalidate(auth.Token), as auth.Cache has), a 401 answer invalidates the token the
+// call carried and the call is replayed once with the next one; otherwise the 401 is
+// returned as is. If src has Acquire (auth.KeepAlive), each token is held while a
+// request carrying it is in flight. The source is the caller's to stop.
+func WithAccessTokenSource(src auth.Source) Option {
+	return func(o *options) error {
+		o.auths = append(o.auths, "WithAccessTokenSource")
+		if src == nil {
+			return errors.New("access token source: required")
+		}
+		o.accessToken = src
 		return nil
 	}
 }
 
 // WithConsentJWT sends "Consent-JWT: <jwt>" (an OBP consent JWT, or a consent id) over
-// HTTP/1.1, in a header named exactly "Consent-JWT".
+// HTTP/1.1, in a header named exactly "Consent-JWT". It cannot be renewed: for a
+// consent that can, use WithConsentJWTSource.
 func WithConsentJWT(jwt string) Option {
 	return func(o *options) error {
 		o.auths = append(o.auths, "WithConsentJWT")
@@ -293,7 +319,24 @@ func WithConsentJWT(jwt string) Option {
 		if strings.ContainsAny(jwt, "\r\n") {
 			return errors.New("consent JWT: must not contain line breaks")
 		}
-		o.consent = auth.NewSecret(jwt)
+		o.consent = auth.StaticSource(auth.Token{Value: jwt})
+		o.secrets = append(o.secrets, jwt)
+		return nil
+	}
+}
+
+// WithConsentJWTSource sends "Consent-JWT: <jwt>" over HTTP/1.1, in a header named
+// exactly "Consent-JWT", with consent JWTs (or consent ids) from src. If src can
+// forget one (it has Invalidate(auth.Token), as auth.Cache has), a 401 answer
+// invalidates the consent the call carried and the call is replayed once with the
+// next one; otherwise the 401 is returned as is. The source is the caller's to stop.
+func WithConsentJWTSource(src auth.Source) Option {
+	return func(o *options) error {
+		o.auths = append(o.auths, "WithConsentJWTSource")
+		if src == nil {
+			return errors.New("consent JWT source: required")
+		}
+		o.consent = src
 		return nil
 	}
 }
@@ -311,8 +354,13 @@ func WithConsumerKey(key string) Option {
 	}
 }
 
-// NewClient builds a client. It needs WithBaseURL and exactly one of WithDAuth,
-// WithDirectLogin, WithDirectLoginToken, WithBearer and WithConsentJWT.
+// authOptions names the authentication options, one of which NewClient needs.
+const authOptions = "WithDAuth, WithDirectLogin, WithDirectLoginToken, WithDirectLoginTokenSource, " +
+	"WithAccessTokenSource, WithConsentJWT, WithConsentJWTSource"
+
+// NewClient builds a client. It needs WithBaseURL and exactly one authentication
+// option: WithDAuth, WithDirectLogin, WithDirectLoginToken, WithDirectLoginTokenSource,
+// WithAccessTokenSource, WithConsentJWT or WithConsentJWTSource.
 func NewClient(opts ...Option) (*Client, error) {
 	o := options{cfg: rest.DefaultConfig("obp"), version: DefaultVersion}
 	for _, opt := range opts {
@@ -325,51 +373,51 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	switch len(o.auths) {
 	case 0:
-		return nil, errors.New("obp: an authentication option is required: one of WithDAuth, WithDirectLogin, WithDirectLoginToken, WithBearer, WithConsentJWT")
+		return nil, errors.New("obp: an authentication option is required: one of " + authOptions)
 	case 1:
 	default:
 		return nil, fmt.Errorf("obp: exactly one authentication option is allowed, got %s", strings.Join(o.auths, " and "))
 	}
 
 	c := &Client{version: o.version, mode: strings.TrimPrefix(o.auths[0], "With"), life: rest.NewLifecycle()}
-	c.red = newRedactor(o.dlPass.Reveal(), o.dlToken.Reveal(), o.consent.Reveal())
+	c.red = rest.NewRedactor(o.secrets...)
 	cfg := o.cfg
 	cfg.RequestIDHeaders = []string{"Correlation-Id"}
 	cfg.DecodeError = func(resp *http.Response, body []byte) error { return decodeError(resp, body, c.red) }
 
-	var authz rest.Authorizer
+	// Every attempt is refused once the client is closed; then the mode's credential;
+	// then the Consumer-Key, if any. The chain is the rest.Renewer of a rejected
+	// credential: only the token modes' rest.HeaderToken renews, and only with a
+	// source that can forget the token it sent.
+	authz := rest.Chain{rest.AuthorizerFunc(func(context.Context, *http.Request, []byte) error { return c.life.Err() })}
 	switch {
 	case o.dauth != nil:
 		a, err := newDAuthAuthorizer(*o.dauth)
 		if err != nil {
 			return nil, fmt.Errorf("obp: DAuth PrivateKey: %w", err)
 		}
-		authz = a
+		authz = append(authz, a)
 		cfg.HTTP1Only = true
-	case o.dlUser != "":
-		c.dl = &directLoginAuth{client: c, username: o.dlUser, password: o.dlPass, consumerKey: o.dlConsumer}
-		c.dl.cache = auth.NewCache(auth.SourceFunc(c.dl.login), auth.WithRefreshTimeout(refreshTimeout(cfg)))
-		authz = c.dl
-		cfg.IsAuthExpired = func(_ *http.Response, err error) bool {
-			var e *APIError
-			return errors.As(err, &e) && e.OBPCode == string(ErrDirectLoginInvalidToken)
-		}
-	case !o.dlToken.IsZero():
-		authz = rest.HeaderToken{Source: auth.StaticSource(auth.Token{Value: o.dlToken.Reveal()}), Header: "DirectLogin", Prefix: "token="}
-	case o.bearer != nil:
-		authz = rest.HeaderToken{Source: o.bearer, Header: "Authorization", Prefix: "Bearer "}
-		if _, ok := o.bearer.(interface{ Invalidate(auth.Token) }); ok {
-			cfg.IsAuthExpired = func(resp *http.Response, _ error) bool { return resp.StatusCode == http.StatusUnauthorized }
-		}
-	case !o.consent.IsZero():
-		consent := o.consent
-		authz = rest.AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
-			req.Header["Consent-JWT"] = []string{consent.Reveal()}
-			return nil
-		})
+	case !o.dlLogin.IsZero():
+		c.dl = &directLogin{client: c, header: o.dlLogin}
+		c.dl.cache = auth.NewCache(auth.SourceFunc(c.dl.login), auth.WithRefreshTimeout(cfg.CallTimeout()))
+		authz = append(authz, directLoginToken(c.dl.cache))
+		cfg.CredentialRejected = directLoginRejected
+	case o.dlToken != nil:
+		authz = append(authz, directLoginToken(o.dlToken), checkDirectLoginToken)
+		cfg.CredentialRejected = directLoginRejected
+	case o.accessToken != nil:
+		authz = append(authz, rest.HeaderToken{Source: o.accessToken, Header: "Authorization", Prefix: "Bearer "})
+		cfg.CredentialRejected = unauthorized
+	case o.consent != nil:
+		authz = append(authz, rest.HeaderToken{Source: o.consent, Header: consentJWTHeader})
+		cfg.CredentialRejected = unauthorized
 		cfg.HTTP1Only = true
 	}
-	cfg.Authorizer = clientAuth{next: authz, consumerKey: o.consumerKey, life: c.life}
+	if !o.consumerKey.IsZero() {
+		authz = append(authz, rest.StaticHeader{Header: "Consumer-Key", Value: o.consumerKey})
+	}
+	cfg.Authorizer = authz
 
 	rc, err := rest.New(cfg)
 	if err != nil {
@@ -380,11 +428,6 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Users = (*UsersService)(&c.common)
 	c.AccountAccess = (*AccountAccessService)(&c.common)
 	return c, nil
-}
-
-// refreshTimeout bounds one DirectLogin login with its retries.
-func refreshTimeout(cfg rest.Config) time.Duration {
-	return cfg.Timeout*time.Duration(cfg.RetryMax+1) + cfg.RetryWaitMax*time.Duration(cfg.RetryMax)
 }
 
 // String describes the client without credentials.
@@ -403,20 +446,16 @@ func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Close releases what the client holds: it cancels a DirectLogin login in flight (a
 // login outlives the call that started it, so that other callers waiting for it are
-// not failed by one impatient caller) and waits for it to end, forgets the DirectLogin
-// token, and closes the idle connections of the transport the client created (a
-// transport that came with WithHTTPClient is left alone, since others may share it).
-// Calls made after Close fail with ErrClosed; a call already in flight finishes.
-// Close is safe to call more than once and from several goroutines; it always
-// returns nil. A token source given to WithBearer is the caller's to stop.
+// not failed by one impatient caller) and waits for it to end, and closes the idle
+// connections of the transport the client created (a transport that came with
+// WithHTTPClient is left alone, since others may share it). Calls made after Close
+// fail with ErrClosed before any credential is taken or sent; a call already in
+// flight finishes. Close is safe to call more than once and from several goroutines;
+// it always returns nil. A source given to WithAccessTokenSource,
+// WithDirectLoginTokenSource or WithConsentJWTSource is the caller's to stop.
 func (c *Client) Close() error {
 	if c == nil || c.rest == nil || !c.life.Close() {
 		return nil
-	}
-	if c.dl != nil {
-		if tok, ok := c.dl.cache.Peek(); ok {
-			c.dl.cache.Invalidate(tok)
-		}
 	}
 	c.rest.CloseIdleConnections()
 	return nil

@@ -42,7 +42,7 @@ func TestNewClientOptions(t *testing.T) {
 	}{
 		{"no auth", []obp.Option{obp.WithBaseURL(s.URL())}, "authentication option is required"},
 		{"two auths", []obp.Option{obp.WithBaseURL(s.URL()), dauth, login}, "exactly one authentication option is allowed, got WithDAuth and WithDirectLogin"},
-		{"token and bearer", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithDirectLoginToken("t1234"), obp.WithBearer(auth.StaticSource(auth.Token{Value: "x"}))}, "got WithDirectLoginToken and WithBearer"},
+		{"token and bearer", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithDirectLoginToken("t1234"), obp.WithAccessTokenSource(auth.StaticSource(auth.Token{Value: "x"}))}, "got WithDirectLoginToken and WithAccessTokenSource"},
 		{"no base URL", []obp.Option{dauth}, "base URL: required"},
 		{"http not loopback", []obp.Option{obp.WithBaseURL("http://obp.example.com"), dauth}, "plain http"},
 		{"versioned base URL", []obp.Option{obp.WithBaseURL("https://obp.example.com/obp/v4.0.0"), dauth}, "without the /obp/<version>"},
@@ -52,7 +52,7 @@ func TestNewClientOptions(t *testing.T) {
 		{"no network", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithDAuth(noNetwork)}, "DAuth NetworkName: required"},
 		{"no contract", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithDAuth(noContract)}, "DAuth SmartContractAddress: required"},
 		{"no consumer", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithDAuth(noConsumer)}, "DAuth ConsumerKey: required"},
-		{"nil bearer", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithBearer(nil)}, "bearer token source: required"},
+		{"nil access token source", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithAccessTokenSource(nil)}, "access token source: required"},
 		{"empty consent", []obp.Option{obp.WithBaseURL(s.URL()), obp.WithConsentJWT(" ")}, "consent JWT: required"},
 		{"bad timeout", []obp.Option{obp.WithBaseURL(s.URL()), dauth, obp.WithTimeout(0)}, "timeout"},
 		{"bad retry", []obp.Option{obp.WithBaseURL(s.URL()), dauth, obp.WithRetry(-1, time.Millisecond, time.Second)}, "retry"},
@@ -106,7 +106,7 @@ func TestBearerRenewedOnceOn401(t *testing.T) {
 		}
 		return auth.Token{Value: tok}, nil
 	}))
-	c := newClient(t, s, obp.WithBearer(cache))
+	c := newClient(t, s, obp.WithAccessTokenSource(cache))
 	u, err := c.Users.Current(ctx(t))
 	require.NoError(t, err)
 	assert.Equal(t, me, u.UserID)
@@ -116,7 +116,7 @@ func TestBearerRenewedOnceOn401(t *testing.T) {
 	assert.Equal(t, []string{"Bearer good-token"}, reqs[1].RawHeader("Authorization"))
 
 	// A static source cannot be renewed: no replay.
-	static := newClient(t, s, obp.WithBearer(auth.StaticSource(auth.Token{Value: "unknown"})))
+	static := newClient(t, s, obp.WithAccessTokenSource(auth.StaticSource(auth.Token{Value: "unknown"})))
 	_, err = static.Users.Current(ctx(t))
 	assert.ErrorIs(t, err, obp.ErrUserNotLoggedIn)
 	assert.Len(t, s.Requests(), 3)

@@ -39,7 +39,7 @@ func TestUsersCurrent(t *testing.T) {
 	assert.Equal(t, me, id)
 
 	// Not logged in (a bearer token the instance does not know).
-	anon := newClient(t, s, obp.WithBearer(auth.StaticSource(auth.Token{Value: "unknown"})))
+	anon := newClient(t, s, obp.WithAccessTokenSource(auth.StaticSource(auth.Token{Value: "unknown"})))
 	_, err = anon.Users.Current(ctx(t))
 	var apiErr *obp.APIError
 	require.ErrorAs(t, err, &apiErr)
@@ -84,7 +84,7 @@ func runCases(t *testing.T, cases []apiCase, call func(t *testing.T, s *obptest.
 			s := setup(t)
 			c := loginClient(t, s)
 			if tc.anon {
-				c = newClient(t, s, obp.WithBearer(auth.StaticSource(auth.Token{Value: "unknown"})))
+				c = newClient(t, s, obp.WithAccessTokenSource(auth.StaticSource(auth.Token{Value: "unknown"})))
 			}
 			if tc.prep != nil {
 				tc.prep(t, s)

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"unicode/utf8"
 
 	"github.com/banksdk/banksdk/internal/rest"
 )
@@ -145,8 +143,8 @@ func (e *APIError) HasCode(code Code) bool {
 
 var obpCodeRe = regexp.MustCompile(`OBP-\d+`)
 
-// maxMessage bounds the message kept from a body that is not OBP JSON.
-const maxMessage = 2048
+// maxMessage bounds, in runes, the message kept from a body that is not OBP JSON.
+const maxMessage = 2000
 
 // DecodeError turns an OBP error answer into an *APIError. It reads
 // {"code": 401, "message": "OBP-20001: ..."}, the legacy {"error": "..."}, Berlin
@@ -160,7 +158,7 @@ func DecodeError(resp *http.Response, body []byte) error {
 	return decodeError(resp, body, nil)
 }
 
-func decodeError(resp *http.Response, body []byte, red *redactor) error {
+func decodeError(resp *http.Response, body []byte, red *rest.Redactor) error {
 	e := &APIError{}
 	var sent []string
 	if resp != nil {
@@ -169,10 +167,10 @@ func decodeError(resp *http.Response, body []byte, red *redactor) error {
 		sent = requestSecrets(resp.Request)
 	}
 	e.Code, e.Message = parseErrorBody(body)
-	e.Message = red.redact(e.Message, sent...)
-	e.Raw = []byte(red.redact(string(body), sent...))
+	e.Message = red.Redact(e.Message, sent...)
+	e.Raw = []byte(red.Redact(string(body), sent...))
 	for _, c := range obpCodeRe.FindAllString(e.Message, -1) {
-		if !contains(e.OBPCodes, c) {
+		if !slices.Contains(e.OBPCodes, c) {
 			e.OBPCodes = append(e.OBPCodes, c)
 		}
 	}
@@ -180,15 +178,6 @@ func decodeError(resp *http.Response, body []byte, red *redactor) error {
 		e.OBPCode = e.OBPCodes[0]
 	}
 	return e
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // parseErrorBody extracts the code field and the message from an error body.
@@ -268,105 +257,8 @@ func tppMessages(m map[string]json.RawMessage) string {
 
 // textMessage keeps a printable, bounded prefix of a body that is not OBP JSON.
 func textMessage(b []byte) string {
-	if len(b) > maxMessage {
-		b = b[:maxMessage]
-	}
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' {
-			return ' '
-		}
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(rest.Clip(strings.ToValidUTF8(string(b), "\uFFFD"), maxMessage))
 }
-
-// redactor removes credentials from text that came back from the server: JWTs,
-// "token=..." parameters, and the exact secrets the client holds.
-type redactor struct {
-	fixed []string // set at construction: password, static tokens
-
-	mu     sync.Mutex
-	recent []string // tokens obtained since, newest last
-}
-
-// maxRecent bounds how many obtained tokens a redactor remembers.
-const maxRecent = 64
-
-func newRedactor(secrets ...string) *redactor {
-	r := &redactor{}
-	for _, s := range secrets {
-		if len(s) >= minSecretLen {
-			r.fixed = append(r.fixed, s)
-		}
-	}
-	return r
-}
-
-// add registers a token the client obtained.
-func (r *redactor) add(secret string) {
-	if r == nil || len(secret) < minSecretLen {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if contains(r.recent, secret) {
-		return
-	}
-	if len(r.recent) >= maxRecent {
-		r.recent = r.recent[1:]
-	}
-	r.recent = append(r.recent, secret)
-}
-
-var (
-	jwtRe   = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
-	tokenRe = regexp.MustCompile(`(?i)(token\s*=\s*)("?)[^\s,"]+`)
-)
-
-const redactedText = "[REDACTED]"
-
-// redact removes from s the secrets the redactor knows, the extra ones (what one
-// request carried), and anything shaped like a JWT or a "token=" parameter. Longer
-// secrets go first, so that one containing another is removed whole; each is also
-// removed in its JSON-escaped form, as it appears in a raw JSON body.
-func (r *redactor) redact(s string, extra ...string) string {
-	if s == "" {
-		return s
-	}
-	secrets := extra
-	if r != nil {
-		secrets = append(append([]string(nil), extra...), r.fixed...)
-		r.mu.Lock()
-		secrets = append(secrets, r.recent...)
-		r.mu.Unlock()
-	}
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	for _, sec := range secrets {
-		if len(sec) < minSecretLen {
-			continue
-		}
-		s = strings.ReplaceAll(s, sec, redactedText)
-		if q, err := json.Marshal(sec); err == nil {
-			if esc := string(q[1 : len(q)-1]); esc != sec {
-				s = strings.ReplaceAll(s, esc, redactedText)
-			}
-		}
-	}
-	s = jwtRe.ReplaceAllString(s, redactedText)
-	s = tokenRe.ReplaceAllString(s, "${1}${2}"+redactedText)
-	return s
-}
-
-// minSecretLen is the shortest value the redactor removes: shorter ones would blank
-// out ordinary words.
-const minSecretLen = 4
 
 // requestSecrets lists the credentials req carried, whatever the case of the header
 // names: the DAuth JWT, the Authorization value (and the token after "Bearer "), the

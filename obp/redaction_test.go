@@ -125,11 +125,11 @@ func TestErrorsDropEchoedCredentials(t *testing.T) {
 			uid, _ := s.UserID(obptest.DefaultUsername, s.LocalProvider())
 			s.AddBearerToken("opaque-oauth2-access-token-0042", uid)
 			src := auth.StaticSource(auth.Token{Value: "opaque-oauth2-access-token-0042"})
-			return newClient(t, s, obp.WithBearer(src)), []string{"opaque-oauth2-access-token-0042"}
+			return newClient(t, s, obp.WithAccessTokenSource(src)), []string{"opaque-oauth2-access-token-0042"}
 		}, grantUnknownBank},
 		{"OAuth2 bearer rejected", func(t *testing.T, s *obptest.Server) (*obp.Client, []string) {
 			src := auth.StaticSource(auth.Token{Value: "unknown-oauth2-token-9000"})
-			return newClient(t, s, obp.WithBearer(src)), []string{"unknown-oauth2-token-9000"}
+			return newClient(t, s, obp.WithAccessTokenSource(src)), []string{"unknown-oauth2-token-9000"}
 		}, current},
 		{"Consent-JWT", func(t *testing.T, s *obptest.Server) (*obp.Client, []string) {
 			uid, _ := s.UserID(obptest.DefaultUsername, s.LocalProvider())
