@@ -57,7 +57,8 @@ func (l Links) StartLink() string {
 }
 
 // PSUData carries the PSU's credentials for embedded SCA. The values print as
-// [REDACTED]; they are revealed only in the request body.
+// [REDACTED] everywhere (fmt, slog, json.Marshal): the client reveals them only in the
+// request body it sends to the bank.
 type PSUData struct {
 	Password                    auth.Secret
 	EncryptedPassword           auth.Secret
@@ -65,16 +66,32 @@ type PSUData struct {
 	AdditionalEncryptedPassword auth.Secret
 }
 
-// MarshalJSON writes the credentials (the only place they are revealed).
-func (d PSUData) MarshalJSON() ([]byte, error) {
-	m := map[string]string{}
-	for k, v := range map[string]auth.Secret{"password": d.Password, "encryptedPassword": d.EncryptedPassword,
-		"additionalPassword": d.AdditionalPassword, "additionalEncryptedPassword": d.AdditionalEncryptedPassword} {
-		if !v.IsZero() {
-			m[k] = v.Reveal()
-		}
+// MarshalJSON writes the Berlin Group psuData object with every value given as
+// [REDACTED]; it shows which credentials are set, never what they are.
+func (d PSUData) MarshalJSON() ([]byte, error) { return json.Marshal(d.wire(redactSecret)) }
+
+// psuDataWire is psuData as the bank reads it.
+type psuDataWire struct {
+	Password                    string `json:"password,omitempty"`
+	EncryptedPassword           string `json:"encryptedPassword,omitempty"`
+	AdditionalPassword          string `json:"additionalPassword,omitempty"`
+	AdditionalEncryptedPassword string `json:"additionalEncryptedPassword,omitempty"`
+}
+
+func (d PSUData) wire(show func(auth.Secret) string) *psuDataWire {
+	return &psuDataWire{Password: show(d.Password), EncryptedPassword: show(d.EncryptedPassword),
+		AdditionalPassword: show(d.AdditionalPassword), AdditionalEncryptedPassword: show(d.AdditionalEncryptedPassword)}
+}
+
+// revealSecret shows a secret in a request body (see wireBody); redactSecret
+// everywhere else.
+func revealSecret(s auth.Secret) string { return s.Reveal() }
+
+func redactSecret(s auth.Secret) string {
+	if s.IsZero() {
+		return ""
 	}
-	return json.Marshal(m)
+	return rest.Redacted
 }
 
 func (d PSUData) empty() bool {
@@ -144,22 +161,49 @@ func (r AuthorisationRequest) validate(update bool) error {
 	return nil
 }
 
-// MarshalJSON writes the Berlin Group body ({} when empty).
-func (r AuthorisationRequest) MarshalJSON() ([]byte, error) {
-	m := map[string]any{}
+// MarshalJSON writes the Berlin Group body ({} when empty) with the PSU's password,
+// the OTP and the confirmation code given as [REDACTED]. The client sends the values
+// through its own encoding, not this one.
+func (r AuthorisationRequest) MarshalJSON() ([]byte, error) { return json.Marshal(r.wire(redactSecret)) }
+
+// wireBody returns what a call sends as body: the types whose JSON encoding redacts
+// their secrets go through their wire form, which reveals them, so that they reach
+// the bank (from Authorisations and from Do) and nothing else.
+func wireBody(body any) any {
+	switch b := body.(type) {
+	case AuthorisationRequest:
+		return b.wire(revealSecret)
+	case *AuthorisationRequest:
+		if b != nil {
+			return b.wire(revealSecret)
+		}
+	case PSUData:
+		return b.wire(revealSecret)
+	case *PSUData:
+		if b != nil {
+			return b.wire(revealSecret)
+		}
+	}
+	return body
+}
+
+// authorisationBody is an AuthorisationRequest as the bank reads it.
+type authorisationBody struct {
+	PSUData                *psuDataWire `json:"psuData,omitempty"`
+	AuthenticationMethodID string       `json:"authenticationMethodId,omitempty"`
+	ScaAuthenticationData  string       `json:"scaAuthenticationData,omitempty"`
+	ConfirmationCode       string       `json:"confirmationCode,omitempty"`
+}
+
+// wire encodes r with show deciding what its secrets become: revealSecret for the
+// request body, redactSecret for anything else.
+func (r AuthorisationRequest) wire(show func(auth.Secret) string) authorisationBody {
+	b := authorisationBody{AuthenticationMethodID: r.AuthenticationMethodID,
+		ScaAuthenticationData: show(r.ScaAuthenticationData), ConfirmationCode: show(r.ConfirmationCode)}
 	if r.PSUData != nil {
-		m["psuData"] = r.PSUData
+		b.PSUData = r.PSUData.wire(show)
 	}
-	if r.AuthenticationMethodID != "" {
-		m["authenticationMethodId"] = r.AuthenticationMethodID
-	}
-	if !r.ScaAuthenticationData.IsZero() {
-		m["scaAuthenticationData"] = r.ScaAuthenticationData.Reveal()
-	}
-	if !r.ConfirmationCode.IsZero() {
-		m["confirmationCode"] = r.ConfirmationCode.Reveal()
-	}
-	return json.Marshal(m)
+	return b
 }
 
 // Authorisation is the answer to starting an authorisation (201).

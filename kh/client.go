@@ -641,7 +641,7 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 		id = rest.NewRequestID()
 	}
 	setHeader(hdr, headerRequestID, id)
-	req := &rest.Request{Method: cl.method, URL: cl.url, Query: cl.query, Header: hdr, Body: cl.body}
+	req := &rest.Request{Method: cl.method, URL: cl.url, Query: cl.query, Header: hdr, Body: wireBody(cl.body)}
 	if authz != nil {
 		req.Authorizer = authz
 	} else {

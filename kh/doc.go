@@ -106,7 +106,9 @@
 //
 // Logs (WithLogger) carry method, host, path, status, attempt, duration and request id;
 // never tokens, query strings, headers or bodies. A printed Client shows no credential,
-// nor do PSUData, OTP and Application.Token ([REDACTED]).
+// nor do PSUData, AuthorisationRequest (PSUPassword, OTP, Confirm) and
+// Application.Token: fmt, slog and json.Marshal show [REDACTED]. The client sends the
+// SCA credentials to the bank through its own encoding of the request body.
 //
 // # Assumptions
 //

@@ -1,13 +1,16 @@
 package kh_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/kh"
 )
@@ -18,6 +21,70 @@ func fmtAll(vs ...any) string {
 		fmt.Fprintf(&b, "%v %+v %#v %s\n", v, v, v, v)
 	}
 	return b.String()
+}
+
+// printAll is fmtAll plus json.Marshal and slog's text and JSON handlers.
+func printAll(t *testing.T, vs ...any) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(fmtAll(vs...))
+	logger := slog.New(slog.NewJSONHandler(&b, nil))
+	text := slog.New(slog.NewTextHandler(&b, nil))
+	for _, v := range vs {
+		js, err := json.Marshal(v)
+		require.NoError(t, err)
+		b.Write(js)
+		logger.Info("value", "v", v)
+		text.Info("value", "v", v)
+	}
+	return b.String()
+}
+
+// The SCA credentials reach the bank in the request body, and only there: printed,
+// marshalled or logged, PSUData and AuthorisationRequest show [REDACTED].
+func TestSCACredentialsOnlyInTheRequestBody(t *testing.T) {
+	e := setup(t, nil)
+	cr, err := e.c.Consents.Create(e.ctx, kh.PSUIdentificationConsent("2999-12-31"), kh.PSUIPAddress(psuIP))
+	require.NoError(t, err)
+	_, pw, otp := e.srv.PSU()
+	a, err := e.c.Consents.Authorisations.Start(e.ctx, cr.ConsentID, kh.AuthorisationRequest{})
+	require.NoError(t, err)
+	e.srv.ResetRequests()
+	up, err := e.c.Consents.Authorisations.Update(e.ctx, cr.ConsentID, a.AuthorisationID, kh.PSUPassword(pw))
+	require.NoError(t, err)
+	require.Equal(t, kh.ScaPSUAuthenticated, up.ScaStatus, "the bank read the password")
+	reqs := e.srv.Requests()
+	require.Len(t, reqs, 1)
+	assert.JSONEq(t, `{"psuData":{"password":"`+pw+`"}}`, string(reqs[0].Body))
+
+	// Through Do as well: the body is encoded with its secrets for the bank.
+	up2, err := kh.Do[kh.AuthorisationUpdate](e.ctx, e.c, "PUT", "v1/consents/"+cr.ConsentID+"/authorisations/"+a.AuthorisationID,
+		kh.SelectMethod(up.ScaMethods[0].AuthenticationMethodID))
+	require.NoError(t, err)
+	require.Equal(t, kh.ScaMethodSelected, up2.ScaStatus)
+	e.srv.ResetRequests()
+	otpReq := kh.OTP(otp)
+	up3, err := kh.Do[kh.AuthorisationUpdate](e.ctx, e.c, "PUT", "v1/consents/"+cr.ConsentID+"/authorisations/"+a.AuthorisationID, &otpReq)
+	require.NoError(t, err)
+	assert.Equal(t, kh.ScaFinalised, up3.ScaStatus)
+	assert.JSONEq(t, `{"scaAuthenticationData":"`+otp+`"}`, string(e.srv.Requests()[0].Body))
+
+	full := kh.PSUData{Password: auth.NewSecret(pw), EncryptedPassword: auth.NewSecret(pw + "-enc"),
+		AdditionalPassword: auth.NewSecret(pw + "-add"), AdditionalEncryptedPassword: auth.NewSecret(pw + "-addenc")}
+	printed := printAll(t, kh.PSUPassword(pw), otpReq, &otpReq, kh.Confirm(otp), full, &full,
+		kh.AuthorisationRequest{PSUData: &full})
+	assert.NotContains(t, printed, pw)
+	assert.NotContains(t, printed, otp)
+	assert.Contains(t, printed, "[REDACTED]")
+
+	js, err := json.Marshal(kh.AuthorisationRequest{PSUData: &full})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"psuData":{"password":"[REDACTED]","encryptedPassword":"[REDACTED]",`+
+		`"additionalPassword":"[REDACTED]","additionalEncryptedPassword":"[REDACTED]"}}`, string(js),
+		"the shape shows which credentials are set")
+	js, err = json.Marshal(kh.SelectMethod("m1"))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"authenticationMethodId":"m1"}`, string(js), "what is not secret is shown")
 }
 
 // TestNoSecretsInLogsOrErrors runs success, API-error, token-renewal and transport-error
@@ -54,7 +121,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	keep(err)
 	req := kh.PSUPassword(pw)
 	otpReq := kh.OTP(otp)
-	outputs = append(outputs, fmtAll(req, otpReq, *req.PSUData))
+	outputs = append(outputs, printAll(t, req, otpReq, *req.PSUData))
 
 	// Redirect URL (which does carry the token) is not logged.
 	_, err = e.c.SCARedirectURL(e.ctx, "https://bank.example/sca/1")
