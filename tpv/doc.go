@@ -6,7 +6,8 @@
 // # Authentication
 //
 // The brand's application token and secret come from the management portal
-// (Brands, API Access). The secret never goes over the wire. The client logs in with
+// (Brands, API Access). The secret never goes over the wire (see Credentials for
+// keeping it out of the process too). The client logs in with
 //
 //	POST /api/v1/auth?token=<app token>&timestamp=<unix seconds>&_signature=<sig>
 //
@@ -31,12 +32,33 @@
 // Every other call carries "Authorization: <auth token>" (no "Bearer" prefix) and
 // "Signature: <signature>".
 //
+// # Credentials
+//
+// Give the application token and the secret's HMAC key one way each:
+//
+//	WithCredentials(appToken, appSecret)  both, held in memory (a fixed token source
+//	                                      and auth.NewHMACSHA256 of the secret)
+//	WithAppTokenSource(auth.Source)       the application token from a secret manager,
+//	                                      read afresh for every login, kept no longer
+//	WithHMACSigner(auth.HMACSigner)       the HMAC-SHA256 keyed by the secret, computed
+//	                                      where the key lives (KMS, Vault transit); it
+//	                                      signs the login and the default Signature
+//	WithRequestSigner(RequestSigner)      what the Signature signs (with the signer)
+//	WithStore(auth.Store, key)            the auth token shared between replicas
+//
+// WithAppTokenSource and WithHMACSigner go together, instead of WithCredentials;
+// NewClient names the options when one is missing or given twice. The signer gets
+// the context of the login or request it signs. A signer or token source that fails
+// stops the call before anything is sent; its error is wrapped (a login's in an
+// error matching ErrLoginFailed) with the application token removed from the text.
+//
 // # Assumptions where the documentation is silent
 //
 //   - What the Signature header signs is not documented. By default it is the
-//     lowercase hex HMAC-SHA256, keyed by the application secret, of the request's
-//     raw query string, or of the raw request body when the request has no query
-//     (an empty body signs the empty string). WithRequestSigner replaces it.
+//     lowercase hex HMAC-SHA256, keyed by the application secret (the client's HMAC
+//     signer), of the request's raw query string, or of the raw request body when
+//     the request has no query (an empty body signs the empty string).
+//     WithRequestSigner replaces it.
 //   - The headings of products, digital send and queue call say GET while every
 //     example uses POST. The client sends POST (WithEndpointMethod changes that per
 //     endpoint) and, after a 405 answer, tries the other method once and keeps

@@ -2,10 +2,13 @@ package tpv_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/tpv"
 	"github.com/banksdk/banksdk/tpv/tpvtest"
 )
@@ -179,4 +182,37 @@ func ExampleLoginSignature() {
 	fmt.Println(tpv.LoginSignature("APk3v9QzR2mXw7", "c2VjcmV0LWZvci10ZXN0cw==", 1700000000))
 	// Output:
 	// eee32f27440ad26e03838e50fd2bd1e1de3d6bfdd1ec299646ae06f7a9d51a2a
+}
+
+// Credentials the process does not hold: the application token comes from a secret
+// manager on every login, and the HMAC is computed where the secret lives (a KMS or
+// a Vault transit key). The closures here stand in for those services.
+func ExampleWithHMACSigner() {
+	portal := tpvtest.NewServer()
+	defer portal.Close()
+	secretManager := func(context.Context) (auth.Token, error) {
+		return auth.Token{Value: portal.AppToken()}, nil
+	}
+	kms := func(_ context.Context, msg []byte) ([]byte, error) {
+		m := hmac.New(sha256.New, []byte(portal.AppSecret())) // the key stays in the KMS
+		m.Write(msg)
+		return m.Sum(nil), nil
+	}
+	c, err := tpv.NewClient(
+		tpv.WithBaseURL(portal.URL()),
+		tpv.WithAppTokenSource(auth.SourceFunc(secretManager)),
+		tpv.WithHMACSigner(auth.HMACSignerFunc(kms)),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	res, err := c.Products(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.StatusCode, portal.Logins())
+	// Output:
+	// 200 1
 }
