@@ -21,10 +21,34 @@
 //     expired) logs in again and replays the call once. OBP splits that header on
 //     commas and strips quotes, so values with a comma or a double quote are refused
 //     by NewClient, before anything is sent.
-//   - WithDirectLoginToken: a DirectLogin token obtained elsewhere.
-//   - WithBearer: "Authorization: Bearer" with tokens from an auth.Source.
-//   - WithConsentJWT: "Consent-JWT" (case kept, HTTP/1.1), optionally with
-//     WithConsumerKey.
+//   - WithDirectLoginToken, WithDirectLoginTokenSource: a DirectLogin token obtained
+//     elsewhere, fixed or from an auth.Source.
+//   - WithAccessTokenSource: "Authorization: Bearer" with OAuth2/OIDC access tokens
+//     from an auth.Source.
+//   - WithConsentJWT, WithConsentJWTSource: "Consent-JWT" (case kept, HTTP/1.1), fixed
+//     or from an auth.Source, optionally with WithConsumerKey.
+//
+// # Credentials
+//
+// Every credential can come from what the user plugs in, so that a key stays in an
+// HSM or a KMS and a token in a secret manager; the in-memory forms are conveniences:
+//
+//	Mode          In memory                     Plugged in
+//	DAuth         DAuthConfig.PrivateKey:       DAuthConfig.PrivateKey: any crypto.Signer
+//	              an *rsa.PrivateKey            with an RSA key (HSM, KMS, PKCS#11)
+//	DirectLogin   WithDirectLogin(user, pw, ck) WithDirectLoginTokenSource(auth.Source)
+//	              WithDirectLoginToken(token)
+//	OAuth2        -                             WithAccessTokenSource(auth.Source)
+//	Consent-JWT   WithConsentJWT(jwt)           WithConsentJWTSource(auth.Source)
+//
+// A token is taken from its source for every attempt. When OBP refuses it (OBP-20003
+// for a DirectLogin token, a 401 for an access token or a consent), a source that can
+// forget a token (it has Invalidate(auth.Token), as auth.Cache has) forgets the one the
+// call carried and the call is replayed once with the next; a source that cannot (a
+// fixed token, auth.StaticSource) gets no replay and the error is returned. A source
+// with Acquire (auth.KeepAlive) holds each token while a request carrying it is in
+// flight. The login-based WithDirectLogin keeps its token in such a cache. Sources
+// are the caller's to stop; Close does not stop them.
 //
 // Credentials never appear in logs, errors or a printed client. DAuthConfig prints
 // "[REDACTED]" for its private key under every fmt verb, json.Marshal and slog. An
@@ -35,9 +59,9 @@
 //
 // # Closing
 //
-// Close cancels a DirectLogin login in flight, forgets the DirectLogin token and
-// closes the client's idle connections; later calls fail with ErrClosed. Close a
-// client when done with it.
+// Close cancels a DirectLogin login in flight and closes the client's idle
+// connections; later calls fail with ErrClosed before any credential is taken or
+// sent. Close a client when done with it.
 //
 // # Usage
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/obp"
 	"github.com/banksdk/banksdk/obp/obptest"
 )
@@ -71,6 +72,35 @@ func ExampleWithDirectLogin() {
 	// Output:
 	// felixsmith 1 view
 	// logins: 2
+}
+
+// OAuth2: access tokens come from a source the application plugs in (here a function
+// standing for a secret manager). Behind an auth.Cache a token OBP refuses with a 401
+// is forgotten and the call replayed once with the next one.
+func ExampleWithAccessTokenSource() {
+	srv := obptest.NewServer()
+	defer srv.Close()
+	me, _ := srv.UserID(obptest.DefaultUsername, srv.LocalProvider())
+	srv.AddBearerToken("access-token-from-vault", me)
+
+	fetch := auth.SourceFunc(func(ctx context.Context) (auth.Token, error) {
+		return auth.Token{Value: "access-token-from-vault"}, nil // e.g. read from Vault
+	})
+	c, err := obp.NewClient(
+		obp.WithBaseURL(srv.URL()),
+		obp.WithAccessTokenSource(auth.NewCache(fetch)),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	u, err := c.Users.Current(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(*u.Username, u.UserID == me)
+	// Output:
+	// felixsmith true
 }
 
 // An account holder pre-creates the DAuth user a smart contract will act as, grants it
