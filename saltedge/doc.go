@@ -19,8 +19,9 @@
 // # Authentication
 //
 // Every request of Salt Edge carries "Authorization: Bearer <JWT>", RS256-signed with
-// Salt Edge's private key; its payload is the JWT's data claim (GET requests
-// included; a request body is ignored). The handler pins RS256 (alg "none", HS256
+// Salt Edge's private key (verified with HandlerConfig.PublicKey, or with
+// HandlerConfig.KeySet across a key rotation); its payload is the JWT's data claim
+// (GET requests included; a request body is ignored). The handler pins RS256 (alg "none", HS256
 // signed with the public key's bytes and every other algorithm are refused before
 // the key is used), requires exp (with a small leeway, HandlerConfig.Leeway) no
 // further ahead than HandlerConfig.MaxLifetime (default DefaultMaxLifetime, 5 min;
@@ -31,18 +32,41 @@
 // store such as Redis for replicas) each JWT is served once: the same JWT again,
 // whatever its Client-Id, is refused until it expires. Every JWT refusal is 400
 // JWTVerificationError (JWTExpiredSignature for a past exp, JWTDecodeError and
-// JWTIncorrectAlgorithm for malformed and non-RS256 tokens), and the Connector is
-// not called. Access-Token and
+// JWTIncorrectAlgorithm for malformed and non-RS256 tokens; 500 InternalServerError
+// when the KeySet fails), and the Connector is not called. Access-Token and
 // Consent-Id are handed to the Connector in the request's Call; Access-Token is
 // required on the endpoints bound to a token and held in an auth.Secret, so it
 // prints as [REDACTED].
 //
 // Every callback carries App-Id, App-Secret and "Authorization: Bearer <JWT>" with
 // claims {"data": payload, "exp": now+TTL} (WithTokenTTL, default 60 s), RS256-signed
-// with the connector's private key (WithPrivateKey or WithPrivateKeyPEM; PKCS#1 and
-// PKCS#8; its public half is registered in Salt Edge's dashboard). The JWT is minted
-// afresh for every attempt. As in Salt Edge's own examples, callbacks send no body.
-// Close the Client when done: it closes the idle connections it holds.
+// with the connector's private key (its public half is registered in Salt Edge's
+// dashboard). The JWT is minted afresh for every attempt, so there is no token to
+// renew and no answer of Salt Edge makes the client replay a callback. As in Salt
+// Edge's own examples, callbacks send no body. Close the Client when done: it closes
+// the idle connections it holds.
+//
+// # Credentials
+//
+// Each credential is given in memory, or plugged in from where it is kept (an HSM, a
+// cloud KMS, a secret manager):
+//
+//	Credential                  In memory                   Plugged in
+//	Client: private key         WithPrivateKeyPEM(pem),     WithPrivateKey(crypto.Signer)
+//	                            WithPrivateKey(*rsa.PrivateKey)
+//	Client: App-Secret          WithAppSecret(string)       WithAppSecretSource(auth.Source)
+//	Client: App-Id              WithAppID(string)           (an identifier, not a secret)
+//	Handler: Salt Edge's key    HandlerConfig.PublicKey     HandlerConfig.KeySet (auth.KeySet)
+//
+// WithPrivateKey takes any crypto.Signer whose public key is RSA (2048 bits or more):
+// an *rsa.PrivateKey, or a key that never leaves an HSM or a KMS; it signs a SHA-256
+// digest for every attempt. WithAppSecretSource's source is read on every attempt
+// (wrap it in an auth.Cache to read it less often), so a rotated secret is sent from
+// the next attempt on; a failing source fails the call before anything is sent.
+// HandlerConfig.KeySet follows Salt Edge's key rotation: during a rollover it gives
+// the old and the new key (auth.StaticKeySet(old, next)), or picks a key by the JWT's
+// kid (auth.KeySetFunc). Exactly one of PublicKey and KeySet is set.
+// ClientJWTVerifier needs no key: it fetches each TPP's key with clients/info.
 //
 // # Errors
 //

@@ -116,9 +116,16 @@ func (r *Response) DecodeData(v any) error {
 func (r *Response) OK() bool { return r.StatusCode == http.StatusOK }
 
 // Sign returns a JWT with these claims, RS256-signed with the fake's key and a header
-// of {"alg":"RS256"} only, as in the seed's samples.
+// of {"alg":"RS256"} only, as in the seed's samples (plus the kid of WithSigningKeyID
+// or RotateSigningKey, when one is set).
 func (s *Server) Sign(claims map[string]any) (string, error) {
-	return signRS256(s.signingKey, claims, false)
+	sk := s.signing.Load()
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
+	delete(t.Header, "typ")
+	if sk.kid != "" {
+		t.Header["kid"] = sk.kid
+	}
+	return t.SignedString(sk.key)
 }
 
 // RequestJWT returns the JWT the fake would send for data: claims {"data": data,

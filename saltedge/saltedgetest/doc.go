@@ -10,6 +10,9 @@
 //     key (Server.PublicKey, the key a connector verifies with), with exp = now+TTL
 //     and iss = "priora.saltedge.com". Original requests carry a client_jwt signed by
 //     the TPP client application's key, which clients/info publishes.
+//     RotateSigningKey switches the fake to a new key (and WithSigningKeyID or
+//     RotateSigningKey names a kid), as Salt Edge does when it rotates its key, to
+//     test a connector's HandlerConfig.KeySet.
 //
 //   - It serves the callbacks the connector sends back under
 //     URL()+"/api/connectors/v1/": sessions/{update,success,fail},

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/banksdk/banksdk/fake"
@@ -53,7 +54,9 @@ type Server struct {
 	// Close closes its idle connections.
 	transport *http.Transport
 
-	signingKey  *rsa.PrivateKey // Salt Edge's key: signs requests to a connector
+	// signing is Salt Edge's key (and its kid), which signs requests to a connector;
+	// RotateSigningKey replaces it.
+	signing     atomic.Pointer[signingKey]
 	providerKey *rsa.PrivateKey // nil when only the public key was registered
 	providerPub *rsa.PublicKey  // verifies callbacks
 	appID       string
@@ -77,6 +80,7 @@ type Option func(*config)
 
 type config struct {
 	signingKey  *rsa.PrivateKey
+	signingKID  string
 	providerKey *rsa.PrivateKey
 	providerPub *rsa.PublicKey
 	appID       string
@@ -92,6 +96,16 @@ type config struct {
 // WithSigningKey sets Salt Edge's own key pair, which signs every request the fake
 // sends to a connector. By default a fresh RSA-2048 key is generated.
 func WithSigningKey(k *rsa.PrivateKey) Option { return func(c *config) { c.signingKey = k } }
+
+// WithSigningKeyID puts kid in the header of every JWT the fake signs. By default the
+// header is {"alg":"RS256"} only, as in the seed's samples.
+func WithSigningKeyID(kid string) Option { return func(c *config) { c.signingKID = kid } }
+
+// signingKey is the key the fake signs its requests with, and the kid it names.
+type signingKey struct {
+	key *rsa.PrivateKey
+	kid string
+}
 
 // WithProviderKey sets the connector's (provider's) key pair. The fake verifies
 // callbacks with its public half and hands out the private half through
@@ -150,7 +164,6 @@ func NewServer(opts ...Option) *Server {
 		o(&c)
 	}
 	s := &Server{
-		signingKey:  c.signingKey,
 		providerKey: c.providerKey,
 		providerPub: c.providerPub,
 		appID:       c.appID,
@@ -175,9 +188,10 @@ func NewServer(opts ...Option) *Server {
 	if s.sessionTTL <= 0 {
 		s.sessionTTL = DefaultSessionTTL
 	}
-	if s.signingKey == nil {
-		s.signingKey = mustKey()
+	if c.signingKey == nil {
+		c.signingKey = mustKey()
 	}
+	s.signing.Store(&signingKey{key: c.signingKey, kid: c.signingKID})
 	if s.providerPub == nil {
 		if s.providerKey == nil {
 			s.providerKey = mustKey()
@@ -227,11 +241,23 @@ func (s *Server) ProviderPrivateKey() *rsa.PrivateKey { return s.providerKey }
 // ProviderPublicKey is the public key the fake verifies callbacks with.
 func (s *Server) ProviderPublicKey() *rsa.PublicKey { return s.providerPub }
 
-// PublicKey is Salt Edge's public key: a connector verifies the fake's requests with it.
-func (s *Server) PublicKey() *rsa.PublicKey { return &s.signingKey.PublicKey }
+// PublicKey is Salt Edge's public key: a connector verifies the fake's requests with
+// it. After RotateSigningKey it is the new key's.
+func (s *Server) PublicKey() *rsa.PublicKey { return &s.signing.Load().key.PublicKey }
 
 // PublicKeyPEM is PublicKey as a PKIX "PUBLIC KEY" PEM block.
-func (s *Server) PublicKeyPEM() []byte { return publicPEM(&s.signingKey.PublicKey) }
+func (s *Server) PublicKeyPEM() []byte { return publicPEM(s.PublicKey()) }
+
+// RotateSigningKey makes the fake sign every later request with k, naming kid in the
+// JWT header ("" names none), as Salt Edge does when it rotates its key: a connector
+// whose handler knows both keys (HandlerConfig.KeySet) keeps serving, one that knows
+// only the old key refuses every request. A nil k is ignored.
+func (s *Server) RotateSigningKey(k *rsa.PrivateKey, kid string) {
+	if k == nil {
+		return
+	}
+	s.signing.Store(&signingKey{key: k, kid: kid})
+}
 
 // Issuer is the iss claim of the fake's JWTs ("" when left out).
 func (s *Server) Issuer() string { return s.issuer }

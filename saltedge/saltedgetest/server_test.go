@@ -442,3 +442,47 @@ func TestDefaultServerGeneratesCredentials(t *testing.T) {
 	require.NotNil(t, blk)
 	assert.Equal(t, "PRIVATE KEY", blk.Type)
 }
+
+// The fake names no kid by default, the kid of WithSigningKeyID when set, and after
+// RotateSigningKey signs with the new key (and its kid): PublicKey follows, and the
+// old key no longer verifies what it sends.
+func TestSigningKeyIDAndRotation(t *testing.T) {
+	k := testKeys()
+	header := func(tok string) map[string]any {
+		raw, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		require.NoError(t, err)
+		var h map[string]any
+		require.NoError(t, json.Unmarshal(raw, &h))
+		return h
+	}
+	verify := func(tok string, pub *rsa.PublicKey) error {
+		_, err := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"})).Parse(tok,
+			func(*jwt.Token) (any, error) { return pub, nil })
+		return err
+	}
+
+	s := setup(t)
+	tok, err := s.RequestJWT(nil, 0)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"alg": "RS256"}, header(tok), "as in the seed's samples")
+
+	s = setup(t, saltedgetest.WithSigningKeyID("se-1"))
+	tok, err = s.RequestJWT(nil, 0)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"alg": "RS256", "kid": "se-1"}, header(tok))
+	require.NoError(t, verify(tok, &k[0].PublicKey))
+
+	s.RotateSigningKey(k[3], "se-2")
+	assert.Equal(t, &k[3].PublicKey, s.PublicKey())
+	pub, err := x509.ParsePKIXPublicKey(func() []byte { b, _ := pem.Decode(s.PublicKeyPEM()); return b.Bytes }())
+	require.NoError(t, err)
+	assert.True(t, k[3].PublicKey.Equal(pub))
+	tok, err = s.RequestJWT(nil, 0)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"alg": "RS256", "kid": "se-2"}, header(tok))
+	require.NoError(t, verify(tok, &k[3].PublicKey))
+	assert.ErrorIs(t, verify(tok, &k[0].PublicKey), jwt.ErrTokenSignatureInvalid)
+
+	s.RotateSigningKey(nil, "ignored")
+	assert.Equal(t, &k[3].PublicKey, s.PublicKey(), "a nil key is ignored")
+}
