@@ -115,6 +115,9 @@ type KeepAlive struct {
 	unpublished atomic.Bool
 	// futureWarned: a record stamped in the future was reported once.
 	futureWarned atomic.Bool
+	// runSolo: the background goroutine is refreshing without the store (stepSolo).
+	// Only that goroutine reads and writes it.
+	runSolo bool
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -310,6 +313,105 @@ func (k *KeepAlive) Stop(err error) {
 	k.cancel()
 }
 
+// Renew is for a client whose request carrying rejected was refused by the provider
+// (a 401 for a token the client believes live, which may be a stray answer): it
+// refreshes the token at once rather than at the next scheduled refresh, so the client
+// learns whether the token lives and can replay the request with the result.
+//
+// Renew is a compare-and-swap on rejected: when the keep-alive has moved on since the
+// request left (a scheduled refresh, another Renew, or with a Store a token another
+// replica published, adopted as Sync does), it returns the current token without
+// calling Refresh, so that concurrent rejections of one token refresh it once.
+// Otherwise it refreshes rejected under the lock a scheduled refresh takes (requests
+// wait for it as for a scheduled refresh; with a Store, under the store's refresh
+// lease too), publishes the result to the Store when there is one, and returns it.
+//
+// A refresh that fails with an error wrapping ErrTokenRevoked or ErrSessionExpired
+// ends the keep-alive before any request waiting for the lock goes on, and Renew
+// returns that error, as Token does from then on. Any other failure (the provider did
+// not answer, the caller's ctx ended) is returned and changes nothing. With a Store,
+// a store that cannot be reached gives a *StoreError, and the keep-alive goes on
+// (adopting the newest token once the store answers).
+func (k *KeepAlive) Renew(ctx context.Context, rejected Token) (Token, error) {
+	if err := ctx.Err(); err != nil {
+		return Token{}, err
+	}
+	if k.cfg.Store != nil {
+		cur, err := k.Sync(ctx, rejected)
+		if err != nil || cur.Value != rejected.Value {
+			return cur, err
+		}
+	}
+	if err := k.gate.lockCtx(ctx); err != nil {
+		return Token{}, err
+	}
+	defer k.gate.unlock()
+	cur, err := k.current()
+	if err != nil || cur.Value != rejected.Value {
+		return cur, err
+	}
+	if k.cfg.Store != nil {
+		return k.renewShared(ctx, rejected)
+	}
+	if err := k.renewLocked(ctx); err != nil {
+		return Token{}, err
+	}
+	return k.current()
+}
+
+// renewLocked is Renew's refresh; the caller holds the gate. It runs until the revoke
+// deadline at most, and ends with the keep-alive (Close). A refusal stops the
+// keep-alive before the caller unlocks the gate.
+func (k *KeepAlive) renewLocked(ctx context.Context) error {
+	cur := k.cur.Load()
+	ctx, cancel := context.WithTimeout(ctx, cur.refreshedAt.Add(k.cfg.RevokeAfter).Sub(k.now()))
+	defer cancel()
+	defer context.AfterFunc(k.ctx, cancel)()
+	err := k.refreshWith(ctx, cur)
+	if refused(err) {
+		k.cfg.Logger.Error("banksdk keep-alive: provider refused the token; a new token must be issued", "error", err.Error())
+		k.Stop(err)
+		return err
+	}
+	if err != nil && k.ctx.Err() != nil {
+		if _, cerr := k.current(); cerr != nil {
+			return cerr // closed meanwhile: ErrClosed
+		}
+	}
+	return err
+}
+
+// renewShared is Renew with a Store; the caller holds the gate and the store held
+// rejected a moment ago. Under the store's refresh lease it adopts a token another
+// replica published meanwhile, or refreshes rejected and publishes the result (when
+// that fails, the next scheduled refresh publishes it).
+func (k *KeepAlive) renewShared(ctx context.Context, rejected Token) (Token, error) {
+	d := k.storeBound()
+	release, ok, err := k.tryLease(ctx, d, k.cfg.LeaseTTL)
+	if err != nil {
+		return Token{}, err
+	}
+	if !ok {
+		return Token{}, errLeaseBusy
+	}
+	defer k.releaseLease(release)
+	rec, _, err := k.load(ctx, d)
+	if err != nil {
+		return Token{}, err
+	}
+	if rec.Token.Value != "" && rec.Token.Value != rejected.Value && k.adopt(rec) {
+		return k.current()
+	}
+	if err := k.renewLocked(ctx); err != nil {
+		return Token{}, err
+	}
+	if err := k.publish(ctx, d, rec.Version); err != nil {
+		k.unpublished.Store(true)
+		k.cfg.Logger.Warn("banksdk keep-alive: renewed, but could not publish to the store; publishing once it answers", "error", err.Error())
+	}
+	return k.current()
+}
+
 // What the background goroutine does at its next wake-up.
 type kaStep int
 
@@ -357,6 +459,7 @@ func (k *KeepAlive) run() {
 			continue
 		}
 		var err error
+		k.runSolo = step == stepSolo
 		switch step {
 		case stepRejoin:
 			adopted, answered := k.rejoin()
@@ -523,11 +626,35 @@ func (k *KeepAlive) refresh() error {
 	return k.refreshLocked()
 }
 
-// refreshLocked calls Refresh; the caller holds the gate.
+// refused reports whether err is the provider's refusal of the token: the end of its
+// life.
+func refused(err error) bool {
+	return errors.Is(err, ErrTokenRevoked) || errors.Is(err, ErrSessionExpired)
+}
+
+// refreshLocked is the background goroutine's refresh; the caller holds the gate. A
+// refusal is recorded before the caller unlocks the gate, so that no request waiting
+// for it goes on with the refused token: the keep-alive stops, or, refreshing without
+// an unreachable store, waits for the token another replica publishes (another
+// replica may have rotated the token).
 func (k *KeepAlive) refreshLocked() error {
 	cur := k.cur.Load()
 	ctx, cancel := k.refreshContext(cur)
 	defer cancel()
+	err := k.refreshWith(ctx, cur)
+	switch {
+	case !refused(err):
+	case k.runSolo && errors.Is(err, ErrTokenRevoked):
+		k.strand()
+	default:
+		k.stop(err)
+	}
+	return err
+}
+
+// refreshWith calls Refresh for cur's token and makes the answer current; the caller
+// holds the gate.
+func (k *KeepAlive) refreshWith(ctx context.Context, cur *kaState) error {
 	tok, err := k.cfg.Refresh(ctx, cur.tok)
 	if err != nil {
 		return err
@@ -585,16 +712,44 @@ func (g *gate) runlock() {
 	g.mu.Unlock()
 }
 
-func (g *gate) lock() {
+// lock takes the gate for a writer: it waits for another writer to unlock, then
+// holds new readers back and waits for the readers in place to leave.
+func (g *gate) lock() { _ = g.lockCtx(context.Background()) }
+
+// lockCtx is lock that gives up when ctx ends (then nothing is held).
+func (g *gate) lockCtx(ctx context.Context) error {
 	g.mu.Lock()
+	for g.writer {
+		if err := g.wait(ctx); err != nil {
+			return err
+		}
+	}
 	g.writer = true
 	for g.readers > 0 {
-		ch := g.changed
-		g.mu.Unlock()
-		<-ch
-		g.mu.Lock()
+		if err := g.wait(ctx); err != nil {
+			g.mu.Lock()
+			g.writer = false
+			g.broadcast()
+			g.mu.Unlock()
+			return err
+		}
 	}
 	g.mu.Unlock()
+	return nil
+}
+
+// wait releases g.mu until the gate changes or ctx ends; it returns with g.mu held,
+// or without it and ctx's error.
+func (g *gate) wait(ctx context.Context) error {
+	ch := g.changed
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		g.mu.Lock()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (g *gate) unlock() {

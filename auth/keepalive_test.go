@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -507,4 +509,267 @@ func stopped(k *KeepAlive) bool {
 	default:
 		return false
 	}
+}
+
+// Renew refreshes the rejected token at once, once for any number of concurrent
+// rejections of it; a rejection of a token the keep-alive has moved on from refreshes
+// nothing; the scheduled refreshes go on from the renewed token.
+func TestKeepAliveRenewRefreshesTheRejectedTokenOnce(t *testing.T) {
+	clk := newFakeTime()
+	p := newProviderAt(clk.Now, time.Minute, true)
+	k, err := newKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Second, RevokeAfter: time.Minute,
+		Refresh: p.refresh,
+	}, clk)
+	require.NoError(t, err)
+	defer k.Close()
+	ctx := context.Background()
+
+	const n = 10
+	got := make(chan string, n)
+	for range n {
+		go func() {
+			tok, err := k.Renew(ctx, Token{Value: "tok-0"})
+			if err != nil {
+				got <- "error: " + err.Error()
+				return
+			}
+			got <- tok.Value
+		}()
+	}
+	for range n {
+		select {
+		case v := <-got:
+			assert.Equal(t, "tok-1", v)
+		case <-time.After(10 * time.Second):
+			t.Fatal("timed out waiting for Renew")
+		}
+	}
+	assert.Len(t, p.refreshTimes(), 1, "one refresh for every rejection of tok-0")
+	assert.Equal(t, int64(1), k.Refreshes())
+
+	// A rejection of a token already replaced: the current one, no refresh.
+	tok, err := k.Renew(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", tok.Value)
+	assert.Len(t, p.refreshTimes(), 1)
+
+	// The schedule refreshes the renewed token.
+	clk.runUntil(t, 1, clk.Now().Add(time.Minute), func() bool { return k.Refreshes() >= 2 })
+	tok, err = k.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "tok-2", tok.Value)
+	assert.True(t, p.check("tok-2"))
+}
+
+// A Renew the provider refuses ends the keep-alive: Renew, Token and Acquire return
+// the refusal, and the background goroutine exits.
+func TestKeepAliveRenewRefusedStops(t *testing.T) {
+	clk := newFakeTime()
+	p := newProviderAt(clk.Now, time.Minute, true)
+	p.revoked = true
+	k, err := newKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Second, RevokeAfter: time.Minute,
+		Refresh: p.refresh,
+	}, clk)
+	require.NoError(t, err)
+	defer k.Close()
+	ctx := context.Background()
+
+	_, err = k.Renew(ctx, Token{Value: "tok-0"})
+	require.ErrorIs(t, err, ErrTokenRevoked)
+	_, err = k.Token(ctx)
+	assert.ErrorIs(t, err, ErrTokenRevoked)
+	_, _, err = k.Acquire(ctx)
+	assert.ErrorIs(t, err, ErrTokenRevoked)
+	_, err = k.Renew(ctx, Token{Value: "tok-0"})
+	assert.ErrorIs(t, err, ErrTokenRevoked)
+	select {
+	case <-k.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresher did not exit after a refused Renew")
+	}
+	assert.Zero(t, k.Refreshes())
+}
+
+// A Renew that fails otherwise (the provider did not answer) changes nothing: the
+// token stays, and the next Renew refreshes it.
+func TestKeepAliveRenewFailureKeepsTheToken(t *testing.T) {
+	clk := newFakeTime()
+	p := newProviderAt(clk.Now, time.Minute, true)
+	p.failNext = 1
+	k, err := newKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Second, RevokeAfter: time.Minute,
+		Refresh: p.refresh,
+	}, clk)
+	require.NoError(t, err)
+	defer k.Close()
+	ctx := context.Background()
+
+	_, err = k.Renew(ctx, Token{Value: "tok-0"})
+	require.ErrorContains(t, err, "503")
+	assert.NotErrorIs(t, err, ErrTokenRevoked)
+	tok, err := k.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "tok-0", tok.Value)
+
+	tok, err = k.Renew(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", tok.Value)
+}
+
+// blockingHandler is a slog handler that, on the record whose message contains
+// match, waits for release (at most 10 s) before returning.
+type blockingHandler struct {
+	match   string
+	release <-chan struct{}
+}
+
+func (h blockingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h blockingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h blockingHandler) WithGroup(string) slog.Handler            { return h }
+func (h blockingHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, h.match) {
+		select {
+		case <-h.release:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	return nil
+}
+
+// When the provider refuses a scheduled refresh, the keep-alive records the end of the
+// token before a request waiting for the refresh goes on: that request gets the
+// refusal and never carries the refused token. (The background goroutine's log line
+// about the refusal blocks until the request has its answer, so a keep-alive that let
+// requests go on before recording the refusal would hand out the token here.)
+func TestKeepAliveRefusedRefreshStopsBeforeRequestsGoOn(t *testing.T) {
+	entered := make(chan struct{})
+	answer := make(chan struct{})
+	acquired := make(chan struct{})
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, Interval: 10 * time.Millisecond, RevokeAfter: 10 * time.Second,
+		Refresh: func(ctx context.Context, _ Token) (Token, error) {
+			close(entered)
+			select {
+			case <-answer:
+			case <-ctx.Done():
+				return Token{}, ctx.Err()
+			}
+			return Token{}, fmt.Errorf("401 from the refresh endpoint: %w", ErrTokenRevoked)
+		},
+		Logger: slog.New(blockingHandler{match: "refused", release: acquired}),
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refresh started")
+	}
+	type result struct {
+		tok Token
+		err error
+	}
+	res := make(chan result, 1)
+	go func() { // waits for the refresh to end
+		tok, release, err := k.Acquire(context.Background())
+		if err == nil {
+			release()
+		}
+		res <- result{tok, err}
+		close(acquired)
+	}()
+	close(answer)
+	select {
+	case r := <-res:
+		assert.ErrorIs(t, r.err, ErrTokenRevoked, "the request got the refusal")
+		assert.Empty(t, r.tok.Value, "the refused token was not handed out")
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for the request")
+	}
+}
+
+// With a Store, Renew refreshes under the store's lease and publishes the result;
+// another replica rejected with the same token adopts it without refreshing.
+func TestKeepAliveRenewShared(t *testing.T) {
+	mem := NewMemoryStore()
+	p := newProvider(2*time.Minute, true)
+	newReplica := func() *KeepAlive {
+		k, err := NewKeepAlive(KeepAliveConfig{
+			Initial: Token{Value: "tok-0"}, IssuedAt: time.Now(), Interval: time.Minute, RevokeAfter: 2 * time.Minute,
+			Refresh: p.refresh, Store: mem, StoreKey: "k", StorePoll: 5 * time.Millisecond,
+		})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = k.Close() })
+		return k
+	}
+	a, b := newReplica(), newReplica()
+	ctx := context.Background()
+
+	tok, err := a.Renew(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", tok.Value)
+	rec, err := mem.Load(ctx, "k")
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", rec.Token.Value, "published")
+
+	tok, err = b.Renew(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", tok.Value, "adopted")
+	assert.Len(t, p.refreshTimes(), 1, "one refresh for both replicas")
+	assert.Zero(t, b.Refreshes())
+}
+
+// With a Store that cannot be reached, Renew returns a *StoreError and the keep-alive
+// goes on: once the store answers, the next Renew refreshes.
+func TestKeepAliveRenewStoreDown(t *testing.T) {
+	fs := &faultyStore{Store: NewMemoryStore()}
+	p := newProvider(2*time.Minute, true)
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, IssuedAt: time.Now(), Interval: time.Minute, RevokeAfter: 2 * time.Minute,
+		Refresh: p.refresh, Store: fs, StoreKey: "k", StorePoll: 5 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	ctx := context.Background()
+
+	fs.down.Store(true)
+	_, err = k.Renew(ctx, Token{Value: "tok-0"})
+	var se *StoreError
+	require.ErrorAs(t, err, &se)
+	assert.ErrorIs(t, err, errDown)
+	assert.NotErrorIs(t, err, ErrTokenRevoked)
+	assert.Empty(t, p.refreshTimes(), "nothing refreshed without the store")
+	tok, err := k.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "tok-0", tok.Value)
+
+	fs.down.Store(false)
+	tok, err = k.Renew(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", tok.Value)
+}
+
+// A writer waiting for the gate gives up with its context, and holds nothing then.
+func TestGateLockHonoursContext(t *testing.T) {
+	var g gate
+	g.changed = make(chan struct{})
+	require.NoError(t, g.rlock(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- g.lockCtx(ctx) }()
+	cancel()
+	select {
+	case err := <-errc:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("lockCtx did not give up")
+	}
+	g.runlock()
+	// Nothing is held: a writer and then a reader get the gate.
+	g.lock()
+	g.unlock()
+	require.NoError(t, g.rlock(context.Background()))
+	g.runlock()
 }
