@@ -164,7 +164,9 @@ func (r AuthorisationRequest) validate(update bool) error {
 // MarshalJSON writes the Berlin Group body ({} when empty) with the PSU's password,
 // the OTP and the confirmation code given as [REDACTED]. The client sends the values
 // through its own encoding, not this one.
-func (r AuthorisationRequest) MarshalJSON() ([]byte, error) { return json.Marshal(r.wire(redactSecret)) }
+func (r AuthorisationRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(r.wire(redactSecret))
+}
 
 // wireBody returns what a call sends as body: the types whose JSON encoding redacts
 // their secrets go through their wire form, which reveals them, so that they reach

@@ -16,13 +16,35 @@
 //
 // Package khtest is a fake K&H bank for tests and examples.
 //
+// # Credentials
+//
+// Each credential is given in memory, or comes from something the caller plugs in (a
+// key in an HSM or a cloud KMS, a token service, a secret manager):
+//
+//	Credential           In memory                          Plugged in
+//	client certificate   WithClientCertificate (its         WithGetClientCertificate
+//	                     PrivateKey any crypto.Signer),     (a callback per handshake)
+//	                     ...PEM, ...Files, ...PKCS12
+//	application token    WithAppToken (+ WithApplicationID  WithAppTokenSource (auth.Source)
+//	                     to renew it)
+//	consent tokens       Consents.SetToken                  WithConsentTokenSource
+//	                                                        (auth.KeyedSource by consent id;
+//	                                                        default: the status call)
+//
+// Exactly one of the certificate options may be given. Tokens, from whichever source,
+// are cached (per consent for consent tokens), renewed once however many calls need
+// them at the same time, and shared between replicas with WithStore.
+//
 // # Mutual TLS
 //
 // K&H identifies the TPP by its client certificate (a QWAC; the sandbox issues a test
 // certificate). Set it with WithClientCertificate, WithClientCertificateFiles or
 // WithClientCertificatePEM (PEM) or WithClientCertificatePKCS12 (a .p12/.pfx file,
-// decoded by go-pkcs12: see LoadPKCS12). WithRootCAs sets the CAs trusted
-// for the bank's certificate. The client never negotiates below TLS 1.2.
+// decoded by go-pkcs12: see LoadPKCS12). A key that must not leave an HSM or a KMS
+// signs the handshake as a crypto.Signer: put it in the tls.Certificate given to
+// WithClientCertificate, or return the certificate from WithGetClientCertificate's
+// callback. WithRootCAs sets the CAs trusted for the bank's certificate. The client
+// never negotiates below TLS 1.2.
 //
 // # Tokens and the endpoint-token table
 //
@@ -52,13 +74,17 @@
 // A consent's token is issued by the consent status call while the consent is valid,
 // in the "token" response header, anew on every call. Consents.Status stores it for the
 // consent; a call that needs a consent token the client does not have yet fetches it the
-// same way. The client remembers each consent it creates with its purpose; register
-// consents created elsewhere with Consents.Track or Consents.SetToken.
+// same way, or from WithConsentTokenSource's source. The client remembers each consent
+// it creates with its purpose; register consents created elsewhere with Consents.Track
+// or Consents.SetToken.
 //
 // When the bank answers 401 TOKEN_UNKNOWN, TOKEN_EXPIRED or TOKEN_INVALID (K&H reports
-// expiry as "token unknown"), the client renews that token once (the application
-// token by application id, a consent token by a consent status call made with the
-// application token) and replays the call once; it never loops. The client also renews
+// expiry as "token unknown"), the client forgets exactly the token the call carried,
+// renews it once (the application token by application id or from its source, a
+// consent token by a consent status call made with the application token or from its
+// source) and replays the call once; it never loops. A token that cannot be renewed
+// (WithAppToken without an application id) is not replayed: the call fails with the
+// bank's answer. The client also renews
 // a token shortly before the expiry its JWT states (the exp claim is read, not
 // verified: the bank verifies its tokens).
 //

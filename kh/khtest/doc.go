@@ -39,7 +39,9 @@
 // /v1/tpp/app registers another application and returns its token; POST
 // /v1/tpp/app/token issues a new one by application id. A consent's token is issued
 // by GET /v1/consents/{id}/status while the consent is valid, in the "token" response
-// header, anew on every call (earlier tokens stay valid until they expire). Tokens
+// header, anew on every call (earlier tokens stay valid until they expire);
+// IssueConsentToken issues one without a status call, as a TPP's own token service
+// would. Tokens
 // last an hour (WithTokenTTL, WithAppTokenTTL, WithConsentTokenTTL); ExpireToken and
 // ExpireTokens expire them at once. Tokens are JWT-shaped (HS256 under the fake's own
 // key); clients must treat them as opaque.

@@ -390,6 +390,26 @@ func (s *Server) IssueAppToken(appID string) (string, error) {
 	return s.issueLocked(KindApp, a, ""), nil
 }
 
+// IssueConsentToken issues a new token for a valid consent without a status call (it
+// does not count in StatusCalls), as a TPP's own token service would hand one out:
+// tests of a client whose consent tokens come from elsewhere use it. Like the status
+// call, it issues only while the consent is valid.
+func (s *Server) IssueConsentToken(consentID string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs, ok := s.consents[consentID]
+	if !ok {
+		return "", fmt.Errorf("khtest: unknown consent %q", consentID)
+	}
+	if cs.status == "valid" && cs.expired(s.cfg.now()) {
+		cs.status = "expired"
+	}
+	if cs.status != "valid" {
+		return "", fmt.Errorf("khtest: consent %q is %s, not valid", consentID, cs.status)
+	}
+	return s.issueLocked(cs.kind, s.apps[cs.appID], cs.id), nil
+}
+
 // ---------------------------------------------------------------------------
 // dispatch
 

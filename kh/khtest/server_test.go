@@ -311,6 +311,30 @@ func TestEmbeddedConsentAndTokenRotation(t *testing.T) {
 	assert.Equal(t, "CONSENT_INVALID", r.code())
 }
 
+func TestIssueConsentToken(t *testing.T) {
+	c := setup(t)
+	id, _ := c.validConsent(KindAccountBalance)
+	calls := c.srv.StatusCalls(id)
+	tok, err := c.srv.IssueConsentToken(id)
+	require.NoError(t, err)
+	assert.Equal(t, calls, c.srv.StatusCalls(id), "no status call")
+	kind, ok := c.srv.TokenKind(tok)
+	require.True(t, ok)
+	assert.Equal(t, KindAccountBalance, kind)
+	assert.Equal(t, id, c.srv.TokenConsent(tok))
+	toks := c.srv.ConsentTokens(id)
+	assert.Equal(t, tok, toks[len(toks)-1])
+	r := c.do("GET", "/v1/accounts/"+c.srv.Accounts()[0].ResourceID+"/balances", tok, nil, "Consent-ID", id)
+	assert.Equal(t, 200, r.status, string(r.raw))
+
+	_, err = c.srv.IssueConsentToken("no-such-consent")
+	assert.ErrorContains(t, err, "unknown consent")
+	r = c.do("POST", "/v1/consents", c.srv.AppToken(), consentBodyFor(KindPSUIdentification, ""), "PSU-IP-Address", "192.0.2.1")
+	require.Equal(t, 201, r.status)
+	_, err = c.srv.IssueConsentToken(r.body["consentId"].(string))
+	assert.ErrorContains(t, err, "not valid", "a consent without SCA has no token")
+}
+
 func TestWrongCredentialsAndOTP(t *testing.T) {
 	c := setup(t, WithScaMethods(ScaMethod{Type: "SMS_OTP", ID: "sms", Name: "SMS"}))
 	r := c.do("POST", "/v1/consents", c.srv.AppToken(), consentBodyFor(KindPSUIdentification, ""), "PSU-IP-Address", "192.0.2.1")
