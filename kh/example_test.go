@@ -2,10 +2,14 @@ package kh_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/kh/khtest"
 )
@@ -200,4 +204,94 @@ func ExampleLoadPKCS12File() {
 	fmt.Println(cert.Leaf.Subject.CommonName, len(cert.Certificate))
 	// Output:
 	// kh pkcs12 test TPP 2
+}
+
+// kmsKey stands for a private key in an HSM or a cloud KMS: Sign sends the digest to
+// the key's service, and the key never leaves it. Here it wraps the fake's key.
+type kmsKey struct{ signer crypto.Signer }
+
+func (k kmsKey) Public() crypto.PublicKey { return k.signer.Public() }
+
+func (k kmsKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return k.signer.Sign(r, digest, opts) // a KMS: an API call with the key's name
+}
+
+// The QWAC's key is in an HSM: the certificate comes from a callback on each TLS
+// handshake, with a crypto.Signer as its private key. (A tls.Certificate with such a
+// key can also be given to WithClientCertificate.)
+func ExampleWithGetClientCertificate() {
+	ctx := context.Background()
+	srv := khtest.NewServer()
+	defer srv.Close()
+	cert := srv.ClientCertificate()                           // the chain, from the HSM or a file
+	cert.PrivateKey = kmsKey{cert.PrivateKey.(crypto.Signer)} // the key stays in the HSM
+
+	client, err := kh.NewClient(
+		kh.WithBaseURL(srv.URL()),
+		kh.WithGetClientCertificate(func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return &cert, nil
+		}),
+		kh.WithRootCAs(srv.RootCAs()),
+		kh.WithAppToken(srv.AppToken()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	st, err := client.Payments.Initiate(ctx, kh.SinglePayment{
+		DebtorAccount: kh.AccountReference{IBAN: srv.Accounts()[0].IBAN},
+		Transfer: kh.Transfer{
+			InstructedAmount: kh.Amount{Currency: "HUF", Amount: "2500.00"},
+			CreditorAccount:  kh.AccountReference{IBAN: "HU42117730161111101800000000"},
+			CreditorName:     "Example Kft.",
+		},
+	}, kh.PSUIPAddress("192.0.2.10"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(st.TransactionStatus)
+	// Output:
+	// RCVD
+}
+
+// Consent tokens come from a service of the TPP's own (one that holds the consents of
+// several applications, say) instead of the consent status call. The client caches
+// each consent's token and asks again only when the bank rejects it.
+func ExampleWithConsentTokenSource() {
+	ctx := context.Background()
+	srv, setupClient := newExampleClient()
+	defer srv.Close()
+	consent, err := setupClient.Consents.Create(ctx, kh.PSUIdentificationConsent("2999-12-31"), kh.PSUIPAddress("192.0.2.10"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := authorise(ctx, srv, setupClient.Consents.Authorisations, consent.ConsentID); err != nil {
+		log.Fatal(err)
+	}
+
+	tokenService := auth.KeyedSourceFunc(func(ctx context.Context, consentID string) (auth.Token, error) {
+		tok, err := srv.IssueConsentToken(consentID) // in production: a call to the service
+		return auth.Token{Value: tok}, err
+	})
+	client, err := kh.NewClient(
+		kh.WithBaseURL(srv.URL()),
+		kh.WithClientCertificate(srv.ClientCertificate()),
+		kh.WithRootCAs(srv.RootCAs()),
+		kh.WithConsentTokenSource(tokenService),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	if err := client.Consents.Track(consent.ConsentID, kh.TokenPSUIdentification); err != nil {
+		log.Fatal(err)
+	}
+	accounts, err := client.Accounts.List(ctx, consent.ConsentID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(accounts.Accounts), "accounts;", srv.StatusCalls(consent.ConsentID), "status calls")
+	// Output:
+	// SCA: finalised
+	// 2 accounts; 0 status calls
 }
