@@ -5,22 +5,27 @@
 // page (visited by the program, standing in for the PSU), confirms with
 // sessions/success, and the fake then reads accounts, transactions and KYC.
 //
-// With SALTEDGE_APP_ID, SALTEDGE_APP_SECRET, SALTEDGE_PRIVATE_KEY_FILE (the
-// connector's RSA private key, PEM) and SALTEDGE_PUBLIC_KEY_FILE (Salt Edge's public
-// key, PEM) set, it serves the connector for real on SALTEDGE_LISTEN_ADDR (default
-// :8080; put it behind TLS) with callbacks to SALTEDGE_BASE_URL (default
-// https://priora.saltedge.com), and SALTEDGE_PUBLIC_URL naming where the PSU reaches
-// the /authorize page.
+// With SALTEDGE_APP_ID, SALTEDGE_APP_SECRET (or SALTEDGE_APP_SECRET_FILE, a file a
+// secret manager keeps current: it is read for every callback),
+// SALTEDGE_PRIVATE_KEY_FILE (the connector's RSA private key, PEM) and
+// SALTEDGE_PUBLIC_KEY_FILE (Salt Edge's public key, PEM; during a key rotation the
+// old and the new key, one PEM block each) set, it serves the connector for real on
+// SALTEDGE_LISTEN_ADDR (default :8080; put it behind TLS) with callbacks to
+// SALTEDGE_BASE_URL (default https://priora.saltedge.com), and SALTEDGE_PUBLIC_URL
+// naming where the PSU reaches the /authorize page.
 package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,10 +51,21 @@ func main() {
 
 // serve runs the connector against the real Salt Edge until interrupted.
 func serve(logger *slog.Logger) error {
-	for _, v := range []string{"SALTEDGE_APP_SECRET", "SALTEDGE_PRIVATE_KEY_FILE", "SALTEDGE_PUBLIC_KEY_FILE"} {
+	for _, v := range []string{"SALTEDGE_PRIVATE_KEY_FILE", "SALTEDGE_PUBLIC_KEY_FILE"} {
 		if os.Getenv(v) == "" {
 			return fmt.Errorf("%s is required with SALTEDGE_APP_ID", v)
 		}
+	}
+	appSecret := saltedge.WithAppSecret(os.Getenv("SALTEDGE_APP_SECRET"))
+	if file := os.Getenv("SALTEDGE_APP_SECRET_FILE"); file != "" {
+		// Read for every attempt, so a secret rotated in the file is sent from then on.
+		appSecret = saltedge.WithAppSecretSource(auth.SourceFunc(func(context.Context) (auth.Token, error) {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return auth.Token{}, err
+			}
+			return auth.Token{Value: strings.TrimSpace(string(b))}, nil
+		}))
 	}
 	privPEM, err := os.ReadFile(os.Getenv("SALTEDGE_PRIVATE_KEY_FILE"))
 	if err != nil {
@@ -59,13 +75,13 @@ func serve(logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("reading Salt Edge's public key: %w", err)
 	}
-	pub, err := auth.LoadRSAPublicKey(pubPEM)
+	keys, err := publicKeys(pubPEM)
 	if err != nil {
 		return err
 	}
 	opts := []saltedge.Option{
 		saltedge.WithAppID(os.Getenv("SALTEDGE_APP_ID")),
-		saltedge.WithAppSecret(os.Getenv("SALTEDGE_APP_SECRET")),
+		appSecret,
 		saltedge.WithPrivateKeyPEM(privPEM),
 		saltedge.WithLogger(logger),
 		saltedge.WithUserAgent("banksdk-example-saltedge"),
@@ -89,7 +105,9 @@ func serve(logger *slog.Logger) error {
 	bank := demo.NewSaltEdgeBank(client, public, logger)
 	// One process: an in-memory replay store serves each of Salt Edge's JWTs once
 	// (replicas would share one, e.g. in Redis).
-	h, err := saltedge.NewHandler(saltedge.HandlerConfig{Connector: bank, PublicKey: pub,
+	// Salt Edge's keys as a set: a JWT signed by any of them is accepted, so the
+	// connector keeps serving while Salt Edge rolls over to a new key.
+	h, err := saltedge.NewHandler(saltedge.HandlerConfig{Connector: bank, KeySet: auth.StaticKeySet(keys...),
 		Issuer: saltedge.DefaultIssuer, Logger: logger, ReplayStore: saltedge.NewMemoryReplayStore(0)})
 	if err != nil {
 		return err
@@ -110,6 +128,26 @@ func serve(logger *slog.Logger) error {
 	}
 	bank.Wait()
 	return nil
+}
+
+// publicKeys reads every RSA public key of a PEM file (one block per key).
+func publicKeys(data []byte) ([]*rsa.PublicKey, error) {
+	var keys []*rsa.PublicKey
+	for {
+		var block *pem.Block
+		if block, data = pem.Decode(data); block == nil {
+			break
+		}
+		k, err := auth.LoadRSAPublicKey(pem.EncodeToMemory(block))
+		if err != nil {
+			return nil, fmt.Errorf("reading Salt Edge's public key: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("reading Salt Edge's public key: no PEM block found")
+	}
+	return keys, nil
 }
 
 // runDemo runs the whole flow against the fake Salt Edge.
