@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/saltedge"
 	"github.com/banksdk/banksdk/saltedge/saltedgetest"
 )
@@ -167,4 +168,43 @@ func ExampleAmount() {
 	fmt.Println(string(out))
 	// Output:
 	// {"amount":"0.5","currency_code":"EUR"}
+}
+
+// Salt Edge rotates its key: with both keys in the handler's KeySet, requests signed
+// by the old key and by the new one are served through the rollover.
+func ExampleHandlerConfig_keySet() {
+	oldKey, err := saltedgetest.GenerateKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	newKey, err := saltedgetest.GenerateKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	se := saltedgetest.NewServer(saltedgetest.WithSigningKey(oldKey))
+	defer se.Close()
+
+	h, err := saltedge.NewHandler(saltedge.HandlerConfig{
+		Connector: demoBank{},
+		// Both of Salt Edge's public keys, e.g. read with auth.LoadRSAPublicKey.
+		KeySet: auth.StaticKeySet(&oldKey.PublicKey, &newKey.PublicKey),
+		Issuer: saltedge.DefaultIssuer,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	bankSrv := httptest.NewServer(h)
+	defer bankSrv.Close()
+
+	ctx := context.Background()
+	saltEdge := se.Connector(bankSrv.URL)
+	resp, _ := saltEdge.KYCFor(ctx, "token-1", "session-1")
+	fmt.Println("old key:", resp.StatusCode)
+
+	se.RotateSigningKey(newKey, "")
+	resp, _ = saltEdge.KYCFor(ctx, "token-1", "session-1")
+	fmt.Println("new key:", resp.StatusCode)
+	// Output:
+	// old key: 200
+	// new key: 200
 }
