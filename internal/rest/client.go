@@ -22,6 +22,11 @@ type Client struct {
 	log          *slog.Logger
 	rc           *retryablehttp.Client
 	ownTransport bool // the base transport is a clone this client made
+
+	// Header values every attempt carries, shared by all of them: an attempt's
+	// header map is its own, and its values are replaced, never written in place.
+	userAgent []string
+	jsonType  []string // "application/json", for Accept and Content-Type
 }
 
 // New validates cfg and builds the pipeline.
@@ -30,7 +35,8 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, base: base, log: cfg.Logger}
+	c := &Client{cfg: cfg, base: base, log: cfg.Logger,
+		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"}}
 	at := &attemptTransport{client: c}
 	hc, own, err := cfg.buildHTTPClient(at)
 	if err != nil {
@@ -135,7 +141,8 @@ type Response struct {
 	// Body is the open answer body for Stream; nil for Do.
 	Body io.ReadCloser
 
-	provider, method, url string // for UndecodableSuccess; url has no query
+	provider, method string   // for UndecodableSuccess
+	url              *url.URL // as built by the pipeline, before any Authorizer; redacted when reported
 }
 
 // UndecodableSuccess is the error for a 2xx answer whose body the caller could not use
@@ -148,7 +155,7 @@ func UndecodableSuccess(resp *Response, err error) error {
 	if err == nil || resp == nil || !resp.NonIdempotent {
 		return err
 	}
-	return &OutcomeUnknownError{Provider: resp.provider, Method: resp.method, URL: resp.url,
+	return &OutcomeUnknownError{Provider: resp.provider, Method: resp.method, URL: redactURL(resp.url),
 		RequestID: resp.RequestID, StatusCode: resp.StatusCode, Err: err}
 }
 
@@ -280,32 +287,26 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	if req.Idempotent != nil {
 		idem = *req.Idempotent
 	}
-	header := make(http.Header, len(req.Header)+4)
-	for k, vs := range req.Header {
-		header[k] = append([]string(nil), vs...)
+	// The headers every attempt sends besides the caller's, composed per attempt into
+	// one fresh map (see callState.attemptHeader): the caller's Header is never
+	// modified and never copied as a whole.
+	var contentType []string
+	if ct != "" && req.Header.Get("Content-Type") == "" {
+		if ct == c.jsonType[0] {
+			contentType = c.jsonType
+		} else {
+			contentType = []string{ct}
+		}
 	}
-	if header.Get("Accept") == "" {
-		header["Accept"] = []string{"application/json"}
-	}
-	header["User-Agent"] = []string{c.cfg.UserAgent}
-	if ct != "" && header.Get("Content-Type") == "" {
-		header["Content-Type"] = []string{ct}
-	}
+	addAccept := req.Header.Get("Accept") == ""
 
 	for replay := 0; ; replay++ {
-		st := &callState{idempotent: idem, authz: authz, body: body, method: method}
-		actx := context.WithValue(ctx, stateKey{}, st)
-		var rb any
-		if body != nil {
-			rb = body
-		}
-		rreq, err := retryablehttp.NewRequestWithContext(actx, method, u.String(), rb)
+		st := &callState{Context: ctx, idempotent: idem, authz: authz, body: body, method: method,
+			header: req.Header, addAccept: addAccept, contentType: contentType}
+		rreq, err := c.newRequest(st, method, u, req.Header, body)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: building request: %w", c.cfg.Provider, scrub(unwrapURLError(err), u.RawQuery))
 		}
-		rreq.URL = u
-		// Shared by the attempts: the attempt transport clones before authorising.
-		rreq.Header = header
 
 		resp, err := c.rc.Do(rreq)
 		attempts := int(st.attempts.Load())
@@ -335,7 +336,7 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 			NonIdempotent: !idem,
 			provider:      c.cfg.Provider,
 			method:        method,
-			url:           redactURL(u),
+			url:           u,
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 && st.retryAfter == 0 {
 			return resp, meta, nil
@@ -372,6 +373,34 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	}
 }
 
+// newRequest builds the request retryablehttp sends, once per call: the URL is set as
+// built (not formatted and parsed again), and a []byte body is rewound by
+// retryablehttp for every attempt. ctx carries the call's state to the attempts.
+func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, header http.Header, body []byte) (*retryablehttp.Request, error) {
+	// An empty URL parses without allocating more than the URL itself; the method is
+	// validated as net/http validates it.
+	hreq, err := http.NewRequestWithContext(ctx, method, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	hreq.URL = u
+	hreq.Host = strings.TrimSuffix(u.Host, ":") // as net/http.NewRequest: no empty port
+	if header != nil {
+		// Read-only here: each attempt sends a header map of its own.
+		hreq.Header = header
+	}
+	rreq, err := retryablehttp.FromRequest(hreq)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		if err := rreq.SetBody(body); err != nil {
+			return nil, err
+		}
+	}
+	return rreq, nil
+}
+
 func (c *Client) decodeError(resp *http.Response, body []byte) error {
 	if c.cfg.DecodeError != nil {
 		if err := c.cfg.DecodeError(resp, body); err != nil {
@@ -381,9 +410,11 @@ func (c *Client) decodeError(resp *http.Response, body []byte) error {
 	return &HTTPError{StatusCode: resp.StatusCode, Body: body}
 }
 
-// decode reads a 2xx body into out. For a request that changes state, a body that
-// cannot be used leaves the outcome unknown: the server answered success, but the
-// caller cannot tell what it did.
+// decode reads a 2xx body into out, once and as it arrives: a JSON value is decoded
+// from the body through a size limit, and raw bytes are kept only for *[]byte and
+// *json.RawMessage. For a request that changes state, a body that cannot be used
+// leaves the outcome unknown: the server answered success, but the caller cannot tell
+// what it did.
 func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 	limit := c.cfg.MaxResponseBytes
 	if out == nil {
@@ -391,20 +422,20 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return &TransportError{Provider: c.cfg.Provider, Method: meta.method, URL: meta.url,
-			RequestID: meta.RequestID, Attempts: meta.Attempts, OutcomeUnknown: meta.NonIdempotent,
-			Err: fmt.Errorf("reading response body: %w", scrub(unwrapURLError(err), resp.Request.URL.RawQuery))}
-	}
-	if int64(len(data)) > limit {
-		return c.undecodable(meta, fmt.Errorf("%w (%d bytes)", ErrResponseTooLarge, limit))
-	}
+	body := &limitedBody{r: resp.Body, left: limit}
 	switch o := out.(type) {
 	case *[]byte:
+		data, _ := body.readAll(resp.ContentLength)
+		if err := c.bodyError(resp, meta, body); err != nil {
+			return err
+		}
 		*o = data
 		return nil
 	case *json.RawMessage:
+		data, _ := body.readAll(resp.ContentLength)
+		if err := c.bodyError(resp, meta, body); err != nil {
+			return err
+		}
 		if len(bytes.TrimSpace(data)) == 0 {
 			return nil
 		}
@@ -414,13 +445,101 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		*o = data
 		return nil
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil
+	dec := json.NewDecoder(body)
+	err := dec.Decode(out)
+	if err == nil && dec.Decode(new(struct{})) != io.EOF {
+		// Only white space may follow the value. The second Decode also reads the
+		// body to its end, so that the connection can be reused.
+		err = errTrailingData
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return c.undecodable(meta, fmt.Errorf("decoding response: %w", err))
+	if err != nil && err != io.EOF {
+		// Read the rest within the limit, as if the body had been read whole first: a
+		// body that also breaks off or is too large is reported as such.
+		_, _ = io.Copy(io.Discard, body)
+	}
+	if berr := c.bodyError(resp, meta, body); berr != nil {
+		return berr
+	}
+	switch err {
+	case nil:
+		return nil
+	case io.EOF:
+		return nil // an empty body leaves out untouched
+	}
+	return c.undecodable(meta, fmt.Errorf("decoding response: %w", err))
+}
+
+// errTrailingData is a body holding more than one JSON value.
+var errTrailingData = errors.New("invalid data after the JSON value")
+
+// bodyError reports what went wrong reading a success body, if anything: a read error
+// (a body that broke off) or a body over the size limit.
+func (c *Client) bodyError(resp *http.Response, meta *Response, body *limitedBody) error {
+	switch {
+	case body.err != nil:
+		return &TransportError{Provider: c.cfg.Provider, Method: meta.method, URL: redactURL(meta.url),
+			RequestID: meta.RequestID, Attempts: meta.Attempts, OutcomeUnknown: meta.NonIdempotent,
+			Err: fmt.Errorf("reading response body: %w", scrub(unwrapURLError(body.err), resp.Request.URL.RawQuery))}
+	case body.over:
+		return c.undecodable(meta, fmt.Errorf("%w (%d bytes)", ErrResponseTooLarge, c.cfg.MaxResponseBytes))
 	}
 	return nil
+}
+
+// limitedBody reads a body up to a size limit and records how reading ended: a body
+// longer than the limit (found by reading one byte past it, never more) or a read
+// error other than io.EOF. Both stop further reads.
+type limitedBody struct {
+	r    io.Reader
+	left int64 // bytes that may still be read within the limit
+	over bool  // the body is longer than the limit
+	err  error // the first read error other than io.EOF
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	switch {
+	case b.over:
+		return 0, ErrResponseTooLarge
+	case b.err != nil:
+		return 0, b.err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left+1] // one byte past the limit tells a body that is too long
+	}
+	n, err := b.r.Read(p)
+	if int64(n) > b.left {
+		n = int(b.left)
+		b.left, b.over = 0, true
+		return n, ErrResponseTooLarge
+	}
+	b.left -= int64(n)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// readAll reads the rest of the body within the limit, sized from the announced
+// length when there is one.
+func (b *limitedBody) readAll(length int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 && length < b.left {
+		size = length + 1 // room for the read that meets the end
+	}
+	data := make([]byte, 0, size)
+	for {
+		n, err := b.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }
 
 // undecodable is the error for a 2xx body Do could not use.

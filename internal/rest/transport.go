@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -55,25 +57,70 @@ type Leaser interface {
 type stateKey struct{}
 
 // callState follows one logical request (all its attempts) through retryablehttp,
-// which hands CheckRetry only the request's context.
+// which hands CheckRetry only the request's context. It is that context: the caller's
+// context with the state as its value for stateKey.
 type callState struct {
+	context.Context
+
 	idempotent bool
 	authz      Authorizer
 	body       []byte
 	method     string
 
+	// What every attempt's header holds besides the caller's header (read-only).
+	header      http.Header
+	addAccept   bool
+	contentType []string
+
 	attempts  atomic.Int32
 	gotConn   atomic.Bool            // the current attempt obtained a connection
 	lastQuery atomic.Pointer[string] // the query as sent (an Authorizer may add secrets)
+	trace     *httptrace.ClientTrace // for requests that are not idempotent; made once
 
 	// Set by checkRetry, read after Do returns (same goroutine chain, ordered by Do).
 	outcomeUnknown bool
 	retryAfter     time.Duration
 }
 
+// Value implements context.Context.
+func (st *callState) Value(key any) any {
+	if key == (stateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
 func stateFrom(ctx context.Context) *callState {
 	st, _ := ctx.Value(stateKey{}).(*callState)
 	return st
+}
+
+// attemptHeader composes one attempt's header in a map of its own, sized for the
+// caller's headers, the pipeline's and a few from the Authorizer. Values are shared
+// with the caller's header and between attempts, clipped so that appending to one
+// (Header.Add) copies it.
+func (st *callState) attemptHeader(c *Client) http.Header {
+	h := make(http.Header, len(st.header)+4)
+	for k, vs := range st.header {
+		h[k] = slices.Clip(vs)
+	}
+	if st.addAccept {
+		h["Accept"] = c.jsonType
+	}
+	h["User-Agent"] = c.userAgent
+	if st.contentType != nil {
+		h["Content-Type"] = st.contentType
+	}
+	return h
+}
+
+// clientTrace records whether the current attempt obtained a connection, which decides
+// if a failed request that is not idempotent may be retried.
+func (st *callState) clientTrace() *httptrace.ClientTrace {
+	if st.trace == nil {
+		st.trace = &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { st.gotConn.Store(true) }}
+	}
+	return st.trace
 }
 
 // attemptTransport runs under retryablehttp: it authorises, traces and logs each
@@ -86,61 +133,82 @@ type attemptTransport struct {
 	client *Client
 }
 
+// attempt is one attempt's own copy of the request, made in one allocation: the
+// Authorizer may change its header and URL (retryablehttp sends the same request on
+// every attempt, and a RoundTripper must not modify it).
+type attempt struct {
+	req  http.Request
+	url  url.URL
+	body cancelBody
+}
+
+func noRelease() {}
+
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	st := stateFrom(ctx)
-	r := req
-	attempt := 1
-	release := func() {}
-	if st != nil {
-		attempt = int(st.attempts.Add(1))
-		st.gotConn.Store(false)
-		if st.authz != nil {
-			r = req.Clone(ctx) // a RoundTripper must not modify the caller's request
-			var err error
-			if l, ok := st.authz.(Leaser); ok {
-				release, err = l.AuthorizeLease(ctx, r, st.body)
-			} else {
-				err = st.authz.Authorize(ctx, r, st.body)
-			}
-			if err != nil {
-				if req.Body != nil {
-					_ = req.Body.Close()
-				}
-				return nil, &AuthorizeError{Err: err}
-			}
+	if st == nil { // not a request built by this package: only the timeout applies
+		return t.sendVia(ctx, t.base, req, &attempt{}, 1, noRelease)
+	}
+	n := int(st.attempts.Add(1))
+	st.gotConn.Store(false)
+	a := &attempt{req: *req, url: *req.URL}
+	r := &a.req
+	r.URL = &a.url
+	r.Header = st.attemptHeader(t.client)
+	release := noRelease
+	if st.authz != nil {
+		var err error
+		if l, ok := st.authz.(Leaser); ok {
+			release, err = l.AuthorizeLease(ctx, r, st.body)
+		} else {
+			err = st.authz.Authorize(ctx, r, st.body)
 		}
-		if !st.idempotent {
-			// Whether a connection was made decides if a failed POST may be retried.
-			trace := &httptrace.ClientTrace{
-				GotConn: func(httptrace.GotConnInfo) { st.gotConn.Store(true) },
+		if err != nil {
+			if req.Body != nil {
+				_ = req.Body.Close()
 			}
-			r = r.WithContext(httptrace.WithClientTrace(ctx, trace))
+			return nil, &AuthorizeError{Err: err}
 		}
 	}
-	if st != nil {
-		st.lastQuery.Store(&r.URL.RawQuery)
+	st.lastQuery.Store(&r.URL.RawQuery)
+	sctx := ctx
+	if !st.idempotent {
+		sctx = httptrace.WithClientTrace(ctx, st.clientTrace())
 	}
-	// The per-attempt timeout starts after authorisation (a login inside Authorize
-	// has its own), and covers the answer's body until it is closed.
-	actx, cancel := context.WithTimeout(r.Context(), t.client.cfg.Timeout)
-	r = r.WithContext(actx)
 	rt := t.base
-	if st != nil && !st.idempotent && t.fresh != nil && replayedByNetHTTP(r.Method) {
+	if !st.idempotent && t.fresh != nil && replayedByNetHTTP(r.Method) {
 		rt = t.fresh
 	}
+	return t.sendVia(sctx, rt, r, a, n, release)
+}
+
+// sendVia sends the authorised attempt r with ctx under the per-attempt timeout, which
+// starts now (after authorisation: a login inside Authorize has its own) and covers the
+// answer's body until it is closed. a.body is the body wrapper that stops the timer.
+func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r *http.Request, a *attempt, n int, release func()) (*http.Response, error) {
 	start := time.Now()
+	timeout := t.client.cfg.Timeout
+	actx, cancel := ctx, context.CancelFunc(nil)
+	if dl, ok := ctx.Deadline(); !ok || dl.After(start.Add(timeout)) {
+		// Only when the caller's own deadline does not come first.
+		actx, cancel = context.WithDeadline(ctx, start.Add(timeout))
+	}
+	r = r.WithContext(actx)
 	resp, err := rt.RoundTrip(r)
 	release()
 	if err != nil {
-		if actx.Err() != nil && ctx.Err() == nil {
-			err = &attemptTimeoutError{d: t.client.cfg.Timeout, err: err}
+		if cancel != nil {
+			if actx.Err() != nil && ctx.Err() == nil {
+				err = &attemptTimeoutError{d: timeout, err: err}
+			}
+			cancel()
 		}
-		cancel()
-	} else {
-		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	} else if cancel != nil {
+		a.body = cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		resp.Body = &a.body
 	}
-	t.client.logAttempt(ctx, r, resp, err, attempt, time.Since(start))
+	t.client.logAttempt(ctx, r, resp, err, n, time.Since(start))
 	if resp != nil && resp.Request == nil {
 		resp.Request = r
 	}
