@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,312 +14,263 @@ import (
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
-// confirmTimeout bounds the refresh that confirms a rejected token (and, with a store,
-// the wait for another replica's result).
+// confirmTimeout bounds the work that follows a 401: the refresh that confirms the
+// rejected token (with a store, also the wait for another replica's result) and the
+// access token source's answer.
 const confirmTimeout = 30 * time.Second
 
-// authorizer attaches the client's token to every attempt and owns what a 401 means
-// for it. A 401 for a token the client believes live may be a stray answer (a proxy's
-// glitch): before the session is declared over, the authorizer confirms with one
-// refresh. If TKEY7 accepts the refresh, the token was live and the request is replayed
-// once with the refreshed token; if TKEY7 refuses the refresh too, the token is dead and
-// the client stops.
-//
-// Everything the keep-alive's goroutine reads (the refresh function, the pipeline, the
-// token set) is built before the keep-alive starts; ka is set once NewKeepAlive returns
-// and is read only by requests, never by the keep-alive's own goroutine.
+// bearer reads back the token an attempt carried ("Authorization: Bearer <token>").
+var bearer = rest.HeaderToken{Header: "Authorization", Prefix: "Bearer "}
+
+// authorizer attaches the current session's token to every attempt (holding it until
+// the answer arrives, so a refresh never retires a token in flight) and owns what a 401
+// means for that token: its Renew is the one place the client decides to renew the
+// token and replay a request.
 type authorizer struct {
-	c  *Client
-	ka *auth.KeepAlive
-
-	store    auth.Store // nil without WithStore
-	storeKey string
-
-	// mu serialises refreshes: the keep-alive's scheduled ones and confirmations.
-	mu sync.Mutex
-	// handover is a token obtained by a confirmation that replaced the keep-alive's
-	// token; requests send it in place of the old one, and the next scheduled refresh
-	// refreshes it and hands the result to the keep-alive (guarded by mu; read by
-	// requests through handoverTok).
-	handover    *handover
-	handoverTok atomic.Pointer[handover]
-
-	// confirms counts refreshes made to confirm a rejected token.
-	confirms atomic.Int64
-
-	tokens tokenSet
+	rest.HeaderToken // Source: the sessions
+	s                *sessions
 }
 
-type handover struct {
-	old, tok auth.Token
+func newAuthorizer(s *sessions) *authorizer {
+	h := bearer
+	h.Source = s
+	return &authorizer{HeaderToken: h, s: s}
 }
 
-// effective maps the keep-alive's token to the token to send.
-func (a *authorizer) effective(tok auth.Token) auth.Token {
-	if h := a.handoverTok.Load(); h != nil && h.old.Value == tok.Value {
-		return h.tok
+// Renew implements rest.Renewer for a 401 to one of the client's requests; it reports
+// whether to replay the request once. A replay is safe for every method: a 401 means
+// TKEY7 did not process the request.
+//
+//   - The keep-alive already moved on from the token the request carried (a scheduled
+//     refresh, a confirmation for another request, another replica through the store,
+//     a new token from the source): replay with the current token.
+//   - Otherwise the token is confirmed with one refresh (auth.KeepAlive.Renew). TKEY7
+//     accepts it: the token was live, replay with the refreshed token. The refresh
+//     fails otherwise (5xx, no answer, the store unreachable): nothing is known, the
+//     401 is returned with the reason and the session goes on.
+//   - TKEY7 refuses the refresh too, or the session cap has passed: the token is dead.
+//     With an access token source that has a new token, a new session starts from it
+//     and the request is replayed with it; otherwise the error matches
+//     ErrTokenRevoked (or ErrSessionExpired), the keep-alive stops and later calls
+//     fail without reaching TKEY7.
+//
+// It never returns false without an error: a 401 the client hands back is either this
+// verdict or the replay's answer.
+func (a *authorizer) Renew(ctx context.Context, req *http.Request, apiErr error) (bool, error) {
+	var e *APIError
+	if !errors.As(apiErr, &e) {
+		return false, apiErr
 	}
-	return tok
+	ss := a.s.cur.Load()
+	sent, ok := a.Sent(req)
+	if !ok {
+		return false, ss.end(e)
+	}
+	// The call's own context may end at any moment; the confirmation must not be
+	// abandoned halfway (a rotated token would be lost), so it keeps only its values.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	if time.Now().Before(ss.sessionEnd) {
+		_, err := ss.ka.Renew(ctx, sent)
+		switch {
+		case err == nil:
+			return true, nil
+		case !ended(err):
+			return false, a.s.unconfirmed(e, err)
+		}
+	}
+	dead := ss.end(e)
+	if a.s.source == nil {
+		return false, dead
+	}
+	if _, err := a.s.replace(ctx, ss, sent.Value); err != nil {
+		return false, dead.with(err)
+	}
+	return true, nil
 }
 
-func (a *authorizer) setHandover(h *handover) {
-	a.handover = h
-	a.handoverTok.Store(h)
+// ended reports whether err means the token's life is over.
+func ended(err error) bool {
+	return errors.Is(err, ErrTokenRevoked) || errors.Is(err, ErrSessionExpired)
 }
 
-// AuthorizeLease implements rest.Leaser: the token is held until the attempt's answer
-// arrives, so that a scheduled refresh never retires a token in flight.
-func (a *authorizer) AuthorizeLease(ctx context.Context, req *http.Request, _ []byte) (func(), error) {
-	tok, release, err := a.ka.Acquire(ctx)
+// session is the life of one access token an administrator created: its keep-alive,
+// from the token it started with until TKEY7 refuses it or its session cap passes.
+type session struct {
+	ka         *auth.KeepAlive
+	issued     string // the token the session started from
+	sessionEnd time.Time
+	// before counts the refreshes of the sessions this one replaced.
+	before int64
+	// final is the 401 that ended the token's life: later calls fail at once with it.
+	final atomic.Pointer[tokenEnded]
+}
+
+// end records e as the end of the token's life, stops the keep-alive, and returns the
+// call's error.
+func (ss *session) end(e *APIError) *tokenEnded {
+	reason := ErrTokenRevoked
+	if !time.Now().Before(ss.sessionEnd) {
+		reason = ErrSessionExpired
+	}
+	te := &tokenEnded{api: e, reason: reason}
+	if ss.final.CompareAndSwap(nil, te) {
+		ss.ka.Stop(te) // no more refreshes: TKEY7 will not take this token again
+	}
+	return te
+}
+
+// sessions holds the client's current session and, with an access token source,
+// starts the next one when the token's life has ended and the source has a new
+// token. It is the authorizer's token source.
+type sessions struct {
+	c      *Client
+	source auth.Source          // nil without WithAccessTokenSource
+	tmpl   auth.KeepAliveConfig // every session's keep-alive, but for its token
+	log    *slog.Logger
+
+	cur atomic.Pointer[session]
+
+	// mu serialises starting a session and Close.
+	mu     sync.Mutex
+	closed bool
+}
+
+// start builds a session for tok, issued at issuedAt, and starts its keep-alive.
+func (s *sessions) start(tok string, issuedAt time.Time) (*session, error) {
+	ss := &session{issued: tok, sessionEnd: issuedAt.Add(s.tmpl.SessionLength)}
+	cfg := s.tmpl
+	cfg.Initial = auth.Token{Value: tok, Expiry: jwtExpiry(tok, time.Now())}
+	cfg.IssuedAt = issuedAt
+	cfg.Refresh = func(ctx context.Context, cur auth.Token) (auth.Token, error) {
+		return s.c.refreshCall(ctx, cur, ss.sessionEnd)
+	}
+	s.c.redactor.Add(tok)
+	ka, err := auth.NewKeepAlive(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a.set(req, a.effective(tok))
-	return release, nil
+	ss.ka = ka
+	return ss, nil
 }
 
-// Authorize implements rest.Authorizer.
-func (a *authorizer) Authorize(ctx context.Context, req *http.Request, _ []byte) error {
-	tok, err := a.ka.Token(ctx)
-	if err != nil {
-		return err
-	}
-	a.set(req, a.effective(tok))
-	return nil
-}
-
-func (a *authorizer) set(req *http.Request, tok auth.Token) {
-	a.tokens.add(tok.Value)
-	req.Header["Authorization"] = []string{"Bearer " + tok.Value}
-}
-
-// Invalidate implements rest.Invalidator. It has nothing to forget: rejected, which
-// runs before it, has already decided and renewed the token.
-func (a *authorizer) Invalidate(*http.Request) {}
-
-// sentToken is the bearer token an attempt carried.
-func sentToken(req *http.Request) string {
-	if req == nil {
-		return ""
-	}
-	v := req.Header.Get("Authorization")
-	if !strings.HasPrefix(v, "Bearer ") {
-		return ""
-	}
-	return strings.TrimPrefix(v, "Bearer ")
-}
-
-// rejected is the pipeline's IsAuthExpired: it decides what a 401 for one of the
-// client's own requests means, and reports whether to replay the request once. A
-// replay is safe for every method: a 401 means TKEY7 did not process the request.
-//
-//   - The keep-alive already moved on from the token the request carried (a scheduled
-//     refresh, a confirmation for another request, or another replica through the
-//     store): replay with the current token.
-//   - The session cap has passed, or the token was already found dead: final.
-//   - Otherwise the token is confirmed with one refresh. TKEY7 accepts it: the token
-//     was live, replay with the refreshed token. TKEY7 refuses it (401): final, the
-//     keep-alive stops and later calls fail without reaching TKEY7. The refresh fails
-//     otherwise (5xx, no answer): nothing is known, the error is returned as is and
-//     the keep-alive goes on.
-func (a *authorizer) rejected(resp *http.Response, err error) bool {
-	var e *APIError
-	if resp == nil || resp.StatusCode != http.StatusUnauthorized || !errors.As(err, &e) {
-		return false
-	}
-	e.judged = true
-	sent := sentToken(resp.Request)
-	if sent == "" {
-		return a.final(e)
-	}
-	if !time.Now().Before(a.c.sessionEnd) {
-		return a.final(e)
-	}
-	// The attempt's own context ended with its body; keep the caller's values only.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(resp.Request.Context()), confirmTimeout)
-	defer cancel()
-	var replay bool
-	var cerr error
-	if a.store != nil {
-		// Replicas: the store's refresh lease serialises confirmations with every
-		// replica's refreshes, this one's keep-alive included.
-		replay, cerr = a.confirmShared(ctx, sent)
-	} else {
-		replay, cerr = a.confirm(ctx, sent)
-	}
-	if errors.Is(cerr, errOver) {
-		return a.final(e) // already over (revoked, session ended, closed)
-	}
-	switch {
-	case replay:
-		return true
-	case cerr == nil:
-		return false
-	case errors.Is(cerr, ErrTokenRevoked), errors.Is(cerr, ErrSessionExpired):
-		return a.final(e)
-	}
-	e.reason = nil
-	e.unconfirmed = a.c.scrub(cerr.Error())
-	return false
-}
-
-// errOver: the keep-alive already ended (revoked, session over, closed).
-var errOver = errors.New("the keep-alive has ended")
-
-// confirm refreshes sent if it is still the token requests carry, and keeps the result
-// for requests and for the keep-alive's next refresh. It reports whether to replay.
-func (a *authorizer) confirm(ctx context.Context, sent string) (bool, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	cur, err := a.ka.Token(ctx)
-	if err != nil {
-		return false, errOver
-	}
-	live := a.effective(cur)
-	if live.Value != sent {
-		return true, nil // refreshed since the request left: replay with the new token
-	}
-	tok, err := a.c.refreshCall(ctx, live)
-	if err != nil {
-		return false, err
-	}
-	a.confirms.Add(1)
-	if tok.Value != live.Value {
-		a.setHandover(&handover{old: cur, tok: tok})
-	}
-	return true, nil
-}
-
-// confirmShared confirms sent for replicas sharing a store: another replica may have
-// rotated it (adopt and replay); otherwise, under the store's refresh lease, it
-// refreshes sent if the store still holds it, publishes the result and lets the
-// keep-alive adopt it.
-func (a *authorizer) confirmShared(ctx context.Context, sent string) (bool, error) {
-	cur, err := a.ka.Sync(ctx, auth.Token{Value: sent})
-	if err != nil {
-		if _, kerr := a.ka.Token(ctx); kerr != nil {
-			return false, errOver
-		}
-		return false, err
-	}
-	if cur.Value != sent {
-		return true, nil // another replica rotated it: adopted, replay
-	}
-	release, ok, err := a.store.TryLease(ctx, a.storeKey, confirmTimeout)
-	if err != nil {
-		return false, fmt.Errorf("store lease: %w", err)
-	}
-	if !ok {
-		// Another replica is refreshing: wait for its result.
-		cur, err := a.ka.Sync(ctx, auth.Token{Value: sent})
-		if err != nil {
-			return false, err
-		}
-		if cur.Value != sent {
-			return true, nil
-		}
-		return false, errors.New("another replica holds the refresh lease")
-	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = release(rctx)
-	}()
-	rec, err := a.store.Load(ctx, a.storeKey)
-	switch {
-	case errors.Is(err, auth.ErrNotFound):
-	case err != nil:
-		return false, fmt.Errorf("store load: %w", err)
-	case rec.Token.Value != "" && rec.Token.Value != sent:
-		if cur, err := a.ka.Sync(ctx, auth.Token{Value: sent}); err == nil && cur.Value != sent {
-			return true, nil
-		}
-	}
-	tok, err := a.c.refreshCall(ctx, auth.Token{Value: sent})
-	if err != nil {
-		return false, err
-	}
-	a.confirms.Add(1)
-	if _, err := a.store.CompareAndSwap(ctx, a.storeKey, rec.Version, tok); err != nil {
-		return false, fmt.Errorf("store publish: %w", err)
-	}
-	if tok.Value != sent {
-		// Adopt the rotated token (Sync returns at once: the store holds a newer one).
-		if _, err := a.ka.Sync(ctx, auth.Token{Value: sent}); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-// final records e as the end of the token's life: the keep-alive stops and later calls
-// fail at once with e.
-func (a *authorizer) final(e *APIError) bool {
-	e.reason = ErrTokenRevoked
-	if !time.Now().Before(a.c.sessionEnd) {
-		e.reason = ErrSessionExpired
-	}
-	if a.c.rejected.CompareAndSwap(nil, e) {
-		a.ka.Stop(e) // no more refreshes: TKEY7 will not take this token again
-	}
-	return false
-}
-
-// scheduled is the keep-alive's refresh function. It refreshes the token a confirmation
-// obtained in place of cur, if there is one, so the keep-alive takes it over.
-func (a *authorizer) scheduled(ctx context.Context, cur auth.Token) (auth.Token, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if h := a.handover; h != nil && h.old.Value == cur.Value {
-		cur = h.tok
-	}
-	tok, err := a.c.refreshCall(ctx, cur)
+// Token implements auth.Source (rest.HeaderToken's Authorize).
+func (s *sessions) Token(ctx context.Context) (auth.Token, error) {
+	tok, release, err := s.Acquire(ctx)
 	if err != nil {
 		return auth.Token{}, err
 	}
-	a.setHandover(nil)
+	release()
 	return tok, nil
 }
 
-// tokenSet remembers the client's latest tokens, so that errors never quote them.
-type tokenSet struct {
-	mu   sync.Mutex
-	last []string
-}
-
-// maxTokens bounds how many tokens a client remembers: the current and the previous
-// ones are what a server may quote back.
-const maxTokens = 8
-
-func (s *tokenSet) add(tok string) {
-	if tok == "" {
-		return
+// Acquire returns the current session's token and holds it until release (see
+// auth.KeepAlive.Acquire). When the session's token has died in the background (a
+// refresh TKEY7 refused, the revoke deadline or the session cap passed), a new one
+// from the access token source, if it has one, starts a new session first.
+func (s *sessions) Acquire(ctx context.Context) (auth.Token, func(), error) {
+	ss, err := s.live(ctx)
+	if err != nil {
+		return auth.Token{}, nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := len(s.last); n > 0 && s.last[n-1] == tok {
-		return
-	}
-	for i, v := range s.last {
-		if v == tok {
-			s.last = append(s.last[:i], s.last[i+1:]...)
-			break
+	tok, release, err := ss.ka.Acquire(ctx)
+	if err != nil && s.source != nil && ended(err) {
+		if next, rerr := s.replace(ctx, ss, ""); rerr == nil {
+			tok, release, err = next.ka.Acquire(ctx)
 		}
 	}
-	if len(s.last) == maxTokens {
-		s.last = s.last[1:]
+	if err != nil {
+		return auth.Token{}, nil, err
 	}
-	s.last = append(s.last, tok)
+	s.c.redactor.Add(tok.Value)
+	return tok, release, nil
 }
 
-func (s *tokenSet) list() []string {
+// live returns the current session, unless TKEY7 refused its token and the access
+// token source (if any) has no new one.
+func (s *sessions) live(ctx context.Context) (*session, error) {
+	ss := s.cur.Load()
+	te := ss.final.Load()
+	if te == nil {
+		return ss, nil
+	}
+	if s.source != nil {
+		next, err := s.replace(ctx, ss, "")
+		if err == nil {
+			return next, nil
+		}
+		te = te.with(err)
+	}
+	return nil, fmt.Errorf("tkey7: request not sent: the access token was rejected earlier: %w", te)
+}
+
+// errNothingNew: the access token source answered with the token that died.
+var errNothingNew = errors.New("the access token source has no new token")
+
+// replace starts a new session from the access token source's token, if dead is still
+// the current session and the source has a token other than dead's (and rejected,
+// when a 401 named the dead token). It returns the current session.
+func (s *sessions) replace(ctx context.Context, dead *session, rejected string) (*session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.last...)
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if cur := s.cur.Load(); cur != dead {
+		return cur, nil // replaced meanwhile
+	}
+	ctx, cancel := context.WithTimeout(ctx, confirmTimeout)
+	defer cancel()
+	tok, err := s.source.Token(ctx)
+	if err != nil {
+		err = fmt.Errorf("access token source: %s", s.c.redactor.Redact(err.Error(), dead.issued, rejected))
+		s.log.Warn("tkey7: the access token is no longer valid and its source failed", "error", err.Error())
+		return nil, err
+	}
+	if tok.Value == "" || tok.Value == dead.issued || tok.Value == rejected {
+		return nil, errNothingNew
+	}
+	if err := checkToken(tok.Value); err != nil {
+		s.log.Warn("tkey7: the access token source's token is not usable", "error", err.Error())
+		return nil, fmt.Errorf("access token source: %w", err)
+	}
+	next, err := s.start(tok.Value, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("access token source: starting a session with its token: %w", err)
+	}
+	_ = dead.ka.Close()
+	next.before = dead.before + dead.ka.Refreshes()
+	s.cur.Store(next)
+	s.log.Info("tkey7: the access token was no longer valid; a new session started from the access token source's token",
+		"session_end", next.sessionEnd)
+	return next, nil
+}
+
+// close stops the current session's keep-alive; no session starts after it.
+func (s *sessions) close() error {
+	s.mu.Lock()
+	s.closed = true
+	ss := s.cur.Load()
+	s.mu.Unlock()
+	return ss.ka.Close()
+}
+
+// unconfirmed is the error for a 401 whose token was not found dead: the confirming
+// refresh failed in another way than TKEY7 refusing it.
+func (s *sessions) unconfirmed(e *APIError, err error) error {
+	u := &unconfirmedError{api: e, why: s.c.redactor.Redact(err.Error())}
+	var se *auth.StoreError
+	switch {
+	case errors.As(err, &se):
+		u.cause = se
+	case errors.Is(err, ErrClosed):
+		u.cause = ErrClosed
+	}
+	return u
 }
 
 // ensure the interfaces the pipeline looks for are implemented.
 var (
-	_ rest.Leaser      = (*authorizer)(nil)
-	_ rest.Invalidator = (*authorizer)(nil)
+	_ rest.Leaser  = (*authorizer)(nil)
+	_ rest.Renewer = (*authorizer)(nil)
 )

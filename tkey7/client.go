@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
@@ -34,17 +33,14 @@ const maxClockSkew = time.Minute
 // Client is a TKEY7 API client. It keeps its access token alive in the background
 // (see the package documentation) until Close. It is safe for concurrent use.
 type Client struct {
-	rc    *rest.Client
-	ka    *auth.KeepAlive
-	authz *authorizer
+	rc       *rest.Client
+	sessions *sessions
+	authz    *authorizer
+	// redactor removes the client's tokens from errors and logs.
+	redactor *rest.Redactor
 
 	refreshMethod string
 	refreshPath   string
-	sessionEnd    time.Time
-
-	// rejected holds the 401 that ended the token's life: later calls fail at once
-	// with it, and the keep-alive stops.
-	rejected atomic.Pointer[APIError]
 
 	common service
 
@@ -64,6 +60,7 @@ type options struct {
 	token          string
 	tokenSet       bool
 	issuedAt       time.Time
+	source         auth.Source
 	interval       time.Duration
 	revokeAfter    time.Duration
 	sessionLength  time.Duration
@@ -107,13 +104,35 @@ func WithInsecureHTTP() Option {
 
 // WithAccessToken sets the OAuth access token an administrator created in the Web
 // Office, and when it was created (the zero time means now). The 24-hour session is
-// counted from issuedAt. Required.
+// counted from issuedAt. WithAccessToken or WithAccessTokenSource is required.
 func WithAccessToken(token string, issuedAt time.Time) Option {
 	return func(o *options) error {
 		if err := checkToken(token); err != nil {
 			return fmt.Errorf("access token: %w", err)
 		}
 		o.token, o.tokenSet, o.issuedAt = token, true, issuedAt
+		return nil
+	}
+}
+
+// WithAccessTokenSource sets where the access token an administrator created in the
+// Web Office comes from: a secret manager, say. NewClient reads the first token from
+// src (its session counted from then) unless WithAccessToken gives it. When the
+// token's life ends (TKEY7 refused it, its session cap passed, or the keep-alive could
+// not refresh it in time), the client asks src for a token before it gives up: if src
+// answers with another token than the one that died, the client starts a new session
+// with it (counted from then) and goes on, and the call that found the old token dead
+// is sent once more with the new one. An operator who puts a new Web Office token into
+// the secret store thus heals running clients without a restart. While src has
+// nothing new (the same token, or an error), calls fail as they would without it, and
+// each asks src again. src must be safe for concurrent use; its token's Expiry is not
+// used.
+func WithAccessTokenSource(src auth.Source) Option {
+	return func(o *options) error {
+		if src == nil {
+			return errors.New("access token source: must not be nil")
+		}
+		o.source = src
 		return nil
 	}
 }
@@ -238,8 +257,8 @@ func relativePath(p string) (string, error) {
 	return esc, nil
 }
 
-// NewClient builds a client and starts its token keep-alive. WithBaseURL and
-// WithAccessToken are required. Call Close when done.
+// NewClient builds a client and starts its token keep-alive. WithBaseURL, and
+// WithAccessToken or WithAccessTokenSource, are required. Call Close when done.
 func NewClient(opts ...Option) (*Client, error) {
 	o := options{
 		cfg:            rest.DefaultConfig("tkey7"),
@@ -261,11 +280,23 @@ func NewClient(opts ...Option) (*Client, error) {
 	if o.cfg.BaseURL == "" {
 		return nil, errors.New("tkey7: base URL: required (WithBaseURL), e.g. https://us.bankname.payments.tkey7.com/client/v1/api")
 	}
-	if !o.tokenSet {
-		return nil, errors.New("tkey7: access token: required (WithAccessToken with the token created in the Web Office)")
+	if !o.tokenSet && o.source == nil {
+		return nil, errors.New("tkey7: access token: required (WithAccessToken or WithAccessTokenSource with the token created in the Web Office)")
 	}
 	if o.interval >= o.revokeAfter {
 		return nil, fmt.Errorf("tkey7: refresh interval %v: must be below the revoke window of %v", o.interval, o.revokeAfter)
+	}
+	if !o.tokenSet {
+		ctx, cancel := context.WithTimeout(context.Background(), confirmTimeout)
+		tok, err := o.source.Token(ctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("tkey7: access token source: %w", err)
+		}
+		if err := checkToken(tok.Value); err != nil {
+			return nil, fmt.Errorf("tkey7: access token source: %w", err)
+		}
+		o.token = tok.Value
 	}
 	now := time.Now()
 	if o.issuedAt.IsZero() {
@@ -279,29 +310,11 @@ func NewClient(opts ...Option) (*Client, error) {
 			end.Format(time.RFC3339), ErrSessionExpired, webOfficeHint)
 	}
 
-	c := &Client{refreshMethod: o.refreshMethod, refreshPath: o.refreshPath,
-		sessionEnd: o.issuedAt.Add(o.sessionLength)}
-	// Everything the keep-alive's goroutine uses is built before it starts: the
-	// pipeline, the authorizer (whose scheduled method is the refresh function) and
-	// the token set the error decoder scrubs. Only requests read c.ka and a.ka.
-	a := &authorizer{c: c, store: o.store, storeKey: o.storeKey}
-	a.tokens.add(o.token)
-	c.authz = a
-	o.cfg.Authorizer = a
-	o.cfg.DecodeError = c.decodeError
-	o.cfg.IsAuthExpired = a.rejected
-	rc, err := rest.New(o.cfg)
-	if err != nil {
-		return nil, fmt.Errorf("tkey7: %w", err)
-	}
-	c.rc = rc
-	c.common.client = c
-	c.DigitalAccounts = (*DigitalAccountsService)(&c.common)
-
-	ka, err := auth.NewKeepAlive(auth.KeepAliveConfig{
-		Initial:           auth.Token{Value: o.token, Expiry: jwtExpiry(o.token, now)},
-		IssuedAt:          o.issuedAt,
-		Refresh:           a.scheduled,
+	c := &Client{refreshMethod: o.refreshMethod, refreshPath: o.refreshPath, redactor: rest.NewRedactor()}
+	// Everything a keep-alive's goroutine uses is built before the first one starts:
+	// the pipeline, the sessions (whose refresh function it calls) and the redactor
+	// the error decoder uses.
+	c.sessions = &sessions{c: c, source: o.source, log: o.cfg.Logger, tmpl: auth.KeepAliveConfig{
 		Interval:          o.interval,
 		RevokeAfter:       o.revokeAfter,
 		SessionLength:     o.sessionLength,
@@ -315,11 +328,24 @@ func NewClient(opts ...Option) (*Client, error) {
 		Store:     o.store,
 		StoreKey:  o.storeKey,
 		StorePoll: o.interval / 20,
-	})
+	}}
+	c.authz = newAuthorizer(c.sessions)
+	o.cfg.Authorizer = c.authz
+	o.cfg.DecodeError = c.decodeError
+	o.cfg.CredentialRejected = credentialRejected
+	rc, err := rest.New(o.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tkey7: %w", err)
 	}
-	c.ka, a.ka = ka, ka
+	c.rc = rc
+	c.common.client = c
+	c.DigitalAccounts = (*DigitalAccountsService)(&c.common)
+
+	ss, err := c.sessions.start(o.token, o.issuedAt)
+	if err != nil {
+		return nil, fmt.Errorf("tkey7: %w", err)
+	}
+	c.sessions.cur.Store(ss)
 	return c, nil
 }
 
@@ -328,7 +354,7 @@ func NewClient(opts ...Option) (*Client, error) {
 // WithHTTPClient). The token is no longer refreshed: TKEY7 revokes it after its
 // window. Later calls fail with ErrClosed. Close is safe to call more than once.
 func (c *Client) Close() error {
-	err := c.ka.Close()
+	err := c.sessions.close()
 	c.rc.CloseIdleConnections()
 	return err
 }
@@ -336,82 +362,71 @@ func (c *Client) Close() error {
 // String describes the client without credentials.
 func (c *Client) String() string {
 	return "tkey7.Client{BaseURL: " + rest.RedactURL(c.rc.BaseURL()) +
-		", SessionEnd: " + c.sessionEnd.UTC().Format(time.RFC3339) + "}"
+		", SessionEnd: " + c.SessionEnd().UTC().Format(time.RFC3339) + "}"
 }
 
 // GoString describes the client without credentials.
 func (c *Client) GoString() string { return c.String() }
 
-// Refreshes reports how many times the client refreshed the token: the keep-alive's
+// Refreshes reports how many times the client refreshed its tokens: the keep-alive's
 // refreshes, and those that confirmed a token TKEY7 had answered 401 for.
-func (c *Client) Refreshes() int64 { return c.ka.Refreshes() + c.authz.confirms.Load() }
+func (c *Client) Refreshes() int64 {
+	ss := c.sessions.cur.Load()
+	return ss.before + ss.ka.Refreshes()
+}
 
-// SessionEnd reports when the token's session reaches its cap.
-func (c *Client) SessionEnd() time.Time { return c.sessionEnd }
+// SessionEnd reports when the current token's session reaches its cap. A new token
+// from the access token source starts a new session.
+func (c *Client) SessionEnd() time.Time { return c.sessions.cur.Load().sessionEnd }
 
-// decodeError is the pipeline's error decoder: the documented error, without any of
-// the client's tokens, and for a 401 the reason a token stops working. It only reads
-// the answer: what a 401 means for the token is the authorizer's decision (see
-// authorizer.rejected).
+// credentialRejected is the pipeline's classifier: a 401 answer refused the token the
+// attempt carried. What that means for the token is the authorizer's decision (see
+// authorizer.Renew).
+func credentialRejected(resp *http.Response, _ error) bool {
+	return resp != nil && resp.StatusCode == http.StatusUnauthorized
+}
+
+// decodeError is the pipeline's error decoder: the documented error, without the
+// token the request carried or any other the client holds.
 func (c *Client) decodeError(resp *http.Response, body []byte) error {
 	e := parseAPIError(resp.StatusCode, body)
-	e.scrub(c.secrets(resp))
-	if resp.StatusCode == http.StatusUnauthorized {
-		e.reason = ErrTokenRevoked
-		if !time.Now().Before(c.sessionEnd) {
-			e.reason = ErrSessionExpired
-		}
+	var sent []string
+	if tok, ok := bearer.Sent(resp.Request); ok {
+		sent = append(sent, tok.Value)
 	}
+	e.redact(c.redactor, sent...)
 	return e
 }
 
-// secrets lists the tokens errors must not quote: the one the request carried and the
-// client's latest ones.
-func (c *Client) secrets(resp *http.Response) []string {
-	out := c.authz.tokens.list()
-	if resp != nil {
-		if t := sentToken(resp.Request); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// scrub removes the client's tokens from s.
-func (c *Client) scrub(s string) string { return scrubText(s, c.secrets(nil)) }
-
 // do sends req with the client's token and decodes the answer into out.
 func (c *Client) do(ctx context.Context, req *rest.Request, out any) (*rest.Response, error) {
-	if err := c.usable(); err != nil {
+	if _, err := c.sessions.live(ctx); err != nil {
 		return nil, err
 	}
 	resp, err := c.rc.Do(ctx, req, out)
-	var e *APIError
-	var authErr *rest.AuthorizeError
-	if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized && !e.judged && !errors.As(err, &authErr) {
-		// The replay's answer: TKEY7 had just accepted a refresh of the token, so
-		// this 401 does not end its life.
-		e.reason = nil
-		e.unconfirmed = "refused again right after a refresh confirmed the token; the client keeps it"
-	}
 	return resp, c.explain(err)
 }
 
-// usable fails when TKEY7 already rejected the token.
-func (c *Client) usable() error {
-	if e := c.rejected.Load(); e != nil {
-		return fmt.Errorf("tkey7: request not sent: the access token was rejected earlier: %w", e)
-	}
-	return nil
-}
-
-// explain adds the way out to errors that mean the token can no longer be used.
+// explain adds the way out to errors that mean the token can no longer be used, and
+// says why a 401 the authorizer did not judge ended nothing.
 func (c *Client) explain(err error) error {
 	if err == nil {
 		return nil
 	}
+	var te *tokenEnded
+	var ue *unconfirmedError
+	if errors.As(err, &te) || errors.As(err, &ue) {
+		return err // the authorizer's verdict on a 401
+	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
+		var authErr *rest.AuthorizeError
+		if apiErr.StatusCode == http.StatusUnauthorized && !errors.As(err, &authErr) {
+			// The authorizer's Renew answers every first 401 with a verdict or a
+			// replay, so this is the replay's answer: the token had just been renewed
+			// (TKEY7 accepted its refresh, or a new token replaced it).
+			return &unconfirmedError{api: apiErr, why: "refused again right after the client renewed the token; the client keeps it"}
+		}
 		return err
 	}
 	switch {
@@ -432,9 +447,6 @@ func Do[T any](ctx context.Context, c *Client, method, path string, body any) (T
 	var zero T
 	if c == nil {
 		return zero, errors.New("tkey7: Do: nil client")
-	}
-	if err := c.usable(); err != nil {
-		return zero, err
 	}
 	if strings.TrimSpace(path) == "" {
 		return zero, errors.New("tkey7: Do: path must not be empty")

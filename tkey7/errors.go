@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +44,10 @@ const webOfficeHint = "an administrator must create a new access token in the We
 //
 // A 401 that a Client confirmed with a refresh (TKEY7 refused the refresh too) means
 // the token was revoked (not refreshed in time), its session ended, or it was never
-// valid: errors.Is(err, ErrTokenRevoked) or errors.Is(err, ErrSessionExpired) is true,
-// the client sends nothing more with that token, and an administrator must create a
-// new one in the Web Office. A 401 the client could not confirm matches neither.
+// valid: the Client's error wraps the *APIError and matches ErrTokenRevoked or
+// ErrSessionExpired, the client sends nothing more with that token, and an
+// administrator must create a new one in the Web Office. A 401 the client could not
+// confirm matches neither. An APIError itself only describes the answer.
 //
 // The client's tokens never appear in an APIError: a token the server quotes back is
 // replaced by [REDACTED] in every field and in Body.
@@ -66,12 +66,6 @@ type APIError struct {
 	TroubleshootingID    string // troubleshooting_id: identifies the error source; quote it to support
 	// Body is the raw answer body (at most 1 MiB).
 	Body []byte
-
-	reason error // ErrTokenRevoked or ErrSessionExpired for a 401 that ended the token
-	// judged: the client's authorizer decided what this 401 means for the token.
-	judged bool
-	// unconfirmed says why a 401 did not end the token's life.
-	unconfirmed string
 }
 
 // Time returns Timestamp as a time.Time, or the zero time when it is absent.
@@ -127,102 +121,90 @@ func (e *APIError) Error() string {
 		b.WriteString(strings.Join(meta, ", "))
 		b.WriteByte(')')
 	}
-	switch {
-	case e.unconfirmed != "":
-		b.WriteString("; the token was not found dead: " + e.unconfirmed)
-	case errors.Is(e.reason, ErrSessionExpired):
-		b.WriteString("; the token's session ended: " + webOfficeHint)
-	case e.reason != nil:
-		b.WriteString("; the token was revoked or is not valid: " + webOfficeHint)
-	}
 	return b.String()
 }
 
-// Unwrap returns ErrTokenRevoked or ErrSessionExpired for a 401 that ended the token's
-// life, nil otherwise.
-func (e *APIError) Unwrap() error { return e.reason }
-
 // DecodeError turns a non-2xx answer into an *APIError. It never fails: a body that is
-// not the documented JSON still gives an *APIError with the status and the raw body. A
-// 401 matches ErrTokenRevoked (a Client first confirms it with a refresh, and reports
-// ErrSessionExpired once the session cap has passed). The bearer token the request
-// carried (resp.Request) is removed from every field and from Body, in case the server
-// quotes it back.
+// not the documented JSON still gives an *APIError with the status and the raw body.
+// It only describes the answer: what a 401 means for the token (a stray answer, or the
+// end of its life) is for a Client to find out, by confirming it with a refresh. The
+// bearer token the request carried (resp.Request) is removed from every field and from
+// Body, in case the server quotes it back, and so is anything shaped like a JWT.
 func DecodeError(resp *http.Response, body []byte) error {
 	status := 0
-	var secrets []string
+	var sent []string
 	if resp != nil {
 		status = resp.StatusCode
-		if t := sentToken(resp.Request); t != "" {
-			secrets = append(secrets, t)
+		if tok, ok := bearer.Sent(resp.Request); ok {
+			sent = append(sent, tok.Value)
 		}
 	}
 	e := parseAPIError(status, body)
-	e.scrub(secrets)
-	if status == http.StatusUnauthorized {
-		e.reason = ErrTokenRevoked
-	}
+	e.redact(nil, sent...)
 	return e
 }
 
-// redacted replaces a token quoted in an error.
-const redacted = "[REDACTED]"
-
-// minSecret is the shortest text scrubbed: shorter values would blank out ordinary
-// words.
-const minSecret = 8
-
-// scrub removes secrets from every text field of e and from Body.
-func (e *APIError) scrub(secrets []string) {
-	secrets = secretForms(secrets)
-	if len(secrets) == 0 {
-		return
-	}
+// redact removes the secrets r knows and the extra ones from every text field of e
+// and from Body.
+func (e *APIError) redact(r *rest.Redactor, extra ...string) {
 	for _, f := range []*string{&e.BuildVersion, &e.Code, &e.EndpointURL, &e.LongMessage,
 		&e.MemberIdentification, &e.ServiceName, &e.ShortMessage, &e.TroubleshootingID} {
-		*f = replaceAll(*f, secrets)
+		*f = r.Redact(*f, extra...)
 	}
-	if len(e.Body) > 0 {
-		body := string(e.Body)
-		if clean := replaceAll(body, secrets); clean != body {
-			e.Body = []byte(clean)
-		}
-	}
+	e.Body = r.RedactBytes(e.Body, extra...)
 }
 
-// scrubText removes secrets from s.
-func scrubText(s string, secrets []string) string { return replaceAll(s, secretForms(secrets)) }
-
-// secretForms lists what to remove for each token: the token, and for a JWT its
-// signature alone (as secret as the whole), longest first so that a token is removed
-// before its signature.
-func secretForms(secrets []string) []string {
-	var out []string
-	for _, s := range secrets {
-		if len(s) < minSecret {
-			continue
-		}
-		out = append(out, s)
-		if i := strings.LastIndexByte(s, '.'); i >= 0 && len(s)-i-1 >= minSecret && strings.Count(s, ".") == 2 {
-			out = append(out, s[i+1:])
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int {
-		if d := len(b) - len(a); d != 0 {
-			return d
-		}
-		return strings.Compare(a, b)
-	})
-	return slices.Compact(out)
+// tokenEnded is a Client's error for a 401 that ended the token's life: TKEY7 refused
+// the refresh that confirmed it, or the session cap had passed. It wraps the call's
+// *APIError and ErrTokenRevoked or ErrSessionExpired.
+type tokenEnded struct {
+	api    *APIError
+	reason error
+	// note says why the access token source gave no new token.
+	note string
 }
 
-func replaceAll(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if strings.Contains(s, sec) {
-			s = strings.ReplaceAll(s, sec, redacted)
-		}
+func (e *tokenEnded) Error() string {
+	msg := e.api.Error() + "; the token was revoked or is not valid: " + webOfficeHint
+	if errors.Is(e.reason, ErrSessionExpired) {
+		msg = e.api.Error() + "; the token's session ended: " + webOfficeHint
 	}
-	return s
+	if e.note != "" {
+		msg += " (" + e.note + ")"
+	}
+	return msg
+}
+
+// Unwrap returns the *APIError and the reason.
+func (e *tokenEnded) Unwrap() []error { return []error{e.api, e.reason} }
+
+// with returns e noting why the access token source gave no new token.
+func (e *tokenEnded) with(err error) *tokenEnded {
+	cp := *e
+	cp.note = err.Error()
+	return &cp
+}
+
+// unconfirmedError is a Client's error for a 401 that did not end the token's life:
+// the refresh that was to confirm it failed in another way than TKEY7 refusing it, or
+// the request was refused again right after the token was renewed. It wraps the
+// *APIError, and the *auth.StoreError when the shared store could not be reached.
+type unconfirmedError struct {
+	api   *APIError
+	why   string // without secrets
+	cause error  // a *auth.StoreError or ErrClosed; nil otherwise
+}
+
+func (e *unconfirmedError) Error() string {
+	return e.api.Error() + "; the token was not found dead: " + e.why
+}
+
+// Unwrap returns the *APIError and the cause that callers may match.
+func (e *unconfirmedError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.api}
+	}
+	return []error{e.api, e.cause}
 }
 
 func parseAPIError(status int, body []byte) *APIError {

@@ -18,20 +18,30 @@ import (
 var tokenFields = []string{"access_token", "token", "accessToken"}
 
 // refreshCall calls the refresh endpoint with cur as bearer and reads the answer. The
-// returned token always has a Value: cur's when TKEY7 refreshed it in place.
-func (c *Client) refreshCall(ctx context.Context, cur auth.Token) (auth.Token, error) {
-	c.authz.tokens.add(cur.Value)
+// returned token always has a Value: cur's when TKEY7 refreshed it in place. A 401
+// means TKEY7 refused the token: the error matches ErrTokenRevoked, or
+// ErrSessionExpired once sessionEnd has passed, which ends the keep-alive.
+func (c *Client) refreshCall(ctx context.Context, cur auth.Token, sessionEnd time.Time) (auth.Token, error) {
+	c.redactor.Add(cur.Value)
+	authz := bearer
+	authz.Source = auth.SourceFunc(func(context.Context) (auth.Token, error) { return cur, nil })
 	var raw []byte
 	_, err := c.rc.Do(ctx, &rest.Request{
-		Method:       c.refreshMethod,
-		Path:         c.refreshPath,
-		Authorizer:   bearer(cur.Value),
+		Method:     c.refreshMethod,
+		Path:       c.refreshPath,
+		Authorizer: authz,
+		// Not the keep-alive's lease: the keep-alive holds its lock while it
+		// refreshes. And no renewal: this call is how a token is found dead.
 		NoAuthReplay: true,
 	}, &raw)
 	if err != nil {
 		var e *APIError
-		if errors.As(err, &e) {
-			e.judged = true // a refused refresh is final: the keep-alive stops with it
+		if errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized {
+			reason := ErrTokenRevoked
+			if !time.Now().Before(sessionEnd) {
+				reason = ErrSessionExpired
+			}
+			return auth.Token{}, &tokenEnded{api: e, reason: reason}
 		}
 		return auth.Token{}, err
 	}
@@ -42,17 +52,8 @@ func (c *Client) refreshCall(ctx context.Context, cur auth.Token) (auth.Token, e
 	if tok.Value == "" {
 		tok.Value = cur.Value
 	}
-	c.authz.tokens.add(tok.Value)
+	c.redactor.Add(tok.Value)
 	return tok, nil
-}
-
-// bearer authorises one call with a fixed token (the refresh call, which must not
-// take a lease: the keep-alive holds the lock while it refreshes).
-func bearer(token string) rest.Authorizer {
-	return rest.AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
-		req.Header["Authorization"] = []string{"Bearer " + token}
-		return nil
-	})
 }
 
 // parseRefreshAnswer reads a refresh answer. The TKEY7 documentation does not describe
