@@ -181,6 +181,8 @@ func secretValues(t *testing.T, key *rsa.PrivateKey) map[string]any {
 	require.NoError(t, err)
 	minter, err := auth.NewJWTMinter(key)
 	require.NoError(t, err)
+	hmacSigner, err := auth.NewHMACSHA256(secret)
+	require.NoError(t, err)
 
 	khClient, err := kh.NewClient(kh.WithBaseURL("https://psd2.bank.example"), kh.WithAppToken(jwtLike),
 		kh.WithApplicationID("app-1"))
@@ -203,6 +205,7 @@ func secretValues(t *testing.T, key *rsa.PrivateKey) map[string]any {
 		"auth.Cache":           cache,
 		"auth.KeyedCache":      keyed,
 		"auth.JWTMinter":       minter,
+		"auth.HMACSHA256":      hmacSigner,
 		"auth.KeepAliveConfig": auth.KeepAliveConfig{Initial: tok},
 		"auth.Record":          auth.Record{Token: tok, Version: 3},
 		"auth.Token":           tok, // the credential types themselves
