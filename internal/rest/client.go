@@ -26,7 +26,8 @@ type Client struct {
 	// Header values every attempt carries, shared by all of them: an attempt's
 	// header map is its own, and its values are replaced, never written in place.
 	userAgent []string
-	jsonType  []string // "application/json", for Accept and Content-Type
+	jsonType  []string    // "application/json", for Accept and Content-Type
+	noHeader  http.Header // empty, for a request without headers of its own; never written
 }
 
 // New validates cfg and builds the pipeline.
@@ -36,7 +37,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, base: base, log: cfg.Logger,
-		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"}}
+		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"}, noHeader: http.Header{}}
 	at := &attemptTransport{client: c}
 	hc, own, err := cfg.buildHTTPClient(at)
 	if err != nil {
@@ -271,6 +272,9 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	if method == "" {
 		method = http.MethodGet
 	}
+	if !validMethod(method) {
+		return nil, nil, fmt.Errorf("%s: invalid method %q", c.cfg.Provider, method)
+	}
 	u, err := c.buildURL(req)
 	if err != nil {
 		return nil, nil, err
@@ -303,11 +307,10 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	for replay := 0; ; replay++ {
 		st := &callState{Context: ctx, idempotent: idem, authz: authz, body: body, method: method,
 			header: req.Header, addAccept: addAccept, contentType: contentType}
-		rreq, err := c.newRequest(st, method, u, req.Header, body)
-		if err != nil {
+		if err := c.prepare(st, u); err != nil {
 			return nil, nil, fmt.Errorf("%s: building request: %w", c.cfg.Provider, scrub(unwrapURLError(err), u.RawQuery))
 		}
-
+		rreq := &st.req
 		resp, err := c.rc.Do(rreq)
 		attempts := int(st.attempts.Load())
 		if err != nil {
@@ -373,32 +376,40 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	}
 }
 
-// newRequest builds the request retryablehttp sends, once per call: the URL is set as
-// built (not formatted and parsed again), and a []byte body is rewound by
-// retryablehttp for every attempt. ctx carries the call's state to the attempts.
-func (c *Client) newRequest(ctx context.Context, method string, u *url.URL, header http.Header, body []byte) (*retryablehttp.Request, error) {
-	// An empty URL parses without allocating more than the URL itself; the method is
-	// validated as net/http validates it.
-	hreq, err := http.NewRequestWithContext(ctx, method, "", nil)
-	if err != nil {
-		return nil, err
+// prepare builds the request retryablehttp sends, once per call, in st.req: the URL
+// is set as built (not formatted and parsed again), and a []byte body is rewound by
+// retryablehttp for every attempt. Its context is st, which carries the call's state
+// to the attempts.
+func (c *Client) prepare(st *callState, u *url.URL) error {
+	header := st.header
+	if header == nil {
+		// Read-only, like the caller's header: each attempt sends a map of its own.
+		header = c.noHeader
 	}
-	hreq.URL = u
-	hreq.Host = strings.TrimSuffix(u.Host, ":") // as net/http.NewRequest: no empty port
-	if header != nil {
-		// Read-only here: each attempt sends a header map of its own.
-		hreq.Header = header
+	// Only the copy WithContext makes leaves this function.
+	hreq := http.Request{Method: st.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: header, Host: strings.TrimSuffix(u.Host, ":")} // no empty port, as http.NewRequest
+	st.req.Request = hreq.WithContext(st)
+	if st.body != nil {
+		return st.req.SetBody(st.body)
 	}
-	rreq, err := retryablehttp.FromRequest(hreq)
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+// validMethod reports whether m is an HTTP token, as net/http requires of a method.
+func validMethod(m string) bool {
+	if m == "" {
+		return false
 	}
-	if body != nil {
-		if err := rreq.SetBody(body); err != nil {
-			return nil, err
+	for i := 0; i < len(m); i++ {
+		switch b := m[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0:
+		default:
+			return false
 		}
 	}
-	return rreq, nil
+	return true
 }
 
 func (c *Client) decodeError(resp *http.Response, body []byte) error {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
 )
 
 // Authorizer adds credentials to one attempt of a request. It runs inside the retry
@@ -76,6 +78,7 @@ type callState struct {
 	gotConn   atomic.Bool            // the current attempt obtained a connection
 	lastQuery atomic.Pointer[string] // the query as sent (an Authorizer may add secrets)
 	trace     *httptrace.ClientTrace // for requests that are not idempotent; made once
+	req       retryablehttp.Request  // what retryablehttp sends (see Client.prepare)
 
 	// Set by checkRetry, read after Do returns (same goroutine chain, ordered by Do).
 	outcomeUnknown bool
