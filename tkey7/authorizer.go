@@ -102,6 +102,9 @@ type session struct {
 	sessionEnd time.Time
 	// before counts the refreshes of the sessions this one replaced.
 	before int64
+	// handed holds every token the session handed to requests (keys only): with a
+	// store, tokens other replicas published too. None of them is new.
+	handed sync.Map
 	// final is the 401 that ended the token's life: later calls fail at once with it.
 	final atomic.Pointer[tokenEnded]
 }
@@ -176,13 +179,17 @@ func (s *sessions) Acquire(ctx context.Context) (auth.Token, func(), error) {
 	tok, release, err := ss.ka.Acquire(ctx)
 	if err != nil && s.source != nil && ended(err) {
 		if next, rerr := s.replace(ctx, ss, ""); rerr == nil {
+			ss = next
 			tok, release, err = next.ka.Acquire(ctx)
 		}
 	}
 	if err != nil {
 		return auth.Token{}, nil, err
 	}
-	s.c.redactor.Add(tok.Value)
+	if _, known := ss.handed.Load(tok.Value); !known {
+		ss.handed.Store(tok.Value, struct{}{})
+		s.c.redactor.Add(tok.Value)
+	}
 	return tok, release, nil
 }
 
@@ -208,8 +215,8 @@ func (s *sessions) live(ctx context.Context) (*session, error) {
 var errNothingNew = errors.New("the access token source has no new token")
 
 // replace starts a new session from the access token source's token, if dead is still
-// the current session and the source has a token other than dead's (and rejected,
-// when a 401 named the dead token). It returns the current session.
+// the current session and the source has a token dead never used (nor rejected, the
+// token a 401 named). It returns the current session.
 func (s *sessions) replace(ctx context.Context, dead *session, rejected string) (*session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -227,7 +234,7 @@ func (s *sessions) replace(ctx context.Context, dead *session, rejected string) 
 		s.log.Warn("tkey7: the access token is no longer valid and its source failed", "error", err.Error())
 		return nil, err
 	}
-	if tok.Value == "" || tok.Value == dead.issued || tok.Value == rejected {
+	if _, used := dead.handed.Load(tok.Value); used || tok.Value == "" || tok.Value == dead.issued || tok.Value == rejected {
 		return nil, errNothingNew
 	}
 	if err := checkToken(tok.Value); err != nil {

@@ -153,7 +153,7 @@ func WithRefreshInterval(d time.Duration) Option {
 // example redisstore) under key: one replica refreshes in each window (the holder of
 // the store's lease) and the others adopt its result, instead of every replica
 // refreshing (and, if TKEY7 rotates tokens, retiring each other's). Every replica must
-// be given the same token and issuance time. A replica whose token TKEY7 rejects
+// be given the same token and issuance time, or the same access token source. A replica whose token TKEY7 rejects
 // first looks for a newer one in the store and, if it finds one, replays the call
 // once with it; otherwise it confirms the token with one refresh under the store's
 // lease, publishes the result and replays the call once (see the package

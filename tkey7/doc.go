@@ -13,7 +13,7 @@
 //   - its session ends after 24 hours, whatever the refreshes.
 //
 // After either, only an administrator can help, by creating a new token in the Web
-// Office. A client that refreshed only when the application happens to make a call
+// Office (see Credentials for how a running client takes it). A client that refreshed only when the application happens to make a call
 // would lose its token in any quiet quarter hour, so a Client refreshes in the
 // background from NewClient until Close, every 10 minutes by default
 // (WithRefreshInterval), whether or not the application makes calls. A failed refresh
@@ -38,15 +38,36 @@
 // request is sent once more with the refreshed token (a 401 means TKEY7 did not
 // process the request, so this is safe for a POST too), and the keep-alive goes on. If
 // TKEY7 refuses the refresh too, the token was revoked, its session ended or it was
-// never valid: the *APIError (the first 401's) matches ErrTokenRevoked (or
+// never valid. With WithAccessTokenSource, the client then asks the source for a new
+// token and, if it has one, sends the request once more with it. Otherwise the error
+// wraps the *APIError (the first 401's) and matches ErrTokenRevoked (or
 // ErrSessionExpired after the cap), its message says a new token must be created in
 // the Web Office, the keep-alive stops, and later calls fail at once without reaching
-// TKEY7. Build a new Client with the new token. A request is never sent more than
-// twice for this: a 401 to the second sending is returned as is, and so is the first
-// 401 when the confirming refresh fails in another way (5xx, no answer); neither ends
-// the token's life, and neither matches ErrTokenRevoked. With WithStore, a 401 for a
-// token another replica has already replaced adopts the replacement instead of
-// refreshing.
+// TKEY7. A request is never sent more than twice for this: a 401 to the second sending
+// is returned as is, and so is the first 401 when the confirming refresh fails in
+// another way (5xx, no answer, the shared store unreachable: then the error wraps the
+// *auth.StoreError); neither ends the token's life, and neither matches
+// ErrTokenRevoked. With WithStore, a 401 for a token another replica has already
+// replaced adopts the replacement instead of refreshing.
+//
+// # Credentials
+//
+// The one credential is the access token an administrator created in the Web Office:
+//
+//   - WithAccessToken(token, issuedAt): the token in memory, and when it was created.
+//   - WithAccessTokenSource(auth.Source): the token from a source of the application's
+//     own (a secret manager, say). NewClient reads the first token from it, unless
+//     WithAccessToken gives that one. When the token's life ends (TKEY7 refused it,
+//     its session cap passed, the keep-alive could not refresh it in time), the client
+//     asks the source again: a token other than the dead one starts a new session,
+//     counted from then, and the client goes on without a restart. While the source
+//     has nothing new, calls fail as they would without it, each asking it once.
+//
+// The keep-alive then owns the token's refreshes (WithRefreshInterval,
+// WithRefreshEndpoint), shared with other replicas through WithStore. Give every
+// replica the same source: a replica that found the dead token first publishes the
+// new one through the store, and the others adopt it, each still counting its session
+// cap from the token it started with.
 //
 // # Assumptions where the documentation is silent
 //
@@ -67,7 +88,8 @@
 //     GET digital-accounts/{id}, the REST convention for one object. Do covers every
 //     other object call (POST to create, GET to read, DELETE to delete).
 //   - The session cap is counted from the issuance time given to WithAccessToken
-//     (default: when NewClient runs). Give the real time the token was created in the
+//     (default: when NewClient runs), and for a token from the access token source
+//     from when the client took it. Give the real time the token was created in the
 //     Web Office if it is not fresh.
 //
 // # Errors
@@ -82,14 +104,16 @@
 // matching ErrOutcomeUnknown (and the *APIError, when a status came back).
 //
 // Tokens never appear in log lines or error messages: if TKEY7 (or a proxy) quotes the
-// client's current or previous token back in an error answer, it is replaced by
-// [REDACTED] in every field of the *APIError and in its Body.
+// client's current or previous token back in an error answer (as is, JSON- or
+// URL-escaped, or a JWT's signature alone), it is replaced by [REDACTED] in every field
+// of the *APIError and in its Body, and so is anything shaped like a JWT.
 //
 // # Usage
 //
 //	client, err := tkey7.NewClient(
 //		tkey7.WithBaseURL("https://us.bankname.payments.tkey7.com/client/v1/api"),
-//		tkey7.WithAccessToken(os.Getenv("TKEY7_ACCESS_TOKEN"), issuedAt),
+//		// an auth.Source reading the secret manager; or WithAccessToken(token, issuedAt)
+//		tkey7.WithAccessTokenSource(webOfficeToken),
 //		tkey7.OnSessionExpiring(func(left time.Duration) {
 //			log.Printf("TKEY7 session ends in %v: ask an administrator for a new token", left)
 //		}),

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"sync"
 	"time"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
@@ -158,4 +160,33 @@ func ExampleDo() {
 		log.Fatal(err)
 	}
 	// Output: da-0100 Escrow
+}
+
+// The access token from a source of the application's own (here a variable an
+// operator updates; in production a secret manager). When TKEY7 revokes the token, the
+// client takes the new one from the source and goes on, without a restart.
+func ExampleWithAccessTokenSource() {
+	srv := tkey7test.NewServer()
+	defer srv.Close()
+	var mu sync.Mutex
+	current := srv.IssueToken() // created by an administrator in the Web Office
+	webOfficeToken := auth.SourceFunc(func(context.Context) (auth.Token, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return auth.Token{Value: current}, nil
+	})
+	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessTokenSource(webOfficeToken))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	srv.Revoke(current) // the token is revoked; an administrator creates a new one
+	mu.Lock()
+	current = srv.IssueToken()
+	mu.Unlock()
+
+	list, err := client.DigitalAccounts.List(context.Background())
+	fmt.Println(err == nil, len(list.Accounts))
+	// Output: true 3
 }

@@ -19,7 +19,11 @@ func init() {
 		srv := tkey7test.NewServer(tkey7test.WithClock(clock.Now), tkey7test.WithRotation())
 		defer srv.Close()
 		issued := srv.IssueToken()
-		c, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(issued, time.Now()),
+		// The token comes from a source an operator updates (a secret manager in
+		// production), so a revoked one is replaced without a new client.
+		box := &demo.TokenBox{}
+		box.Put(issued)
+		c, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessTokenSource(box),
 			tkey7.WithRefreshInterval(tkey7Interval), tkey7.WithLogger(r.logger))
 		if err != nil {
 			return err
@@ -28,6 +32,9 @@ func init() {
 		if err := demo.TKEY7(ctx, r, c); err != nil {
 			return err
 		}
-		return demo.TKEY7KeepAlive(ctx, r, c, srv, clock, issued)
+		if err := demo.TKEY7KeepAlive(ctx, r, c, srv, clock, issued); err != nil {
+			return err
+		}
+		return demo.TKEY7NewToken(ctx, r, c, srv, box)
 	})
 }

@@ -6,10 +6,14 @@
 // Against the real API set TKEY7_BASE_URL (e.g.
 // https://us.bankname.payments.tkey7.com/client/v1/api) and TKEY7_ACCESS_TOKEN (the
 // token an administrator created in the Web Office), and TKEY7_ISSUED_AT (RFC 3339)
-// when the token was not created just now. Without them the program runs against the
+// when the token was not created just now. Or, in place of TKEY7_ACCESS_TOKEN, set
+// TKEY7_ACCESS_TOKEN_FILE to a file holding the token: the client reads it there, and
+// reads it again when the token is revoked, so writing a new token into the file heals
+// the running program. Without them the program runs against the
 // fake server of package tkey7test, whose clock moves only when the program moves it,
-// with the keep-alive's 10-minute refresh interval shortened to 20 ms. It prints what
-// it did, never the token, and exits non-zero on failure.
+// with the keep-alive's 10-minute refresh interval shortened to 20 ms, and takes its
+// token from a source the program updates after the revocation. It prints what it did,
+// never the token, and exits non-zero on failure.
 package main
 
 import (
@@ -17,8 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/examples/internal/demo"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
@@ -47,10 +53,12 @@ func run() error {
 	}
 	var srv *tkey7test.Server
 	var clock *tkey7test.Clock
+	var box *demo.TokenBox
 	var issuedToken string // the fake's first token of the session
-	if base, token := os.Getenv("TKEY7_BASE_URL"), os.Getenv("TKEY7_ACCESS_TOKEN"); base != "" || token != "" {
-		if base == "" || token == "" {
-			return errors.New("set both TKEY7_BASE_URL and TKEY7_ACCESS_TOKEN, or neither to use the fake")
+	base, token, file := os.Getenv("TKEY7_BASE_URL"), os.Getenv("TKEY7_ACCESS_TOKEN"), os.Getenv("TKEY7_ACCESS_TOKEN_FILE")
+	if base != "" || token != "" || file != "" {
+		if base == "" || (token == "") == (file == "") {
+			return errors.New("set TKEY7_BASE_URL and one of TKEY7_ACCESS_TOKEN and TKEY7_ACCESS_TOKEN_FILE, or none to use the fake")
 		}
 		var issued time.Time
 		if v := os.Getenv("TKEY7_ISSUED_AT"); v != "" {
@@ -61,14 +69,35 @@ func run() error {
 			issued = t
 		}
 		fmt.Println("mode: real API")
-		opts = append(opts, tkey7.WithBaseURL(base), tkey7.WithAccessToken(token, issued))
+		opts = append(opts, tkey7.WithBaseURL(base))
+		if file != "" {
+			src := auth.SourceFunc(func(context.Context) (auth.Token, error) {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return auth.Token{}, err
+				}
+				return auth.Token{Value: strings.TrimSpace(string(b))}, nil
+			})
+			opts = append(opts, tkey7.WithAccessTokenSource(src))
+			if !issued.IsZero() { // the first token's creation time
+				first, err := src.Token(ctx)
+				if err != nil {
+					return fmt.Errorf("TKEY7_ACCESS_TOKEN_FILE: %w", err)
+				}
+				opts = append(opts, tkey7.WithAccessToken(first.Value, issued))
+			}
+		} else {
+			opts = append(opts, tkey7.WithAccessToken(token, issued))
+		}
 	} else {
 		clock = tkey7test.NewClock(time.Time{})
 		srv = tkey7test.NewServer(tkey7test.WithClock(clock.Now), tkey7test.WithRotation())
 		defer srv.Close()
 		fmt.Printf("mode: fake TKEY7 (its clock moves on demand, refresh every %v instead of 10m, tokens rotate on refresh)\n", interval)
 		issuedToken = srv.IssueToken()
-		opts = append(opts, tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(issuedToken, time.Now()),
+		box = &demo.TokenBox{}
+		box.Put(issuedToken)
+		opts = append(opts, tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessTokenSource(box),
 			tkey7.WithRefreshInterval(interval))
 	}
 
@@ -86,5 +115,8 @@ func run() error {
 	if srv == nil {
 		return nil
 	}
-	return demo.TKEY7KeepAlive(ctx, p, client, srv, clock, issuedToken)
+	if err := demo.TKEY7KeepAlive(ctx, p, client, srv, clock, issuedToken); err != nil {
+		return err
+	}
+	return demo.TKEY7NewToken(ctx, p, client, srv, box)
 }

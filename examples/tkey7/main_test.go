@@ -6,6 +6,7 @@ import "testing"
 func TestRunAgainstFake(t *testing.T) {
 	t.Setenv("TKEY7_BASE_URL", "")
 	t.Setenv("TKEY7_ACCESS_TOKEN", "")
+	t.Setenv("TKEY7_ACCESS_TOKEN_FILE", "")
 	if err := run(); err != nil {
 		t.Fatal(err)
 	}
@@ -14,6 +15,13 @@ func TestRunAgainstFake(t *testing.T) {
 func TestRunNeedsBothVariables(t *testing.T) {
 	t.Setenv("TKEY7_BASE_URL", "https://us.bankname.payments.tkey7.com/client/v1/api")
 	t.Setenv("TKEY7_ACCESS_TOKEN", "")
+	t.Setenv("TKEY7_ACCESS_TOKEN_FILE", "")
+	if err := run(); err == nil {
+		t.Fatal("expected an error")
+	}
+	// A token and a token file: one or the other.
+	t.Setenv("TKEY7_ACCESS_TOKEN", "tok")
+	t.Setenv("TKEY7_ACCESS_TOKEN_FILE", "/nonexistent")
 	if err := run(); err == nil {
 		t.Fatal("expected an error")
 	}

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
@@ -106,6 +108,47 @@ func TKEY7KeepAlive(ctx context.Context, p Stepper, client *tkey7.Client, srv *t
 		}
 		return fmt.Sprintf("%d %s; 2 calls, %d requests reached TKEY7 (at most a call and its confirming refresh); the error ends: ...%s",
 			apiErr.StatusCode, apiErr.Code, len(srv.Requests())-before, err.Error()[strings.LastIndex(err.Error(), ":"):]), nil
+	})
+}
+
+// TokenBox is an access token source an operator updates: the stand-in for the secret
+// manager an administrator's new Web Office token is put into. It is safe for
+// concurrent use.
+type TokenBox struct {
+	mu  sync.Mutex
+	tok string
+}
+
+// Put stores a new token.
+func (b *TokenBox) Put(tok string) {
+	b.mu.Lock()
+	b.tok = tok
+	b.mu.Unlock()
+}
+
+// Token implements auth.Source.
+func (b *TokenBox) Token(context.Context) (auth.Token, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tok == "" {
+		return auth.Token{}, errors.New("no access token stored yet")
+	}
+	return auth.Token{Value: b.tok}, nil
+}
+
+// TKEY7NewToken runs against the fake only, after TKEY7KeepAlive reported the revoked
+// token: an administrator creates a new token and an operator puts it into the box the
+// client's access token source reads; the next call succeeds with it, in a new
+// session, without a new client.
+func TKEY7NewToken(ctx context.Context, p Stepper, client *tkey7.Client, srv *tkey7test.Server, box *TokenBox) error {
+	return p.Step("a new token in the access token source heals the client", func() (string, error) {
+		box.Put(srv.IssueToken())
+		list, err := client.DigitalAccounts.List(ctx)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d accounts with the new token, no new client; its session ends %s",
+			len(list.Accounts), client.SessionEnd().UTC().Format(time.RFC3339)), nil
 	})
 }
 
