@@ -276,19 +276,22 @@ func (r *runner) authorize(ctx context.Context, redirectURL string) error {
 	return nil
 }
 
-// needToken records a failed check when the flow produced no access token.
-func (r *runner) needToken(id, name string) bool {
-	if r.token == "" {
-		r.rep.add(id, name, false, "not run: the token flow produced no access token")
-		return false
+// needToken records the checks (ID, name, ID, name, ...) as failed when the flow
+// produced no access token.
+func (r *runner) needToken(idNames ...string) bool {
+	if r.token != "" {
+		return true
 	}
-	return true
+	for i := 0; i+1 < len(idNames); i += 2 {
+		r.rep.add(idNames[i], idNames[i+1], false, "not run: the token flow produced no access token")
+	}
+	return false
 }
 
 func (r *runner) fetchAccounts(ctx context.Context) {
 	const id, name = "accounts.fetch", `GET accounts answers 200 {"data": [accounts]}`
 	const fid, fname = "accounts.fields", "every account has the documented fields and types"
-	if !r.needToken(id, name) || !r.needToken(fid, fname) {
+	if !r.needToken(id, name, fid, fname) {
 		return
 	}
 	a, err := r.send(ctx, request{method: http.MethodGet, endpoint: "accounts", token: r.token,
@@ -326,7 +329,7 @@ func (r *runner) fetchAccounts(ctx context.Context) {
 func (r *runner) fetchTransactions(ctx context.Context) {
 	const id, name = "transactions.fetch", `GET transactions answers 200 {"data": [transactions]}`
 	const fid, fname = "transactions.fields", "every transaction has the documented fields and types"
-	if !r.needToken(id, name) || !r.needToken(fid, fname) {
+	if !r.needToken(id, name, fid, fname) {
 		return
 	}
 	account := r.cfg.AccountID
@@ -376,7 +379,7 @@ func (r *runner) fetchTransactions(ctx context.Context) {
 func (r *runner) fetchKYC(ctx context.Context) {
 	const id, name = "kyc.fetch", `GET kyc answers 200 {"data": {PSU}}`
 	const fid, fname = "kyc.fields", "the PSU's data has the documented types"
-	if !r.needToken(id, name) || !r.needToken(fid, fname) {
+	if !r.needToken(id, name, fid, fname) {
 		return
 	}
 	a, err := r.send(ctx, request{method: http.MethodGet, endpoint: "kyc", token: r.token,
@@ -483,7 +486,7 @@ func (r *runner) authChecks(ctx context.Context) {
 func (r *runner) refreshAccounts(ctx context.Context) {
 	const id, name = "accounts.refresh", "PUT accounts answers 200 (or 406 ActionNotAllowed)"
 	const cid, cname = "accounts.confirm", "POST accounts/confirm answers 200 or a documented error"
-	if !r.needToken(id, name) || !r.needToken(cid, cname) {
+	if !r.needToken(id, name, cid, cname) {
 		return
 	}
 	secret := newSecret()
@@ -573,7 +576,7 @@ func (r *runner) cancel(ctx context.Context) {
 func (r *runner) revoke(ctx context.Context) {
 	const id, name = "tokens.revoke", "POST tokens/revoke answers 200"
 	const rid, rname = "access.revoked", "a revoked Access-Token is refused (TokenNotFound or AccessDenied)"
-	if !r.needToken(id, name) || !r.needToken(rid, rname) {
+	if !r.needToken(id, name, rid, rname) {
 		return
 	}
 	if _, ok := r.check(ctx, id, name, request{method: http.MethodPost, endpoint: "tokens/revoke", token: r.token,
@@ -595,9 +598,20 @@ func (r *runner) callbackAuth(context.Context) {
 		return
 	}
 	var problems []string
+	count := map[string]int{}
 	for _, cb := range cbs {
-		if cb.problem != "" {
-			problems = append(problems, cb.name+": "+cb.problem)
+		if cb.problem == "" {
+			continue
+		}
+		p := cb.name + ": " + cb.problem
+		if count[p] == 0 {
+			problems = append(problems, p)
+		}
+		count[p]++
+	}
+	for i, p := range problems {
+		if n := count[p]; n > 1 {
+			problems[i] = fmt.Sprintf("%s (%d callbacks)", p, n)
 		}
 	}
 	if len(problems) > 0 {

@@ -69,8 +69,13 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("conformancetest: %w", err)
 	}
+	verifier, err := saltedge.NewClientJWTVerifier(client)
+	if err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("conformancetest: %w", err)
+	}
 	srv := httptest.NewUnstartedServer(nil)
-	b := &bank{client: client, baseURL: "http://" + srv.Listener.Addr().String(), code: cfg.ConfirmationCode,
+	b := &bank{client: client, clientJWT: verifier, baseURL: "http://" + srv.Listener.Addr().String(), code: cfg.ConfirmationCode,
 		log: log, pending: map[string]time.Time{}, tokens: map[string]string{}}
 	h, err := saltedge.NewHandler(saltedge.HandlerConfig{Connector: b, PublicKey: cfg.SaltEdgeKey,
 		Issuer: saltedge.DefaultIssuer, Logger: log})
@@ -103,10 +108,11 @@ func (s *Server) Close() {
 // bank is the in-memory connector: one PSU, two accounts.
 type bank struct {
 	saltedge.UnimplementedConnector
-	client  *saltedge.Client
-	baseURL string
-	code    string
-	log     *slog.Logger
+	client    *saltedge.Client
+	clientJWT *saltedge.ClientJWTVerifier // the TPP's signature, key from clients/info
+	baseURL   string
+	code      string
+	log       *slog.Logger
 
 	mu      sync.Mutex
 	pending map[string]time.Time // session secret -> expiry
@@ -137,6 +143,9 @@ var transactions = map[string][]saltedge.Transaction{
 // CreateToken starts the redirect flow (the PSU goes to /authorize) or, with a
 // confirmation code, the embedded flow (the PSU types the code).
 func (b *bank) CreateToken(ctx context.Context, req *saltedge.CreateTokenRequest) error {
+	if _, err := req.OriginalRequest.Verify(ctx, b.clientJWT, req.ClientID); err != nil {
+		return saltedge.NewConnectorError(saltedge.ClassWrongRequestFormat, "client_jwt does not verify")
+	}
 	b.mu.Lock()
 	b.pending[req.SessionSecret] = time.Now().Add(15 * time.Minute)
 	b.mu.Unlock()
@@ -158,10 +167,14 @@ func (b *bank) ConfirmToken(ctx context.Context, req *saltedge.ConfirmTokenReque
 	if b.code == "" {
 		return saltedge.NewConnectorError(saltedge.ClassActionNotAllowed, "this bank uses the redirect flow")
 	}
+	payload, err := req.OriginalRequest.Verify(ctx, b.clientJWT, req.ClientID)
+	if err != nil {
+		return saltedge.NewConnectorError(saltedge.ClassWrongRequestFormat, "client_jwt does not verify")
+	}
 	if !b.take(req.SessionSecret) {
 		return saltedge.NewConnectorError(saltedge.ClassTokenNotFound, "no token in enrollment for this session")
 	}
-	secret, ok := req.SessionSecret, req.OriginalRequest.ClientPayload.Data.Credentials.Get("sms_pincode") == b.code
+	secret, ok := req.SessionSecret, payload.Credentials.Get("sms_pincode") == b.code
 	b.async(ctx, func(ctx context.Context) error {
 		if !ok {
 			_, err := b.client.Sessions.Fail(ctx, saltedge.SessionFail{SessionSecret: secret,
