@@ -29,6 +29,7 @@ import (
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/obp"
 	"github.com/banksdk/banksdk/saltedge"
+	"github.com/banksdk/banksdk/saltedge/conformance"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tpv"
 )
@@ -228,6 +229,9 @@ func secretValues(t *testing.T, key *rsa.PrivateKey) map[string]any {
 		"saltedge.SessionSuccess": saltedge.SessionSuccess{SessionSecret: "s-1", Token: secretMarker, RefreshToken: secretMarker},
 		"saltedge.TokensPage":     saltedge.TokensPage{Tokens: []json.RawMessage{json.RawMessage(`{"id":1,"token":"` + secretMarker + `"}`)}},
 		"saltedge.Credentials":    creds,
+
+		"saltedge/conformance.Config": conformance.Config{BaseURL: "https://bank.example", SigningKey: key,
+			AppID: "app-1", AppSecret: secretMarker, Credentials: creds, Confirmation: creds},
 
 		"tkey7.Client": tkClient,
 		"tpv.Client":   tpvClient,
