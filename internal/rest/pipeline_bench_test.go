@@ -7,14 +7,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/fake"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The benchmarks in this file come in pairs run side by side: impl=plain is the floor
@@ -220,5 +225,125 @@ func BenchmarkParallelGET(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			b.ReportMetric(float64(all[len(all)*99/100]), "p99-ns")
 		})
+	}
+}
+
+// The tests below hold the shortcuts the benchmarks measure to the pipeline's rules.
+
+// TestAttemptsStartFromTheCallersRequest: an attempt's header map and URL are its own,
+// so what an Authorizer changes on one attempt (added values, a signature in the
+// query, a replaced header) is not seen by the next attempt, the next call or the
+// caller.
+func TestAttemptsStartFromTheCallersRequest(t *testing.T) {
+	var n atomic.Int32
+	h := setup(t, nil, func(c *Config) {
+		c.Authorizer = AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
+			i := n.Add(1)
+			req.Header.Add("X-Trace", fmt.Sprint("auth-", i))
+			req.Header.Add("Accept", "text/plain")
+			req.Header.Set("Content-Type", "application/json; charset=utf-8")
+			req.URL.RawQuery += fmt.Sprint("&sig=", i)
+			return nil
+		})
+	})
+	trace := append(make([]string, 0, 4), "caller") // room to append in place
+	callerHeader := http.Header{"X-Trace": trace}
+	query := url.Values{"q": {"1"}}
+	h.srv.Inject(2, fake.Status(http.StatusServiceUnavailable, "").WithRetryAfter("0"))
+
+	resp, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "x", Header: callerHeader, Query: query, Body: []byte(`{}`)}, nil)
+
+	require.NoError(t, err)
+	assert.Equal(t, 3, resp.Attempts)
+	reqs := h.srv.Requests()
+	require.Len(t, reqs, 3)
+	for i, r := range reqs {
+		assert.Equal(t, []string{"caller", fmt.Sprint("auth-", i+1)}, r.RawHeader("X-Trace"), "attempt %d", i+1)
+		assert.Equal(t, fmt.Sprint("q=1&sig=", i+1), r.RawQuery, "attempt %d", i+1)
+		assert.Equal(t, []string{"application/json", "text/plain"}, r.RawHeader("Accept"))
+		assert.Equal(t, []string{"application/json; charset=utf-8"}, r.RawHeader("Content-Type"))
+	}
+	assert.Equal(t, http.Header{"X-Trace": {"caller"}}, callerHeader, "the caller's header is not modified")
+	assert.Equal(t, []string{"caller", "", "", ""}, trace[:cap(trace)], "nor the array behind its values")
+	assert.Equal(t, url.Values{"q": {"1"}}, query)
+
+	h.srv.ResetRequests()
+	h.client.cfg.Authorizer = nil
+	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "y", Body: []byte(`{}`)}, nil)
+	require.NoError(t, err)
+	reqs = h.srv.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, []string{"application/json"}, reqs[0].RawHeader("Accept"), "the shared values were copied, not written")
+	assert.Equal(t, []string{"application/json"}, reqs[0].RawHeader("Content-Type"))
+	assert.Equal(t, []string{"banksdk-go/" + Version}, reqs[0].RawHeader("User-Agent"))
+	assert.Empty(t, reqs[0].RawHeader("X-Trace"))
+	assert.Empty(t, reqs[0].RawQuery)
+}
+
+func TestInvalidMethodIsNotSent(t *testing.T) {
+	h := setup(t, nil, nil)
+	for _, m := range []string{"GE T", "GET\r\n", "GÉT", "(GET)"} {
+		_, err := h.client.Do(context.Background(), &Request{Method: m, Path: "x"}, nil)
+		assert.ErrorContains(t, err, "invalid method", "%q", m)
+	}
+	assert.Empty(t, h.srv.Requests())
+	_, err := h.client.Do(context.Background(), &Request{Method: "PROPFIND", Path: "x"}, nil)
+	require.NoError(t, err, "any token is a method")
+	assert.Equal(t, 1, h.srv.Count("PROPFIND", "/api/v1/x"))
+}
+
+// TestCallerDeadlineBeforeTheAttemptTimeout: when the caller's deadline comes before
+// the attempt's timeout, the attempt has no timeout context of its own, and the error
+// is the caller's deadline, not an attempt timeout.
+func TestCallerDeadlineBeforeTheAttemptTimeout(t *testing.T) {
+	h := setup(t, nil, func(c *Config) { require.NoError(t, c.SetTimeout(time.Minute)) })
+	h.srv.Inject(1, fake.Delay(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+
+	_, err := h.client.Do(ctx, &Request{Method: http.MethodGet, Path: "slow"}, nil)
+
+	var te *TransportError
+	require.ErrorAs(t, err, &te)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotContains(t, err.Error(), "attempt timed out")
+	assert.Equal(t, 1, te.Attempts)
+}
+
+// TestAttemptTimeoutCoversTheBody: the per-attempt timeout goes on while the answer's
+// body is read, for Do and for Stream, and is not taken for the caller's.
+func TestAttemptTimeoutCoversTheBody(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	h := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"method":`)
+		_ = http.NewResponseController(w).Flush()
+		select { // the rest of the body never comes
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}), func(c *Config) { require.NoError(t, c.SetTimeout(200*time.Millisecond)) })
+
+	var out echo
+	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, &out)
+	var te *TransportError
+	require.ErrorAs(t, err, &te, "the body stalled past the attempt's timeout")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.False(t, te.OutcomeUnknown, "a GET")
+
+	resp, err := h.client.Stream(context.Background(), &Request{Method: http.MethodGet, Path: "x"})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a stalled streamed body did not end with the attempt's timeout")
 	}
 }

@@ -1,0 +1,311 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The success body is decoded once, as it arrives. These tests hold it to what reading
+// the whole body first and then json.Unmarshal gave: the same values, the same errors
+// (a body over the limit, a body that breaks off, one that is not a single JSON value)
+// and an empty body leaving out untouched.
+
+const decodeLimit = 64
+
+// decodeClient is a pipeline whose decode runs on in-memory answers.
+func decodeClient(t testing.TB) *Client {
+	t.Helper()
+	cfg := DefaultConfig("test")
+	require.NoError(t, cfg.SetBaseURL("https://api.example/v1"))
+	require.NoError(t, cfg.SetMaxResponseBytes(decodeLimit))
+	c, err := New(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+// decodeBody runs the pipeline's decode over body as an answer to a GET (or a POST
+// when nonIdempotent), read through r (nil: whole reads).
+func decodeBody(c *Client, body io.Reader, length int64, nonIdempotent bool, out any) error {
+	u := &url.URL{Scheme: "https", Host: "api.example", Path: "/v1/x", RawQuery: "token=QUERY-SECRET"}
+	resp := &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(body), ContentLength: length,
+		Request: &http.Request{Method: http.MethodGet, URL: u}}
+	meta := &Response{StatusCode: http.StatusOK, NonIdempotent: nonIdempotent, provider: "test", method: http.MethodGet, url: u}
+	return c.decode(resp, meta, out)
+}
+
+// decodeClass names how decode ended, for comparing with the old way.
+func decodeClass(err error) string {
+	var te *TransportError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrResponseTooLarge):
+		return "too large"
+	case errors.As(err, &te):
+		return "transport"
+	case strings.Contains(err.Error(), "decoding response"):
+		return "undecodable"
+	}
+	return "other: " + err.Error()
+}
+
+// oldDecode is what decode did before it streamed: read limit+1 bytes, then unmarshal.
+func oldDecode(data []byte, out any) string {
+	if len(data) > decodeLimit {
+		return "too large"
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return "ok"
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return "undecodable"
+	}
+	return "ok"
+}
+
+func TestDecodeMatchesReadingTheWholeBody(t *testing.T) {
+	c := decodeClient(t)
+	type obj struct {
+		A int    `json:"a"`
+		B string `json:"b"`
+	}
+	exact := `{"a":1,"b":"` + strings.Repeat("x", decodeLimit-len(`{"a":1,"b":""}`)) + `"}`
+	require.Len(t, exact, decodeLimit)
+	cases := []struct {
+		name, body string
+		want       string // decodeClass
+	}{
+		{"object", `{"a":1,"b":"two"}`, "ok"},
+		{"white space around", " \n{\"a\":1}\t\r\n ", "ok"},
+		{"empty", "", "ok"},
+		{"white space only", " \n\t ", "ok"},
+		{"null", "null", "ok"},
+		{"exactly the limit", exact, "ok"},
+		{"one byte over the limit", exact + " ", "too large"},
+		{"valid value then white space past the limit", `{"a":1}` + strings.Repeat(" ", decodeLimit), "too large"},
+		{"malformed and over the limit", `{"a":` + strings.Repeat("x", 2*decodeLimit), "too large"},
+		{"truncated", `{"a":1,"b":"tw`, "undecodable"},
+		{"trailing garbage", `{"a":1} x`, "undecodable"},
+		{"trailing brace", `{"a":1}}`, "undecodable"},
+		{"two values", `{"a":1} {"a":2}`, "undecodable"},
+		{"two numbers", `1 2`, "undecodable"},
+		{"wrong type", `{"a":"one"}`, "undecodable"},
+		{"not JSON", `<html>`, "undecodable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, rd := range []struct {
+				name string
+				r    func(string) io.Reader
+			}{
+				{"whole", func(s string) io.Reader { return strings.NewReader(s) }},
+				{"byte by byte", func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) }},
+				{"with EOF", func(s string) io.Reader { return iotest.DataErrReader(strings.NewReader(s)) }},
+			} {
+				got, want := obj{B: "untouched"}, obj{B: "untouched"}
+				err := decodeBody(c, rd.r(tc.body), int64(len(tc.body)), false, &got)
+				assert.Equal(t, tc.want, decodeClass(err), "%s: %v", rd.name, err)
+				assert.Equal(t, tc.want, oldDecode([]byte(tc.body), &want), "the old way agrees")
+				if err == nil {
+					assert.Equal(t, want, got, rd.name)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeUndecodableIsOutcomeUnknownOnlyForStateChanges(t *testing.T) {
+	c := decodeClient(t)
+	var out map[string]any
+	for _, body := range []string{`{"a":1} x`, `{"a":`, strings.Repeat(" ", decodeLimit+1)} {
+		err := decodeBody(c, strings.NewReader(body), -1, true, &out)
+		var oe *OutcomeUnknownError
+		require.ErrorAs(t, err, &oe, body)
+		assert.Equal(t, "https://api.example/v1/x", oe.URL, "redacted: no query")
+		assert.NotContains(t, err.Error(), "QUERY-SECRET")
+
+		err = decodeBody(c, strings.NewReader(body), -1, false, &out)
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, ErrOutcomeUnknown, body)
+	}
+}
+
+func TestDecodeReadErrorIsATransportError(t *testing.T) {
+	c := decodeClient(t)
+	cut := errors.New("connection reset by peer while reading token=QUERY-SECRET")
+	for _, out := range []any{new(map[string]any), new(json.RawMessage), new([]byte)} {
+		// The error comes after a complete value, in the middle of one, and at once.
+		for _, body := range []string{`{"a":1}`, `{"a":`, ``} {
+			r := io.MultiReader(strings.NewReader(body), iotest.ErrReader(cut))
+			err := decodeBody(c, r, -1, true, out)
+			var te *TransportError
+			require.ErrorAs(t, err, &te, "%T %q", out, body)
+			assert.True(t, te.OutcomeUnknown)
+			assert.ErrorIs(t, err, cut)
+			assert.NotContains(t, err.Error(), "QUERY-SECRET")
+		}
+	}
+}
+
+func TestDecodeRawBytes(t *testing.T) {
+	c := decodeClient(t)
+	body := `{"a": [1, 2]}  `
+	for _, length := range []int64{int64(len(body)), -1, 3, decodeLimit + 10} { // announced, unknown and wrong lengths
+		var b []byte
+		require.NoError(t, decodeBody(c, iotest.HalfReader(strings.NewReader(body)), length, false, &b))
+		assert.Equal(t, body, string(b), "length %d", length)
+
+		var raw json.RawMessage
+		require.NoError(t, decodeBody(c, strings.NewReader(body), length, false, &raw))
+		assert.Equal(t, body, string(raw))
+	}
+
+	var b []byte
+	require.NoError(t, decodeBody(c, strings.NewReader("not JSON"), -1, false, &b), "*[]byte takes any bytes")
+	assert.Equal(t, "not JSON", string(b))
+	err := decodeBody(c, strings.NewReader(strings.Repeat("x", decodeLimit+1)), -1, false, &b)
+	assert.ErrorIs(t, err, ErrResponseTooLarge)
+
+	raw := json.RawMessage("untouched")
+	require.NoError(t, decodeBody(c, strings.NewReader(" \n"), -1, false, &raw))
+	assert.Equal(t, "untouched", string(raw), "an empty body leaves out untouched")
+	for _, bad := range []string{"{", `{"a":1} x`, "<html>"} {
+		err := decodeBody(c, strings.NewReader(bad), -1, false, &raw)
+		assert.ErrorContains(t, err, "not valid JSON", bad)
+	}
+	err = decodeBody(c, strings.NewReader(`"`+strings.Repeat("x", decodeLimit)+`"`), -1, false, &raw)
+	assert.ErrorIs(t, err, ErrResponseTooLarge)
+}
+
+// TestDecodeKeepsTheConnection: calls whose chunked answers end in a chunk of their
+// own, after the JSON value, all use one connection.
+func TestDecodeKeepsTheConnection(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"acc-1"}`)
+		w.(http.Flusher).Flush() // chunked: the end comes in a chunk of its own
+		_, _ = io.WriteString(w, "\n")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := DefaultConfig("test")
+	require.NoError(t, cfg.SetBaseURL(srv.URL))
+	c, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	for i := range 5 {
+		var out struct {
+			ID string `json:"id"`
+		}
+		_, err := c.Do(context.Background(), &Request{Method: http.MethodGet, Path: "a"}, &out)
+		require.NoError(t, err)
+		assert.Equal(t, "acc-1", out.ID, "call %d", i)
+	}
+	assert.Equal(t, int32(1), conns.Load(), "every call used the same connection")
+}
+
+// FuzzDecode compares the streaming decode with reading the whole body and
+// json.Unmarshal, for any body, read whole or in pieces.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, ``, ` `, `null`, `[1,2,3]`, `{"a":1} x`, `{"a":1}}`, `1 2`, `"x`,
+		`{"a":"` + strings.Repeat("y", decodeLimit) + `"}`, `{"a":1}` + strings.Repeat(" ", decodeLimit), "\xff", `{"a":[{"b":null}]}`} {
+		f.Add([]byte(s), uint8(0))
+		f.Add([]byte(s), uint8(3))
+	}
+	c := decodeClient(f)
+	f.Fuzz(func(t *testing.T, body []byte, chunk uint8) {
+		var r io.Reader = bytes.NewReader(body)
+		if chunk > 0 {
+			r = &chunkReader{r: r, n: int(chunk)}
+		}
+		var got, want any
+		err := decodeBody(c, r, -1, false, &got)
+		wantClass := oldDecode(body, &want)
+		if decodeClass(err) != wantClass {
+			t.Fatalf("body %q: streaming %q (%v), whole %q", body, decodeClass(err), err, wantClass)
+		}
+		if err == nil {
+			assert.Equal(t, want, got)
+		}
+
+		var raw []byte
+		err = decodeBody(c, bytes.NewReader(body), int64(len(body)), false, &raw)
+		if len(body) > decodeLimit {
+			assert.ErrorIs(t, err, ErrResponseTooLarge)
+		} else {
+			require.NoError(t, err)
+			assert.Equal(t, string(body), string(raw))
+		}
+	})
+}
+
+// chunkReader returns at most n bytes per Read.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(p) > c.n {
+		p = p[:c.n]
+	}
+	return c.r.Read(p)
+}
+
+// BenchmarkDecode is the decode step alone, for a typed value and for raw bytes.
+func BenchmarkDecode(b *testing.B) {
+	c := decodeClient(b)
+	c.cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	for _, size := range []int{len(benchSmallBody), len(bench100KBody)} {
+		body := benchSmallBody
+		if size > len(benchSmallBody) {
+			body = bench100KBody
+		}
+		b.Run("typed/bytes="+strconv.Itoa(size), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				var out any
+				if size > len(benchSmallBody) {
+					out = &[]benchAccount{}
+				} else {
+					out = &benchAccount{}
+				}
+				if err := decodeBody(c, bytes.NewReader(body), int64(size), false, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("raw/bytes="+strconv.Itoa(size), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				var raw json.RawMessage
+				if err := decodeBody(c, bytes.NewReader(body), int64(size), false, &raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
