@@ -2,10 +2,8 @@ module github.com/banksdk/banksdk/auth/redisstore
 
 go 1.24.0
 
-replace github.com/banksdk/banksdk => ../..
-
 require (
-	github.com/banksdk/banksdk v0.0.0-00010101000000-000000000000
+	github.com/banksdk/banksdk v0.1.0
 	github.com/redis/go-redis/v9 v9.17.3
 	github.com/stretchr/testify v1.12.1
 )
