@@ -53,6 +53,10 @@ var callbackRoutes = map[string]bool{
 // callbackLeeway is the clock skew allowed on a callback's exp.
 const callbackLeeway = 10 * time.Second
 
+// maxCallbacks bounds the callbacks recorded in one run; later ones are answered
+// 429 and not recorded.
+const maxCallbacks = 1000
+
 // receiver serves Salt Edge's callback API and records what the connector sent.
 type receiver struct {
 	appID     string
@@ -142,6 +146,13 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sessionBound, known := callbackRoutes[r.Method+" "+name]
 	if !ok || !known {
 		rc.writeError(w, http.StatusNotFound, "ActionNotAllowed", "unknown callback")
+		return
+	}
+	rc.mu.Lock()
+	full := len(rc.got) >= maxCallbacks
+	rc.mu.Unlock()
+	if full {
+		rc.writeError(w, http.StatusTooManyRequests, "ActionNotAllowed", "too many callbacks in one run")
 		return
 	}
 	cb := callback{name: name}
@@ -257,7 +268,7 @@ func splitJWT(tok string) (jwtHeader, callbackClaims, error) {
 	var c callbackClaims
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return h, c, errors.New("Authorization is not a compact JWT")
+		return h, c, errors.New("the Authorization header is not a compact JWT")
 	}
 	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
 	cb, err2 := base64.RawURLEncoding.DecodeString(parts[1])

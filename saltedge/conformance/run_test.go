@@ -473,3 +473,22 @@ func TestUnreachableConnector(t *testing.T) {
 	assert.NotContains(t, c.Detail, url, "transport errors do not repeat the URL")
 	assert.Equal(t, len(rep.Checks), len(rep.Failed()), "nothing passes against no connector")
 }
+
+// Config.Authorize plays the PSU: it gets the bank's redirect URL, and its failure
+// fails the flow.
+func TestAuthorizeHook(t *testing.T) {
+	cfg := setup(t, conformancetest.Config{})
+	var urls []string
+	cfg.Authorize = func(ctx context.Context, redirectURL string) error {
+		urls = append(urls, redirectURL)
+		return fmt.Errorf("the PSU declined")
+	}
+	cfg.Timeout = 5 * time.Second
+	rep := run(t, cfg)
+	require.Len(t, urls, 1)
+	assert.True(t, strings.HasPrefix(urls[0], strings.TrimSuffix(cfg.BaseURL, "/")+"/authorize?session_secret="), urls[0])
+	c, _ := rep.Find("tokens.flow")
+	assert.False(t, c.Passed)
+	assert.Equal(t, "sessions/update (redirect) -> the PSU's authorisation failed: the PSU declined", c.Detail)
+	assert.Equal(t, "tokens.flow", failedIDs(rep)[0])
+}
