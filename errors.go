@@ -20,6 +20,11 @@ import (
 // Every provider package re-exports this value as its own ErrOutcomeUnknown.
 var ErrOutcomeUnknown = errors.New("outcome unknown: the request may have reached the server and was not sent again; check its state before retrying")
 
+// ErrClosed is returned by every call of a provider client (and of an
+// auth.KeepAlive) made after its Close, before anything is sent. Every provider
+// package re-exports this value as its own ErrClosed.
+var ErrClosed = errors.New("banksdk: client closed")
+
 // ErrResponseTooLarge is returned when a success body exceeds the configured limit.
 var ErrResponseTooLarge = errors.New("response body exceeds the configured size limit")
 
@@ -142,8 +147,10 @@ func (e *RetryAfterError) Unwrap() error { return e.Err }
 
 // HTTPError is the error for a non-2xx answer when the provider has no decoder.
 type HTTPError struct {
+	// StatusCode is the HTTP status of the answer.
 	StatusCode int
-	Body       []byte
+	// Raw is the answer body as received (within the configured error body limit).
+	Raw []byte
 }
 
 func (e *HTTPError) Error() string {

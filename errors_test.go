@@ -27,7 +27,7 @@ func TestTransportErrorMatchesOutcomeUnknownOnlyWhenSet(t *testing.T) {
 }
 
 func TestOutcomeUnknownErrorMatchesAndUnwraps(t *testing.T) {
-	api := &banksdk.HTTPError{StatusCode: 502, Body: []byte("bad gateway")}
+	api := &banksdk.HTTPError{StatusCode: 502, Raw: []byte("bad gateway")}
 	err := fmt.Errorf("pay: %w", &banksdk.OutcomeUnknownError{Provider: "kh", Method: "POST",
 		URL: "https://bank.example/v1/payments/sepa", RequestID: "rid-1", StatusCode: 502, Err: api})
 	assert.ErrorIs(t, err, banksdk.ErrOutcomeUnknown)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/banksdk/banksdk"
 )
 
 // Errors reported by a KeepAlive.
@@ -18,8 +20,9 @@ var (
 	// ErrTokenRevoked: the token was not refreshed within the provider's revoke window
 	// (or the provider said it is revoked); a new token must be issued.
 	ErrTokenRevoked = errors.New("auth: token revoked: it was not refreshed within the provider's revoke window")
-	// ErrClosed: the KeepAlive was closed.
-	ErrClosed = errors.New("auth: keep-alive closed")
+	// ErrClosed: the KeepAlive was closed. It is banksdk.ErrClosed, the error of
+	// every closed client.
+	ErrClosed = banksdk.ErrClosed
 )
 
 // KeepAliveConfig configures a KeepAlive.

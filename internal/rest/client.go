@@ -418,7 +418,7 @@ func (c *Client) decodeError(resp *http.Response, body []byte) error {
 			return err
 		}
 	}
-	return &HTTPError{StatusCode: resp.StatusCode, Body: body}
+	return &HTTPError{StatusCode: resp.StatusCode, Raw: body}
 }
 
 // decode reads a 2xx body into out, once and as it arrives: a JSON value is decoded

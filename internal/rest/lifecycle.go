@@ -2,12 +2,14 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"sync"
+
+	"github.com/banksdk/banksdk"
 )
 
-// ErrClosed is returned by the calls of a provider client after its Close.
-var ErrClosed = errors.New("banksdk: client closed")
+// ErrClosed is returned by the calls of a provider client after its Close. It is
+// banksdk.ErrClosed.
+var ErrClosed = banksdk.ErrClosed
 
 // Lifecycle lets a provider client's Close stop the work the client runs on its own
 // (a login or token renewal that outlives the call that started it) and refuse calls
