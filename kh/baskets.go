@@ -270,6 +270,9 @@ func SCARedirectURL(link, token string) (string, error) {
 // SCARedirectURL builds the redirect URL with the application token, or with the token
 // of the consent named by UseConsent.
 func (c *Client) SCARedirectURL(ctx context.Context, link string, opts ...RequestOption) (string, error) {
+	if err := c.life.Err(); err != nil {
+		return "", err
+	}
 	ro := &reqOpts{}
 	for _, o := range opts {
 		if o != nil {

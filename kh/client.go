@@ -36,6 +36,7 @@ func setHeader(h http.Header, name, value string) { h[name] = []string{value} }
 // Client is a K&H Bank PSD2 API client. It is safe for concurrent use.
 type Client struct {
 	rc     *rest.Client
+	life   *rest.Lifecycle
 	app    *appTokens
 	tokens *consentTokens
 	common service
@@ -341,7 +342,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kh: %w", err)
 	}
-	c := &Client{rc: rc}
+	c := &Client{rc: rc, life: rest.NewLifecycle()}
 	c.common.client = c
 	c.app = newAppTokens(c, o)
 	c.tokens = newConsentTokens(c, o)
@@ -406,9 +407,13 @@ func (c *Client) GoString() string { return c.String() }
 // Close closes the idle connections of the transport the client created, so that a
 // client no longer needed leaves no connection or goroutine behind; a transport that
 // came with WithHTTPClient is left alone, since others may share it. The client runs
-// no background work (tokens are renewed on demand). Close is idempotent and returns
-// nil; a call made after Close still works, on a new connection.
+// no background work (tokens are renewed on demand). Calls made after Close fail with
+// ErrClosed before any token is taken or anything is sent; a call already in flight
+// finishes. Close is idempotent and returns nil.
 func (c *Client) Close() error {
+	if c == nil || c.rc == nil || !c.life.Close() {
+		return nil
+	}
 	c.rc.CloseIdleConnections()
 	return nil
 }
@@ -595,6 +600,9 @@ func credentialRejected(_ *http.Response, apiErr error) bool {
 // headers and hands the request to the pipeline. out receives the raw body (Do) or
 // the call is streamed (Stream).
 func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *[]byte) (*rest.Response, error) {
+	if err := c.life.Err(); err != nil {
+		return nil, err
+	}
 	var ep *endpoint
 	if cl.pattern == genericPattern {
 		ep = &endpoint{method: cl.method, pattern: "/" + strings.Join(cl.path, "/"), accepts: kApp}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
@@ -16,7 +17,11 @@ import (
 // creation, ...) may have reached the bank, but no answer came back. The SDK did not
 // send it again. The error also carries the X-Request-ID of the call (see
 // RequestIDOf); check the resource's state before sending it again.
-var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
+var ErrOutcomeUnknown = banksdk.ErrOutcomeUnknown
+
+// ErrClosed is returned by the calls of a Client after its Close, before anything is
+// sent.
+var ErrClosed = banksdk.ErrClosed
 
 // ErrNoAllowedToken is matched (errors.Is) by the error of a call the client refused
 // before sending because it holds no token of a kind the endpoint accepts (see

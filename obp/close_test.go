@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/obp"
 	"github.com/banksdk/banksdk/obp/obptest"
@@ -45,6 +46,7 @@ func TestCallsAfterCloseFail(t *testing.T) {
 
 		_, err = c.Users.Current(ctx(t))
 		assert.ErrorIs(t, err, obp.ErrClosed, name)
+		assert.ErrorIs(t, err, banksdk.ErrClosed, "%s: the one error of every closed client", name)
 		_, err = c.AccountAccess.Grant(ctx(t), bankID, accountID, grantReq("u", "owner", true))
 		assert.ErrorIs(t, err, obp.ErrClosed, name)
 		assert.NotErrorIs(t, err, obp.ErrOutcomeUnknown, "%s: nothing was sent", name)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
@@ -17,10 +18,10 @@ import (
 // have reached OBP without its answer arriving (timeout, reset connection). The
 // client did not send it again: check the state (e.g. the user's views) before
 // repeating it.
-var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
+var ErrOutcomeUnknown = banksdk.ErrOutcomeUnknown
 
 // ErrClosed is returned by the calls of a Client after its Close.
-var ErrClosed = rest.ErrClosed
+var ErrClosed = banksdk.ErrClosed
 
 // Code is an OBP error code such as "OBP-20001". Codes are errors, so that
 //

@@ -37,6 +37,7 @@ var callbackBase = []string{"api", "connectors", "v1"}
 // attempt. It is safe for concurrent use.
 type Client struct {
 	rest *rest.Client
+	life *rest.Lifecycle
 	// app sets App-Id and App-Secret on every attempt.
 	app    rest.Chain
 	minter *auth.JWTMinter
@@ -246,7 +247,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saltedge: %w", err)
 	}
-	c := &Client{rest: rc, minter: minter, appID: o.appID, ttl: o.ttl, base: rc.BaseURL().String(),
+	c := &Client{rest: rc, life: rest.NewLifecycle(), minter: minter, appID: o.appID, ttl: o.ttl, base: rc.BaseURL().String(),
 		app: rest.Chain{rest.StaticHeader{Header: "App-Id", Value: auth.NewSecret(o.appID)}, o.appSecret}}
 	c.common.client = c
 	c.Sessions = (*SessionsService)(&c.common)
@@ -269,9 +270,13 @@ func (c *Client) GoString() string { return c.String() }
 // Close closes the idle connections of the transport the client created, so that a
 // client no longer needed leaves no connection or goroutine behind; a transport that
 // came with WithHTTPClient is left alone, since others may share it. The client runs
-// no background work. Close is idempotent and returns nil; a call made after Close
-// still works, on a new connection.
+// no background work. Calls made after Close fail with ErrClosed before anything is
+// signed or sent; a call already in flight finishes. Close is idempotent and returns
+// nil.
 func (c *Client) Close() error {
+	if c == nil || c.rest == nil || !c.life.Close() {
+		return nil
+	}
 	c.rest.CloseIdleConnections()
 	return nil
 }
@@ -347,6 +352,9 @@ func (c *Client) call(ctx context.Context, method string, segs []string, payload
 func (c *Client) callPath(ctx context.Context, method, path string, payload any, hdr http.Header, idem *bool) (*envelope, *rest.Response, error) {
 	if ctx == nil {
 		return nil, nil, errors.New("saltedge: nil context")
+	}
+	if err := c.life.Err(); err != nil {
+		return nil, nil, err
 	}
 	if payload == nil {
 		payload = struct{}{}

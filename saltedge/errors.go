@@ -8,13 +8,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
 // ErrOutcomeUnknown is matched (errors.Is) by the error of a callback that may have
 // reached Salt Edge but got no answer (timeout, reset). It was not sent again: check
 // the session's state before repeating it.
-var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
+var ErrOutcomeUnknown = banksdk.ErrOutcomeUnknown
+
+// ErrClosed is returned by the calls of a Client after its Close, before anything is
+// sent.
+var ErrClosed = banksdk.ErrClosed
 
 // Error classes. Salt Edge answers callbacks with the classes of the seed's "Related
 // Errors" tables (APIError.Class); a connector answers Salt Edge with the classes of

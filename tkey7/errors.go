@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/internal/rest"
 )
@@ -18,7 +19,7 @@ import (
 // ErrOutcomeUnknown means a request that changes state (POST) may have reached TKEY7
 // but no answer came back; it was not sent again. Check the object's state before
 // sending it again. Match it with errors.Is.
-var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
+var ErrOutcomeUnknown = banksdk.ErrOutcomeUnknown
 
 // Errors that mean the access token can no longer be used. Only an administrator can
 // help: they must create a new access token in the Web Office ("Access Token
@@ -30,8 +31,8 @@ var (
 	ErrTokenRevoked = auth.ErrTokenRevoked
 	// ErrSessionExpired: the token's session reached its cap (24 hours).
 	ErrSessionExpired = auth.ErrSessionExpired
-	// ErrClosed: the Client was closed.
-	ErrClosed = auth.ErrClosed
+	// ErrClosed: the Client was closed (banksdk.ErrClosed, as for every client).
+	ErrClosed = banksdk.ErrClosed
 )
 
 // webOfficeHint ends every error that means a new token is needed.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/tpv"
 	"github.com/banksdk/banksdk/tpv/tpvtest"
@@ -35,6 +36,7 @@ func TestCallsAfterCloseFail(t *testing.T) {
 
 	_, err = e.c.SubmitTPV(ctx, seedSale())
 	assert.ErrorIs(t, err, tpv.ErrClosed)
+	assert.ErrorIs(t, err, banksdk.ErrClosed, "the one error of every closed client")
 	assert.NotErrorIs(t, err, tpv.ErrOutcomeUnknown, "nothing was sent")
 	_, err = e.c.Products(ctx)
 	assert.ErrorIs(t, err, tpv.ErrClosed)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/internal/rest"
 )
 
@@ -18,7 +19,7 @@ import (
 // check the portal (for a submission: look for the sale) before repeating it.
 // It is the same value as the shared pipeline's, so errors.Is works across
 // providers.
-var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
+var ErrOutcomeUnknown = banksdk.ErrOutcomeUnknown
 
 // ErrLoginFailed is wrapped by every error of the login (POST /api/v1/auth): the
 // portal rejected the application token, the signature or the timestamp, or could
@@ -26,7 +27,7 @@ var ErrOutcomeUnknown = rest.ErrOutcomeUnknown
 var ErrLoginFailed = errors.New("tpv: login failed")
 
 // ErrClosed is returned by the calls of a Client after its Close.
-var ErrClosed = rest.ErrClosed
+var ErrClosed = banksdk.ErrClosed
 
 // ErrInvalidEnrollment is matched (errors.Is) by the *ValidationError that
 // Enrollment.Validate and SubmitTPV return.
