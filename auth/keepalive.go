@@ -106,6 +106,10 @@ type KeepAlive struct {
 	cfg        KeepAliveConfig
 	clk        timeSource
 	sessionEnd time.Time
+	// epoch is when the keep-alive started, with a monotonic reading; mono says
+	// that clk is the wall clock, so that time.Since(epoch) tells the time.
+	epoch time.Time
+	mono  bool
 
 	cur       atomic.Pointer[kaState]
 	terminal  atomic.Pointer[error]
@@ -135,6 +139,10 @@ type kaState struct {
 	// while the store was unreachable, and the keep-alive waits for the token another
 	// replica publishes.
 	stranded *StoreError
+	// liveUntil, once set (on the wall clock only), is the monotonic time since the
+	// keep-alive's epoch until which tok is neither revoked nor past the session
+	// cap: current then reads the monotonic clock alone.
+	liveUntil atomic.Int64
 }
 
 // timeSource is a KeepAlive's clock; tests substitute a fake one.
@@ -216,7 +224,10 @@ func newKeepAlive(cfg KeepAliveConfig, clk timeSource) (*KeepAlive, error) {
 		cfg.IssuedAt = now
 	}
 	k := &KeepAlive{cfg: cfg, clk: clk, sessionEnd: cfg.IssuedAt.Add(cfg.SessionLength), done: make(chan struct{})}
-	k.gate.changed = make(chan struct{})
+	if _, ok := clk.(wallClock); ok {
+		k.epoch, k.mono = time.Now(), true
+	}
+	k.gate.init()
 	// The admin-issued token was refreshed (issued) at IssuedAt at the earliest.
 	refreshedAt := cfg.IssuedAt
 	if earliest := now.Add(-cfg.Interval); refreshedAt.Before(earliest) {
@@ -250,11 +261,22 @@ func (k *KeepAlive) current() (Token, error) {
 	if p := k.terminal.Load(); p != nil {
 		return Token{}, *p
 	}
+	st := k.cur.Load()
+	if k.mono {
+		if until := st.liveUntil.Load(); until > 0 && time.Since(k.epoch) < time.Duration(until) {
+			return st.tok, nil
+		}
+	}
+	return k.check(st)
+}
+
+// check is current for the state st, reading the keep-alive's clock. On the wall
+// clock it records in st until when the token lives, for current's next calls.
+func (k *KeepAlive) check(st *kaState) (Token, error) {
 	now := k.now()
 	if !now.Before(k.sessionEnd) {
 		return Token{}, ErrSessionExpired
 	}
-	st := k.cur.Load()
 	if st.stranded != nil {
 		return Token{}, st.stranded
 	}
@@ -264,23 +286,31 @@ func (k *KeepAlive) current() (Token, error) {
 		}
 		return Token{}, ErrTokenRevoked
 	}
+	if k.mono {
+		left := min(k.sessionEnd.Sub(now), st.refreshedAt.Add(k.cfg.RevokeAfter).Sub(now))
+		st.liveUntil.Store(int64(now.Sub(k.epoch) + left))
+	}
 	return st.tok, nil
 }
 
 // Acquire returns the current token and holds it until release is called: a refresh
-// (which may retire the token) waits until every holder released it. Call release as
-// soon as the request's answer has arrived.
+// (which may retire the token) waits until every holder released it. Call release
+// exactly once, as soon as the request's answer has arrived.
+//
+// Acquire takes no lock and allocates nothing while no refresh is under way: the
+// holders of the token count themselves in an atomic counter that a refresh closes
+// and waits to drain.
 func (k *KeepAlive) Acquire(ctx context.Context) (Token, func(), error) {
-	if err := k.gate.rlock(ctx); err != nil {
+	release, err := k.gate.rlock(ctx)
+	if err != nil {
 		return Token{}, nil, err
 	}
 	t, err := k.current()
 	if err != nil {
-		k.gate.runlock()
+		release()
 		return Token{}, nil, err
 	}
-	var once sync.Once
-	return t, func() { once.Do(k.gate.runlock) }, nil
+	return t, release, nil
 }
 
 // Refreshes counts successful refreshes.
@@ -676,43 +706,77 @@ func (k *KeepAlive) refreshWith(ctx context.Context, cur *kaState) error {
 
 // gate is a readers-writer lock whose readers honour a context and whose writer has
 // priority over new readers.
+//
+// Readers take no mutex: each counts itself in the open generation, an atomic
+// counter, and leaves through the generation's release func, bound once when the
+// generation opens. A writer closes the generation to new readers (which then wait
+// for the next one) and waits for its count to drain; unlocking opens a new
+// generation. A writer that gives up with its context opens a new generation too,
+// and the next writer also waits for the readers of the one it left behind.
 type gate struct {
-	mu      sync.Mutex
-	readers int
-	writer  bool
-	changed chan struct{}
+	gen atomic.Pointer[leaseGen]
+	// writer holds a value while a writer holds the gate or is taking it.
+	writer chan struct{}
+	// pending is the newest generation a writer closed but gave up waiting for,
+	// chained through prev to older ones. Only the writer holding the gate uses it.
+	pending *leaseGen
 }
 
-func (g *gate) broadcast() {
-	close(g.changed)
-	g.changed = make(chan struct{})
+// genClosed is subtracted from a generation's count when a writer closes it: the
+// count is negative from then on, and exactly -genClosed once no reader is left.
+const genClosed = 1 << 40
+
+// leaseGen is one generation of a gate's readers.
+type leaseGen struct {
+	n        atomic.Int64
+	signaled atomic.Bool
+	drained  chan struct{} // closed once the generation is closed and empty
+	opened   chan struct{} // closed when the next generation opens
+	release  func()        // n.leave, bound once so that a reader allocates nothing
+	prev     *leaseGen     // an older closed generation still to drain (gate.pending)
 }
 
-func (g *gate) rlock(ctx context.Context) error {
+func newLeaseGen() *leaseGen {
+	l := &leaseGen{drained: make(chan struct{}), opened: make(chan struct{})}
+	l.release = l.leave
+	return l
+}
+
+// leave is a reader's release.
+func (l *leaseGen) leave() {
+	if l.n.Add(-1) == -genClosed {
+		l.drain()
+	}
+}
+
+func (l *leaseGen) drain() {
+	if l.signaled.CompareAndSwap(false, true) {
+		close(l.drained)
+	}
+}
+
+func (l *leaseGen) isDrained() bool { return l.signaled.Load() }
+
+func (g *gate) init() {
+	g.writer = make(chan struct{}, 1)
+	g.gen.Store(newLeaseGen())
+}
+
+// rlock takes the gate for a reader and returns its release, which must be called
+// exactly once.
+func (g *gate) rlock(ctx context.Context) (func(), error) {
 	for {
-		g.mu.Lock()
-		if !g.writer {
-			g.readers++
-			g.mu.Unlock()
-			return nil
+		l := g.gen.Load()
+		if l.n.Add(1) > 0 {
+			return l.release, nil
 		}
-		ch := g.changed
-		g.mu.Unlock()
+		l.leave() // closed by a writer: wait for the next generation
 		select {
-		case <-ch:
+		case <-l.opened:
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-}
-
-func (g *gate) runlock() {
-	g.mu.Lock()
-	g.readers--
-	if g.readers == 0 {
-		g.broadcast()
-	}
-	g.mu.Unlock()
 }
 
 // lock takes the gate for a writer: it waits for another writer to unlock, then
@@ -721,45 +785,48 @@ func (g *gate) lock() { _ = g.lockCtx(context.Background()) }
 
 // lockCtx is lock that gives up when ctx ends (then nothing is held).
 func (g *gate) lockCtx(ctx context.Context) error {
-	g.mu.Lock()
-	for g.writer {
-		if err := g.wait(ctx); err != nil {
-			return err
-		}
-	}
-	g.writer = true
-	for g.readers > 0 {
-		if err := g.wait(ctx); err != nil {
-			g.mu.Lock()
-			g.writer = false
-			g.broadcast()
-			g.mu.Unlock()
-			return err
-		}
-	}
-	g.mu.Unlock()
-	return nil
-}
-
-// wait releases g.mu until the gate changes or ctx ends; it returns with g.mu held,
-// or without it and ctx's error.
-func (g *gate) wait(ctx context.Context) error {
-	ch := g.changed
-	g.mu.Unlock()
 	select {
-	case <-ch:
-		g.mu.Lock()
-		return nil
+	case g.writer <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	l := g.gen.Load()
+	l.prev = undrained(g.pending)
+	g.pending = nil
+	if l.n.Add(-genClosed) == -genClosed {
+		l.drain()
+	}
+	for w := l; w != nil; w = w.prev {
+		select {
+		case <-w.drained:
+		case <-ctx.Done():
+			g.pending = l
+			g.unlock()
+			return ctx.Err()
+		}
+	}
+	l.prev = nil
+	return nil
 }
 
+// undrained is the chain from l without the generations that drained.
+func undrained(l *leaseGen) *leaseGen {
+	for l != nil && l.isDrained() {
+		l = l.prev
+	}
+	if l != nil {
+		l.prev = undrained(l.prev)
+	}
+	return l
+}
+
+// unlock opens a new generation, lets the readers waiting for it go on, and lets
+// the next writer in.
 func (g *gate) unlock() {
-	g.mu.Lock()
-	g.writer = false
-	g.broadcast()
-	g.mu.Unlock()
+	old := g.gen.Load()
+	g.gen.Store(newLeaseGen())
+	close(old.opened)
+	<-g.writer
 }
 
 // nextRefresh schedules the refresh after st: an Interval later, or sooner when the

@@ -754,8 +754,9 @@ func TestKeepAliveRenewStoreDown(t *testing.T) {
 // A writer waiting for the gate gives up with its context, and holds nothing then.
 func TestGateLockHonoursContext(t *testing.T) {
 	var g gate
-	g.changed = make(chan struct{})
-	require.NoError(t, g.rlock(context.Background()))
+	g.init()
+	release, err := g.rlock(context.Background())
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- g.lockCtx(ctx) }()
@@ -766,10 +767,141 @@ func TestGateLockHonoursContext(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("lockCtx did not give up")
 	}
-	g.runlock()
+	release()
 	// Nothing is held: a writer and then a reader get the gate.
 	g.lock()
 	g.unlock()
-	require.NoError(t, g.rlock(context.Background()))
-	g.runlock()
+	release, err = g.rlock(context.Background())
+	require.NoError(t, err)
+	release()
+}
+
+// A reader that holds the gate across a writer that gave up still holds back the
+// next writer, though it counted itself in an older generation.
+func TestGateWriterWaitsForReadersOfAnAbandonedGeneration(t *testing.T) {
+	var g gate
+	g.init()
+	oldReader, err := g.rlock(context.Background())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, g.lockCtx(ctx), context.Canceled)
+
+	newReader, err := g.rlock(context.Background())
+	require.NoError(t, err, "a reader gets the generation opened when the writer gave up")
+	locked := make(chan struct{})
+	go func() {
+		g.lock()
+		close(locked)
+	}()
+	closing := time.After(10 * time.Second)
+	for g.gen.Load().n.Load() >= 0 { // the writer closes the generation
+		select {
+		case <-closing:
+			t.Fatal("the writer did not close the generation")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	newReader()
+	select {
+	case <-locked:
+		t.Fatal("the writer took the gate while a reader of the abandoned generation held it")
+	case <-time.After(20 * time.Millisecond):
+	}
+	// New readers wait for the writer.
+	waitCtx, waitCancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer waitCancel()
+	_, err = g.rlock(waitCtx)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "a new reader waits while a writer is taking the gate")
+	oldReader()
+	select {
+	case <-locked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer did not get the gate once the last reader left")
+	}
+	g.unlock()
+	release, err := g.rlock(context.Background())
+	require.NoError(t, err)
+	release()
+}
+
+// Readers and writers in a crowd: a writer never holds the gate while a reader
+// does, and every reader and writer gets through.
+func TestGateExcludesReadersFromWriters(t *testing.T) {
+	var g gate
+	g.init()
+	var readers, writers atomic.Int32
+	var broken atomic.Bool
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 2000 {
+				release, err := g.rlock(context.Background())
+				if err != nil {
+					broken.Store(true)
+					return
+				}
+				readers.Add(1)
+				if writers.Load() != 0 {
+					broken.Store(true)
+				}
+				readers.Add(-1)
+				release()
+			}
+		}()
+	}
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				if (i+j)%3 == 0 { // some writers give up at once
+					ctx, cancel := context.WithCancel(context.Background())
+					cancel()
+					if g.lockCtx(ctx) != nil {
+						continue
+					}
+				} else {
+					g.lock()
+				}
+				if writers.Add(1) != 1 || readers.Load() != 0 {
+					broken.Store(true)
+				}
+				writers.Add(-1)
+				g.unlock()
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("readers and writers did not get through")
+	}
+	assert.False(t, broken.Load(), "a writer and a reader held the gate together")
+}
+
+// Acquire and its release allocate nothing while no refresh is under way.
+func TestKeepAliveAcquireAllocatesNothing(t *testing.T) {
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, Refresh: func(context.Context, Token) (Token, error) { return Token{}, nil },
+		Interval: time.Hour, RevokeAfter: 2 * time.Hour,
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	ctx := context.Background()
+	var got string
+	allocs := testing.AllocsPerRun(1000, func() {
+		tok, release, err := k.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = tok.Value
+		release()
+	})
+	assert.Equal(t, "tok-0", got)
+	assert.Zero(t, allocs, "allocations per Acquire and release")
 }
