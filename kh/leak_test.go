@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -23,10 +25,12 @@ func TestMain(m *testing.M) {
 }
 
 // Close closes the connection the client kept alive (the server sees it close), is
-// idempotent, and a call after Close still goes through on a new connection.
+// idempotent, and a call after Close fails with ErrClosed without a new connection.
 func TestClientCloseReleasesConnections(t *testing.T) {
 	closedConns := make(chan struct{}, 8)
+	var served atomic.Int32
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	}))
@@ -64,7 +68,6 @@ func TestClientCloseReleasesConnections(t *testing.T) {
 	waitClosed("the client's idle connection")
 	require.NoError(t, c.Close(), "Close is idempotent")
 
-	require.NoError(t, call(), "a call after Close opens a new connection")
-	require.NoError(t, c.Close())
-	waitClosed("the second connection")
+	require.ErrorIs(t, call(), kh.ErrClosed, "a call after Close is refused")
+	assert.Equal(t, int32(1), served.Load(), "only the call before Close reached the server")
 }

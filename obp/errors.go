@@ -132,8 +132,8 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// HasCode reports whether code appears anywhere in the message, primary or chained.
-func (e *APIError) HasCode(code Code) bool {
+// Has reports whether code appears anywhere in the message, primary or chained.
+func (e *APIError) Has(code Code) bool {
 	for _, c := range e.OBPCodes {
 		if c == string(code) {
 			return true

@@ -203,7 +203,7 @@ func ExampleDecodeError() {
 	var apiErr *obp.APIError
 	errors.As(err, &apiErr)
 	fmt.Println(apiErr.OBPCode, apiErr.OBPCodes)
-	fmt.Println(errors.Is(err, obp.ErrCannotGrantAccountAccess), apiErr.HasCode(obp.ErrUnknownError))
+	fmt.Println(errors.Is(err, obp.ErrCannotGrantAccountAccess), apiErr.Has(obp.ErrUnknownError))
 	// Output:
 	// OBP-30063 [OBP-30063 OBP-50000]
 	// true true

@@ -179,7 +179,7 @@ func TestAppSecretSourceRotation(t *testing.T) {
 	ctx := ctxT(t)
 
 	_, err := e.client.Clients.Info(ctx, saltedgetest.DefaultClientID)
-	assert.True(t, saltedge.IsClass(err, saltedge.ClassProviderNotFound), "%v", err)
+	assert.True(t, hasClass(err, saltedge.ClassProviderNotFound), "%v", err)
 	assert.NotContains(t, err.Error(), "the-retired-secret")
 	reqs := callbackRequests(e.fake)
 	require.Len(t, reqs, 1, "no replay")

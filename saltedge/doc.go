@@ -75,7 +75,7 @@
 // (ConnectorStatus: 400, 401, 404, 406 or 500) and an optional Retry-After. Any other
 // error, and a panic, is answered 500 InternalServerError with a generic message and
 // logged. Salt Edge's error answers to callbacks are *APIError{StatusCode, Class,
-// Message}; compare classes with IsClass. The outcome model concerns the callbacks
+// Message, Raw}; compare classes with APIError.Has. The outcome model concerns the callbacks
 // that change state (sessions and payments success, update and fail, and Do with a
 // POST): once one may have reached Salt Edge it is not sent again, and a lost or
 // unreadable answer, a 5xx other than 501 and 505, or a 503 without Retry-After gives

@@ -2,7 +2,6 @@ package saltedge
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -150,6 +149,9 @@ func (e *ConnectorError) StatusCode() int {
 	return ConnectorStatus(e.Class)
 }
 
+// Has reports whether the error is of this class.
+func (e *ConnectorError) Has(class string) bool { return e != nil && class != "" && e.Class == class }
+
 // Error reads "saltedge: <class>: <message>".
 func (e *ConnectorError) Error() string {
 	if e.Message == "" {
@@ -172,8 +174,8 @@ type APIError struct {
 	Class string
 	// Message is Salt Edge's description.
 	Message string
-	// Body is the raw answer (at most 1 MiB).
-	Body []byte
+	// Raw is the raw answer body (at most 1 MiB).
+	Raw []byte
 }
 
 // Error reads "saltedge: <status> <class>: <message>" (the message clipped to 300
@@ -190,26 +192,16 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// IsClass reports whether err is (or wraps) an *APIError or a *ConnectorError of this
-// class.
-func IsClass(err error, class string) bool {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Class == class
-	}
-	var ce *ConnectorError
-	if errors.As(err, &ce) {
-		return ce.Class == class
-	}
-	return false
-}
+// Has reports whether Salt Edge answered with this error class (ClassSessionNotFound,
+// ...). Find the *APIError with errors.As first.
+func (e *APIError) Has(class string) bool { return e != nil && class != "" && e.Class == class }
 
 // DecodeError turns an error answer of Salt Edge into an *APIError. It reads
 // {"error_class", "error_message"} (the connector API's format) and also
 // {"error": {"class", "message"}} and {"error": "..."}; other bodies keep only the
 // status.
 func DecodeError(resp *http.Response, body []byte) error {
-	e := &APIError{Body: body}
+	e := &APIError{Raw: body}
 	if resp != nil {
 		e.StatusCode = resp.StatusCode
 	}

@@ -3,6 +3,7 @@ package saltedge_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -101,7 +102,8 @@ func ExampleSessionsService_Success() {
 		fmt.Println(cb.Name, cb.Verified)
 	}
 	_, err = client.Sessions.Success(ctx, saltedge.SessionSuccess{SessionSecret: "session-1"})
-	fmt.Println(saltedge.IsClass(err, saltedge.ClassSessionClosed))
+	var apiErr *saltedge.APIError
+	fmt.Println(errors.As(err, &apiErr) && apiErr.Has(saltedge.ClassSessionClosed))
 	// Output:
 	// sessions/update true
 	// sessions/success true

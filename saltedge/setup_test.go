@@ -342,3 +342,9 @@ func (b *bank) ReportError(_ context.Context, req *saltedge.ErrorReport) error {
 }
 
 var errBoom = errors.New("core banking down: password=hunter2")
+
+// hasClass reports whether err is (or wraps) an *APIError of this class.
+func hasClass(err error, class string) bool {
+	var ae *saltedge.APIError
+	return errors.As(err, &ae) && ae.Has(class)
+}

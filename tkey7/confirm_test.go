@@ -262,7 +262,7 @@ func TestTokenQuotedInErrorsIsScrubbed(t *testing.T) {
 	for tok := range tokens {
 		for i, e := range got {
 			for _, f := range []string{e.BuildVersion, e.Code, e.EndpointURL, e.LongMessage,
-				e.MemberIdentification, e.ServiceName, e.ShortMessage, e.TroubleshootingID, string(e.Body)} {
+				e.MemberIdentification, e.ServiceName, e.ShortMessage, e.TroubleshootingID, string(e.Raw)} {
 				assert.NotContains(t, f, tok, "error %d", i)
 			}
 			assert.NotContains(t, msgs[i], tok)
@@ -282,7 +282,7 @@ func TestDecodeErrorScrubsTheRequestToken(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, "bad token [REDACTED]", apiErr.LongMessage)
 	assert.Equal(t, "sig [REDACTED]", apiErr.ShortMessage, "a JWT's signature alone is as secret as the token")
-	assert.NotContains(t, string(apiErr.Body), "c2lnbmF0dXJlLXNlY3JldA")
-	assert.True(t, json.Valid(apiErr.Body))
+	assert.NotContains(t, string(apiErr.Raw), "c2lnbmF0dXJlLXNlY3JldA")
+	assert.True(t, json.Valid(apiErr.Raw))
 	assert.NotContains(t, err.Error(), "c2lnbmF0dXJlLXNlY3JldA")
 }

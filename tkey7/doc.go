@@ -106,7 +106,7 @@
 // Tokens never appear in log lines or error messages: if TKEY7 (or a proxy) quotes the
 // client's current or previous token back in an error answer (as is, JSON- or
 // URL-escaped, or a JWT's signature alone), it is replaced by [REDACTED] in every field
-// of the *APIError and in its Body, and so is anything shaped like a JWT.
+// of the *APIError and in its Raw body, and so is anything shaped like a JWT.
 //
 // # Usage
 //

@@ -65,9 +65,13 @@ type APIError struct {
 	ShortMessage         string // short_message: short description
 	Timestamp            int64  // timestamp: event time, milliseconds since the Unix epoch
 	TroubleshootingID    string // troubleshooting_id: identifies the error source; quote it to support
-	// Body is the raw answer body (at most 1 MiB).
-	Body []byte
+	// Raw is the raw answer body (at most 1 MiB), with the credentials it echoed
+	// removed.
+	Raw []byte
 }
+
+// Has reports whether TKEY7 answered with this error code (the "code" field).
+func (e *APIError) Has(code string) bool { return e != nil && code != "" && e.Code == code }
 
 // Time returns Timestamp as a time.Time, or the zero time when it is absent.
 func (e *APIError) Time() time.Time {
@@ -111,10 +115,10 @@ func (e *APIError) Error() string {
 		meta = append(meta, "troubleshooting id "+e.TroubleshootingID)
 	}
 	if !e.Documented() {
-		if len(bytes.TrimSpace(e.Body)) == 0 {
+		if len(bytes.TrimSpace(e.Raw)) == 0 {
 			meta = append(meta, "empty body")
 		} else {
-			meta = append(meta, fmt.Sprintf("undocumented error body, %d bytes", len(e.Body)))
+			meta = append(meta, fmt.Sprintf("undocumented error body, %d bytes", len(e.Raw)))
 		}
 	}
 	if len(meta) > 0 {
@@ -146,13 +150,13 @@ func DecodeError(resp *http.Response, body []byte) error {
 }
 
 // redact removes the secrets r knows and the extra ones from every text field of e
-// and from Body.
+// and from Raw.
 func (e *APIError) redact(r *rest.Redactor, extra ...string) {
 	for _, f := range []*string{&e.BuildVersion, &e.Code, &e.EndpointURL, &e.LongMessage,
 		&e.MemberIdentification, &e.ServiceName, &e.ShortMessage, &e.TroubleshootingID} {
 		*f = r.Redact(*f, extra...)
 	}
-	e.Body = r.RedactBytes(e.Body, extra...)
+	e.Raw = r.RedactBytes(e.Raw, extra...)
 }
 
 // tokenEnded is a Client's error for a 401 that ended the token's life: TKEY7 refused
@@ -209,7 +213,7 @@ func (e *unconfirmedError) Unwrap() []error {
 }
 
 func parseAPIError(status int, body []byte) *APIError {
-	e := &APIError{StatusCode: status, Body: body}
+	e := &APIError{StatusCode: status, Raw: body}
 	var m map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

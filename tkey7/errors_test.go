@@ -70,7 +70,7 @@ func TestEveryDocumentedStatusDecodes(t *testing.T) {
 		assert.NotEmpty(t, apiErr.ShortMessage, "%d", status)
 		assert.WithinDuration(t, time.Now(), apiErr.Time(), time.Minute, "%d", status)
 		assert.NotEmpty(t, apiErr.TroubleshootingID, "%d", status)
-		assert.True(t, json.Valid(apiErr.Body))
+		assert.True(t, json.Valid(apiErr.Raw))
 		msg := err.Error()
 		assert.Contains(t, msg, http.StatusText(status))
 		assert.Contains(t, msg, apiErr.ShortMessage)
@@ -90,7 +90,7 @@ func TestNonJSONErrorBodyStillUseful(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 500, apiErr.StatusCode)
 	assert.False(t, apiErr.Documented())
-	assert.Equal(t, "<html>upstream exploded</html>", string(apiErr.Body))
+	assert.Equal(t, "<html>upstream exploded</html>", string(apiErr.Raw))
 	assert.Equal(t, "tkey7: 500 Internal Server Error (undocumented error body, 30 bytes)", err.Error())
 
 	e.srv.Inject(1, fake.Status(418, "").On("GET", tkey7test.Path("digital-accounts")))
@@ -111,7 +111,7 @@ func TestAPIErrorMessage(t *testing.T) {
 		EndpointURL:          "https://us.bankname.payments.tkey7.com/client/v1/api/digital-accounts",
 		LongMessage:          "The digital account does not exist.",
 		MemberIdentification: "bankName", ServiceName: "accounts", ShortMessage: "Not found",
-		Timestamp: 1651224866578, TroubleshootingID: "abc-123", Body: []byte(body),
+		Timestamp: 1651224866578, TroubleshootingID: "abc-123", Raw: []byte(body),
 	}, *apiErr)
 	assert.Equal(t, time.Date(2022, 4, 29, 9, 34, 26, 578e6, time.UTC), apiErr.Time().UTC())
 	assert.Equal(t, "tkey7: 404 Not Found: Not found: The digital account does not exist. (code E42, troubleshooting id abc-123)", err.Error())
@@ -164,7 +164,7 @@ func FuzzDecodeError(f *testing.F) {
 		if !errors.As(err, &apiErr) {
 			t.Fatalf("not an *APIError: %T", err)
 		}
-		if apiErr.StatusCode != status || string(apiErr.Body) != string(body) {
+		if apiErr.StatusCode != status || string(apiErr.Raw) != string(body) {
 			t.Fatalf("status or body lost")
 		}
 		_ = apiErr.Error()
@@ -173,4 +173,17 @@ func FuzzDecodeError(f *testing.F) {
 			t.Fatalf("the decoder decided the token's fate for %d", status)
 		}
 	})
+}
+
+func TestAPIErrorHas(t *testing.T) {
+	resp := &http.Response{StatusCode: 403, Header: http.Header{}}
+	err := tkey7.DecodeError(resp, []byte(`{"code":"permission_denied","short_message":"no"}`))
+	var apiErr *tkey7.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.True(t, apiErr.Has("permission_denied"))
+	assert.False(t, apiErr.Has("token_expired"))
+	assert.False(t, apiErr.Has(""), "an empty code matches nothing")
+	assert.Equal(t, `{"code":"permission_denied","short_message":"no"}`, string(apiErr.Raw))
+	var none *tkey7.APIError
+	assert.False(t, none.Has("permission_denied"))
 }
