@@ -20,7 +20,7 @@ type Result struct {
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
 	// Success is the "success" member of the answer, when it is a JSON object that
-	// has one; nil otherwise.
+	// has one; nil otherwise. It is a part of Raw (it shares Raw's memory).
 	Success json.RawMessage
 	// Raw is the whole answer body (JSON), nil when it was empty.
 	Raw json.RawMessage
@@ -121,27 +121,22 @@ func (c *Client) send(ctx context.Context, op, method, path string, readOnly boo
 	return res, nil
 }
 
-// decodeResult reads a 2xx answer of an undocumented shape.
+// decodeResult reads a 2xx answer of an undocumented shape, in one pass after
+// json.Valid (see readAnswer).
 func decodeResult(method string, status int, raw []byte) (Result, error) {
 	res := Result{Method: method, StatusCode: status}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return res, nil
 	}
-	if !json.Valid(raw) {
+	a, ok := readAnswer(raw)
+	if !ok {
 		return Result{}, fmt.Errorf("the portal answered %d with a body that is not JSON", status)
 	}
-	if msg, ok := errorOnly(raw); ok {
+	if msg, ok := a.errorOnly(); ok {
 		return Result{}, &APIError{StatusCode: status, Message: msg, Raw: raw}
 	}
 	res.Raw = raw
-	if isJSONObject(raw) {
-		var body map[string]json.RawMessage
-		if json.Unmarshal(raw, &body) == nil {
-			if s, ok := body["success"]; ok {
-				res.Success = s
-			}
-		}
-	}
+	res.Success = a.success
 	return res, nil
 }
 

@@ -212,10 +212,11 @@ func (c *Client) SubmitTPV(ctx context.Context, e Enrollment) (Confirmation, err
 		}
 		return Confirmation{}, c.clean(err)
 	}
-	if msg, ok := errorOnly(raw); ok {
+	a, _ := readAnswer(raw)
+	if msg, ok := a.errorOnly(); ok {
 		return Confirmation{}, &APIError{StatusCode: resp.StatusCode, Message: msg, Raw: raw}
 	}
-	code, err := parseConfirmation(raw)
+	code, err := a.confirmation()
 	if err != nil {
 		return Confirmation{}, rest.UndecodableSuccess(resp, fmt.Errorf("tpv: SubmitTPV: the portal accepted the submission but %w; "+
 			"look the sale up in the portal before submitting it again", err))
@@ -225,17 +226,20 @@ func (c *Client) SubmitTPV(ctx context.Context, e Enrollment) (Confirmation, err
 
 // parseConfirmation reads {"success": "<code>"}.
 func parseConfirmation(raw []byte) (string, error) {
-	var body struct {
-		Success json.RawMessage `json:"success"`
-	}
-	if !isJSONObject(raw) || json.Unmarshal(raw, &body) != nil {
+	a, _ := readAnswer(raw)
+	return a.confirmation()
+}
+
+// confirmation reads the code of {"success": "<code>"}.
+func (a answer) confirmation() (string, error) {
+	if !a.object {
 		return "", errors.New("its answer is not a JSON object")
 	}
-	if len(body.Success) == 0 || string(body.Success) == "null" {
+	if len(a.success) == 0 || string(a.success) == "null" {
 		return "", errors.New("its answer has no confirmation code")
 	}
 	var code string
-	if err := json.Unmarshal(body.Success, &code); err != nil {
+	if err := json.Unmarshal(a.success, &code); err != nil {
 		// A number would have lost its leading zeros: refuse to guess.
 		return "", errors.New("its confirmation code is not a string")
 	}
@@ -288,25 +292,125 @@ var stateCodes = func() map[string]bool {
 
 // isJSONObject reports whether raw is a JSON object.
 func isJSONObject(raw []byte) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) > 0 && t[0] == '{' && json.Valid(t)
+	a, ok := readAnswer(raw)
+	return ok && a.object
 }
 
 // errorOnly reports the message of a 2xx answer that follows the failure convention:
 // a JSON object with a non-empty "error" string and no "success" member.
 func errorOnly(raw []byte) (string, bool) {
-	if !isJSONObject(raw) {
-		return "", false
+	a, _ := readAnswer(raw)
+	return a.errorOnly()
+}
+
+// answer is a 2xx answer body, read once: whether it is a JSON object and, if so,
+// its "success" and "error" members (parts of the body, nil when absent).
+type answer struct {
+	object  bool
+	success json.RawMessage
+	err     json.RawMessage
+}
+
+// readAnswer reads a 2xx body in one pass after json.Valid: ok is false when raw is
+// not JSON (or empty). Member names match exactly, as in a map; the last of
+// duplicate members wins, as in encoding/json.
+func readAnswer(raw []byte) (a answer, ok bool) {
+	if !json.Valid(raw) {
+		return answer{}, false
 	}
-	var body map[string]json.RawMessage
-	if json.Unmarshal(raw, &body) != nil {
-		return "", false
+	i := skipSpace(raw, 0)
+	if raw[i] != '{' {
+		return answer{}, true
 	}
-	if s, ok := body["success"]; ok && string(s) != "null" {
+	a.object = true
+	for i = skipSpace(raw, i+1); raw[i] != '}'; {
+		keyEnd := valueEnd(raw, i) // a valid object: a string key
+		key := raw[i:keyEnd]
+		i = skipSpace(raw, keyEnd)
+		i = skipSpace(raw, i+1) // the colon
+		end := valueEnd(raw, i)
+		switch memberName(key) {
+		case "success":
+			a.success = raw[i:end:end]
+		case "error":
+			a.err = raw[i:end:end]
+		}
+		if i = skipSpace(raw, end); raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return a, true
+}
+
+// memberName returns the name of a member's key (a JSON string, quotes included) when
+// it may be one the answer reader looks for, and "" otherwise.
+func memberName(key []byte) string {
+	switch string(key) { // no allocation
+	case `"success"`:
+		return "success"
+	case `"error"`:
+		return "error"
+	}
+	if bytes.IndexByte(key, '\\') < 0 {
+		return ""
+	}
+	var name string
+	if json.Unmarshal(key, &name) != nil {
+		return ""
+	}
+	return name
+}
+
+// valueEnd returns the end of the JSON value that starts at raw[i]; raw is valid
+// JSON.
+func valueEnd(raw []byte, i int) int {
+	depth := 0
+	for ; i < len(raw); i++ {
+		switch raw[i] {
+		case '"':
+			for i++; raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 { // the end of the enclosing value
+				return i
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// errorOnly reports the message of an answer that follows the failure convention: a
+// JSON object with a non-empty "error" string and no "success" member (or a null
+// one).
+func (a answer) errorOnly() (string, bool) {
+	if !a.object || (a.success != nil && string(a.success) != "null") || len(a.err) == 0 || a.err[0] != '"' {
 		return "", false
 	}
 	var msg string
-	if json.Unmarshal(body["error"], &msg) != nil || strings.TrimSpace(msg) == "" {
+	if json.Unmarshal(a.err, &msg) != nil || strings.TrimSpace(msg) == "" {
 		return "", false
 	}
 	return clip(msg, 500), true
