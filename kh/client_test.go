@@ -419,17 +419,10 @@ func TestRedirectSCAWithTokenParameter(t *testing.T) {
 	_, err = kh.SCARedirectURL("http://insecure.example/sca", e.srv.AppToken())
 	assert.ErrorIs(t, err, kh.ErrInvalidRequest)
 
-	// The PSU's browser.
-	browser := e.srv.HTTPClient()
-	resp, err := browser.Get(u)
+	// The PSU's browser goes through the bank's screen with the URL.
+	loc, err := e.srv.ApproveRedirect(e.ctx, u)
 	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
-	_, pw, otp := e.srv.PSU()
-	resp, err = browser.PostForm(u, url.Values{"password": {pw}, "otp": {otp}})
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, "https://tpp.example.com/back", resp.Header.Get("Location"))
+	assert.Equal(t, "https://tpp.example.com/back", loc)
 
 	sc, err := e.c.Payments.Authorisations.Status(e.ctx, p.PaymentID, authID)
 	require.NoError(t, err)

@@ -78,10 +78,22 @@
 // what it authorises.
 //
 // Redirect: the scaRedirect link points to /sca/redirect/{authorisationId} on the
-// fake, to be opened with the TPP's token as the URL parameter "token". GET shows a
-// form; POST with the form fields password and otp finishes the authorisation and
-// answers 302 to TPP-Redirect-URI (TPP-Nok-Redirect-URI on failure). CompleteSCA does
-// the same from a test.
+// redirect screen, a listener of its own at SCAURL (HTTPS with the bank's server
+// certificate; no client certificate, since the PSU's browser has none), to be opened
+// with the TPP's token (application or consent token) as the URL parameter "token".
+// The screen is plain HTML forms without JavaScript, in the steps of the embedded
+// approach: PSU ID and password (scaStatus psuAuthenticated), the SCA method (skipped
+// with a single method; scaMethodSelected), then the OTP with Approve or Deny. Opening
+// the link starts a page session (a cookie, and a nonce in every form) that replaces
+// any earlier one; a form without both is 403, a form of an earlier step 409. A wrong
+// password, an unknown method or a wrong OTP shows the step again with the error and
+// leaves the authorisation unfinished; the third wrong OTP fails it. Approve
+// finalises the authorisation and answers 303 to TPP-Redirect-URI; Deny fails it and
+// answers 303 to TPP-Nok-Redirect-URI, or to TPP-Redirect-URI when the TPP gave no Nok
+// URI (the TPP reads the outcome from the SCA status). The PSU's credentials are
+// WithPSU's (PSU returns them). ApproveRedirect and DenyRedirect go through the screen
+// from Go as the PSU's browser would; CompleteSCA finishes an authorisation without
+// it.
 //
 // A finalised authorisation makes a payment ACTC (each later status call moves single
 // and bulk payments on to ACSP, then ACSC), a consent valid, a basket ACTC with all

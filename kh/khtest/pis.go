@@ -172,7 +172,7 @@ func (s *Server) startLinks(lk links, prefs scaPrefs, kind, parentID, parentPath
 	case prefs.approach == "REDIRECT" && !prefs.explicit:
 		a := s.newAuth(kind, parentID, parentPath+"/authorisations", "REDIRECT", redirectURI, nokURI)
 		*list = append(*list, a.id)
-		lk["scaRedirect"] = href{s.URL() + "/sca/redirect/" + a.id}
+		lk["scaRedirect"] = href{s.scaRedirectLink(a.id)}
 		lk["scaStatus"] = href{a.path}
 	case prefs.approach == "REDIRECT":
 		lk["startAuthorisation"] = href{parentPath + "/authorisations"}
@@ -316,7 +316,7 @@ func (s *Server) createBasket(c *call) {
 	b.auths = append(b.auths, au.id)
 	lk := links{"self": {path}, "scaStatus": {au.path}}
 	if prefs.approach == "REDIRECT" {
-		lk["scaRedirect"] = href{s.URL() + "/sca/redirect/" + au.id}
+		lk["scaRedirect"] = href{s.scaRedirectLink(au.id)}
 	} else {
 		lk["updatePsuAuthentication"] = href{au.path}
 	}

@@ -2,9 +2,7 @@ package khtest
 
 import (
 	"bytes"
-	"html/template"
 	"net/http"
-	"strings"
 )
 
 // authorisation is an SCA sub-resource of a payment ("payment"), of a payment's
@@ -21,6 +19,7 @@ type authorisation struct {
 	otpFails    int
 	redirectURI string
 	nokURI      string
+	page        *pageSession // the redirect screen's session, nil when none is open
 }
 
 func final(st string) bool { return st == "finalised" || st == "failed" || st == "exempted" }
@@ -142,7 +141,7 @@ func (s *Server) startAuthorisation(c *call) {
 	resp := map[string]any{"authorisationId": a.id}
 	lk := links{"scaStatus": {a.path}}
 	if approach == "REDIRECT" {
-		lk["scaRedirect"] = href{s.URL() + "/sca/redirect/" + a.id}
+		lk["scaRedirect"] = href{s.scaRedirectLink(a.id)}
 	} else if body.PSUData != nil {
 		s.afterPassword(a, resp, lk)
 	} else {
@@ -360,72 +359,6 @@ func (s *Server) failAuth(a *authorisation) {
 		for _, id := range b.consents {
 			s.consents[id].status = "rejected"
 		}
-	}
-}
-
-// ---------------------------------------------------------------------------
-// the redirect SCA screen
-
-var redirectTmpl = template.Must(template.New("sca").Parse(`<!doctype html>
-<html><head><title>K&amp;H SCA (khtest)</title></head><body>
-<h1>Approve {{.Kind}} {{.Parent}}</h1>
-<form method="post" action="/sca/redirect/{{.ID}}">
-<input type="hidden" name="token" value="{{.Token}}">
-<label>Password <input type="password" name="password"></label>
-<label>OTP <input name="otp"></label>
-<button type="submit">Approve</button>
-</form></body></html>
-`))
-
-// redirectPage serves the screen an scaRedirect link points to. The token of the TPP
-// (application or consent token) must be passed as the URL parameter "token" (K&H:
-// "upon redirection ... the token must be passed as an URL parameter"). GET shows a
-// form; POST with the PSU's password and OTP finishes the authorisation and redirects
-// to TPP-Redirect-URI (or TPP-Nok-Redirect-URI when it failed).
-func (s *Server) redirectPage(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimPrefix(r.URL.Path, "/sca/redirect/")
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.auths[id]
-	if !ok || a.approach != "REDIRECT" {
-		http.Error(w, "unknown authorisation", http.StatusNotFound)
-		return
-	}
-	ti, ok := s.tokens[r.Form.Get("token")]
-	if !ok || !s.cfg.now().Before(ti.expires) || ti.tpp != s.ownerTPP(a) {
-		http.Error(w, "missing, unknown or expired token parameter", http.StatusUnauthorized)
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = redirectTmpl.Execute(w, map[string]string{"Kind": a.kind, "Parent": a.parentID, "ID": a.id, "Token": ti.value})
-	case http.MethodPost:
-		if final(a.scaStatus) {
-			http.Error(w, "the authorisation is "+a.scaStatus, http.StatusConflict)
-			return
-		}
-		target := a.redirectURI
-		if r.PostForm.Get("password") == s.cfg.password && r.PostForm.Get("otp") == s.cfg.otp {
-			s.finalise(a)
-		} else {
-			s.failAuth(a)
-			if a.nokURI != "" {
-				target = a.nokURI
-			}
-		}
-		if target == "" {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			_, _ = w.Write([]byte(a.scaStatus + "\n"))
-			return
-		}
-		http.Redirect(w, r, target, http.StatusFound)
-	default:
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 // baskets through redirect or embedded SCA. It is safe for concurrent use.
 type Server struct {
 	fs     *fake.Server
+	page   *fake.Server // the redirect SCA screen (scapage.go)
 	pki    *PKI
 	routes []route
 	cfg    config
@@ -215,6 +216,7 @@ func NewServer(opts ...Option) *Server {
 	s.defaultApp = a
 	s.defaultTok = s.issueLocked(KindApp, a, "")
 	s.fs = fake.Start(http.HandlerFunc(s.serve), fake.WithTLS(cfg.pki.ServerTLSConfig()))
+	s.page = s.startPage()
 	return s
 }
 
@@ -222,7 +224,10 @@ func NewServer(opts ...Option) *Server {
 func (s *Server) URL() string { return s.fs.URL() }
 
 // Close shuts the bank down.
-func (s *Server) Close() { s.fs.Close() }
+func (s *Server) Close() {
+	s.fs.Close()
+	s.page.Close()
+}
 
 // PKI returns the certificates the bank serves with and trusts.
 func (s *Server) PKI() *PKI { return s.pki }
@@ -433,10 +438,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	tppName := ""
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		tppName = r.TLS.PeerCertificates[0].Subject.CommonName
-	}
-	if strings.HasPrefix(r.URL.Path, "/sca/redirect/") {
-		s.redirectPage(w, r)
-		return
 	}
 	body, _ := io.ReadAll(r.Body)
 	c := &call{w: w, r: r, tpp: tppName, body: body}

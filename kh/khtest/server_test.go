@@ -2,6 +2,7 @@ package khtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
@@ -408,19 +409,10 @@ func TestPaymentRedirectFlowAndStatus(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 401, resp.StatusCode, "the token URL parameter is required")
-	u := redirect + "?token=" + url.QueryEscape(c.srv.AppToken())
-	resp, err = c.hc.Get(u)
+	// The PSU's browser goes through the screen's steps (scapage_test.go tests them).
+	loc, err := c.srv.ApproveRedirect(context.Background(), redirect+"?token="+url.QueryEscape(c.srv.AppToken()))
 	require.NoError(t, err)
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	assert.Equal(t, 200, resp.StatusCode)
-	assert.Contains(t, string(page), "<form")
-	_, pw, otp := c.srv.PSU()
-	resp, err = c.hc.PostForm(u, url.Values{"password": {pw}, "otp": {otp}})
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, 302, resp.StatusCode)
-	assert.Equal(t, "https://tpp.example.com/ok", resp.Header.Get("Location"))
+	assert.Equal(t, "https://tpp.example.com/ok", loc)
 
 	var seen []string
 	for i := 0; i < 4; i++ {
