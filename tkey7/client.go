@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -193,6 +194,36 @@ func WithSessionLength(d time.Duration) Option {
 		}
 		o.sessionLength = d
 		return nil
+	}
+}
+
+// TimeRules are the time-based rules of a TKEY7 deployment: the revoke window and the
+// session cap. *tkey7test.Server satisfies it, so that a test configures the fake's
+// rules once and hands the same rules to the client:
+//
+//	srv := tkey7test.NewServer(tkey7test.WithRevokeAfter(time.Second))
+//	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithTimeRules(srv), ...)
+type TimeRules interface {
+	// RevokeAfter is how long a token that was not refreshed stays valid.
+	RevokeAfter() time.Duration
+	// SessionLength is the session cap, counted from the token's issuance.
+	SessionLength() time.Duration
+}
+
+// WithTimeRules sets the revoke window and the session cap from r, as WithRevokeAfter
+// and WithSessionLength do (r is read once, when the client is built).
+func WithTimeRules(r TimeRules) Option {
+	return func(o *options) error {
+		if r == nil {
+			return errors.New("time rules: must not be nil")
+		}
+		if v := reflect.ValueOf(r); v.Kind() == reflect.Pointer && v.IsNil() {
+			return errors.New("time rules: must not be a nil pointer")
+		}
+		if err := WithRevokeAfter(r.RevokeAfter())(o); err != nil {
+			return err
+		}
+		return WithSessionLength(r.SessionLength())(o)
 	}
 }
 

@@ -30,7 +30,7 @@ func setupOutcome(t *testing.T) outcomeEnv {
 	t.Helper()
 	srv := tkey7test.NewServer()
 	t.Cleanup(srv.Close)
-	proxy, err := fake.NewBreakingProxy(srv.RootURL())
+	proxy, err := fake.NewBreakingProxy(srv.Origin())
 	require.NoError(t, err)
 	t.Cleanup(proxy.Close)
 	issuedAt := time.Now()

@@ -45,6 +45,11 @@
 // with [Server.Inject] and [Server.InjectError]; [WithTokenEcho] makes error answers
 // quote the request's token, to test that a client keeps it out of its errors.
 //
+// A Server is a tkey7.TimeRules (RevokeAfter, SessionLength): set the rules once on
+// the fake and give them to the client with tkey7.WithTimeRules(srv). The client
+// takes URL as its base URL; Origin is the server's root without BasePath (for a
+// proxy in front of the fake).
+//
 // Usage:
 //
 //	srv := tkey7test.NewServer(tkey7test.WithRevokeAfter(50 * time.Millisecond))

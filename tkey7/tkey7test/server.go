@@ -343,10 +343,11 @@ func NewServer(opts ...Option) *Server {
 // as its base URL.
 func (s *Server) URL() string { return s.fs.URL() + BasePath }
 
-// RootURL is the server's root, without BasePath.
-func (s *Server) RootURL() string { return s.fs.URL() }
+// Origin is the server's scheme, host and port (e.g. http://127.0.0.1:41234), without
+// BasePath: the address a proxy placed in front of the fake forwards to.
+func (s *Server) Origin() string { return s.fs.URL() }
 
-// Client returns an *http.Client suitable for the server.
+// Client returns an *http.Client that trusts the server.
 func (s *Server) Client() *http.Client { return s.fs.Client() }
 
 // Close shuts the server down.
@@ -393,10 +394,11 @@ func Path(rel string) string { return BasePath + "/" + strings.TrimLeft(rel, "/"
 // RefreshPath is the full server path of the refresh endpoint.
 func (s *Server) RefreshPath() string { return Path(s.cfg.refreshPath) }
 
-// RevokeAfter is the refresh window in force.
+// RevokeAfter is the refresh window in force. With SessionLength it makes the Server
+// a tkey7.TimeRules: tkey7.WithTimeRules(srv) gives a client the same rules.
 func (s *Server) RevokeAfter() time.Duration { return s.cfg.revokeAfter }
 
-// SessionLength is the session cap in force.
+// SessionLength is the session cap in force (see RevokeAfter).
 func (s *Server) SessionLength() time.Duration { return s.cfg.sessionLength }
 
 // TokenOption restricts or shapes a token issued with IssueToken, like the settings of

@@ -245,7 +245,7 @@ func TestUnknownPathAndOutsideBase(t *testing.T) {
 	a := call(t, "GET", srv.URL()+"/nothing-here", tok, "")
 	require.Equal(t, http.StatusNotFound, a.status)
 	a.errorFields(t)
-	a = call(t, "GET", srv.RootURL()+"/digital-accounts", tok, "")
+	a = call(t, "GET", srv.Origin()+"/digital-accounts", tok, "")
 	require.Equal(t, http.StatusNotFound, a.status)
 	a.errorFields(t)
 }
