@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -367,5 +368,54 @@ func TestAttemptTimeoutCoversTheBody(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 	case <-time.After(10 * time.Second):
 		t.Fatal("reading a stalled streamed body did not end with the attempt's timeout")
+	}
+}
+
+// cannedTransport answers every request in memory, so that a benchmark measures what
+// the pipeline adds without the network's noise.
+type cannedTransport struct{ body []byte }
+
+func (t cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") != "Bearer "+benchToken {
+		return nil, fmt.Errorf("no token")
+	}
+	return &http.Response{StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(bytes.NewReader(t.body)),
+		ContentLength: int64(len(t.body)), Request: req}, nil
+}
+
+// BenchmarkOverhead is the small GET over an in-memory transport: impl=pipeline minus
+// impl=plain is the pipeline's own cost per call.
+func BenchmarkOverhead(b *testing.B) {
+	tr := cannedTransport{body: benchSmallBody}
+	cfg := DefaultConfig("bench")
+	if err := cfg.SetBaseURL("https://api.example/v1"); err != nil {
+		b.Fatal(err)
+	}
+	if err := cfg.SetHTTPClient(&http.Client{Transport: tr}); err != nil {
+		b.Fatal(err)
+	}
+	cfg.Authorizer = HeaderToken{Source: auth.StaticSource(auth.Token{Value: benchToken}), Prefix: "Bearer "}
+	c, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := Path("accounts", "acc-1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pair := &benchPair{srv: &httptest.Server{URL: "https://api.example"}, plain: &http.Client{Transport: tr}, pipeline: c, path: p}
+	for _, impl := range pair.impls() {
+		b.Run(impl.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				var out benchAccount
+				if err := impl.get(ctx, &out); err != nil || out.ID != "acc-1" {
+					b.Fatal(err, out)
+				}
+			}
+		})
 	}
 }
