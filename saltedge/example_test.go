@@ -79,7 +79,7 @@ func ExampleSessionsService_Success() {
 		saltedge.WithBaseURL(se.URL()), // default https://priora.saltedge.com
 		saltedge.WithAppID(se.AppID()),
 		saltedge.WithAppSecret(se.AppSecret()),
-		saltedge.WithPrivateKey(se.ProviderPrivateKey()),
+		saltedge.WithPrivateKey(se.PrivateKey()),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -118,7 +118,7 @@ func ExampleTokensService_All() {
 		se.AddToken("token-"+tok, "821", time.Time{})
 	}
 	client, err := saltedge.NewClient(saltedge.WithBaseURL(se.URL()), saltedge.WithAppID(se.AppID()),
-		saltedge.WithAppSecret(se.AppSecret()), saltedge.WithPrivateKey(se.ProviderPrivateKey()))
+		saltedge.WithAppSecret(se.AppSecret()), saltedge.WithPrivateKey(se.PrivateKey()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func ExampleClientJWTVerifier() {
 	se := saltedgetest.NewServer()
 	defer se.Close()
 	client, err := saltedge.NewClient(saltedge.WithBaseURL(se.URL()), saltedge.WithAppID(se.AppID()),
-		saltedge.WithAppSecret(se.AppSecret()), saltedge.WithPrivateKey(se.ProviderPrivateKey()))
+		saltedge.WithAppSecret(se.AppSecret()), saltedge.WithPrivateKey(se.PrivateKey()))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func setupOutcome(t *testing.T) outcomeEnv {
 		saltedge.WithHTTPClient(&http.Client{Transport: tr}),
 		saltedge.WithAppID(fk.AppID()),
 		saltedge.WithAppSecret(fk.AppSecret()),
-		saltedge.WithPrivateKey(fk.ProviderPrivateKey()),
+		saltedge.WithPrivateKey(fk.PrivateKey()),
 		saltedge.WithRetry(2, time.Millisecond, 5*time.Millisecond),
 	)
 	require.NoError(t, err)

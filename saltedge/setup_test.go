@@ -75,7 +75,7 @@ func setup(t *testing.T, o ...func(*setupOpts)) *env {
 		saltedge.WithBaseURL(fk.URL()),
 		saltedge.WithAppID(fk.AppID()),
 		saltedge.WithAppSecret(fk.AppSecret()),
-		saltedge.WithPrivateKey(fk.ProviderPrivateKey()),
+		saltedge.WithPrivateKey(fk.PrivateKey()),
 		saltedge.WithRetry(2, time.Millisecond, 5*time.Millisecond),
 	}, so.clientOpts...)
 	client, err := saltedge.NewClient(copts...)

@@ -284,6 +284,10 @@ func (s *Server) Inject(n int, f fake.Fault) { s.srv.Inject(n, f) }
 // ClearFaults drops the faults not yet taken.
 func (s *Server) ClearFaults() { s.srv.ClearFaults() }
 
+// Client returns an *http.Client that trusts the server, for requests sent to the
+// fake directly (an obp.Client takes it with WithHTTPClient, or builds its own).
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
 // DAuthPrivateKey returns the private half of the DAuth key pair (generated, or given
 // with WithDAuthPrivateKey), or nil when WithDAuthPublicKey was given.
 func (s *Server) DAuthPrivateKey() *rsa.PrivateKey { return s.priv }

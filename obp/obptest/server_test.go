@@ -519,3 +519,13 @@ func TestEchoCredentials(t *testing.T) {
 	a = call(t, plain, "GET", v4+"/users/current", map[string]string{"Authorization": "Bearer unknown-bearer"}, "")
 	assert.Equal(t, obptest.MsgUserNotLoggedIn, a.message(), "no echo by default")
 }
+
+// Client trusts the server, as every fake's Client does.
+func TestClientReachesTheFake(t *testing.T) {
+	s := setup(t)
+	resp, err := s.Client().Get(s.URL() + v4 + "/banks")
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, 1, s.Count("GET", v4+"/banks"), "the request reached the fake")
+}

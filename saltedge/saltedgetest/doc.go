@@ -21,7 +21,7 @@
 //     App-Id and App-Secret pair (AppID, AppSecret) and a Bearer JWT RS256-signed with
 //     the provider key registered with the fake (WithProviderKey or
 //     WithProviderPublicKey; by default the fake generates one and hands it out with
-//     ProviderPrivateKey), with an exp in the future and a data object. Callbacks are
+//     PrivateKey), with an exp in the future and a data object. Callbacks are
 //     recorded (Callbacks, CallbackCount, WaitCallbacks) with their decoded data and
 //     exp.
 //

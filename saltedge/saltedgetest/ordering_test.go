@@ -69,7 +69,7 @@ func hasCallback(cbs []saltedgetest.Callback, secret string) bool {
 // sendNoT sends a signed callback from a goroutine (no *testing.T).
 func sendNoT(s *saltedgetest.Server, name string, data map[string]any) (int, string) {
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"data": data,
-		"exp": time.Now().Add(time.Minute).Unix()}).SignedString(s.ProviderPrivateKey())
+		"exp": time.Now().Add(time.Minute).Unix()}).SignedString(s.PrivateKey())
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -109,12 +109,12 @@ type signingKey struct {
 
 // WithProviderKey sets the connector's (provider's) key pair. The fake verifies
 // callbacks with its public half and hands out the private half through
-// ProviderPrivateKey, so a test can configure the client under test with it. By
+// PrivateKey, so a test can configure the client under test with it. By
 // default a fresh RSA-2048 key pair is generated.
 func WithProviderKey(k *rsa.PrivateKey) Option { return func(c *config) { c.providerKey = k } }
 
 // WithProviderPublicKey registers only the connector's public key, as an operator
-// does in Salt Edge's dashboard. ProviderPrivateKey then returns nil.
+// does in Salt Edge's dashboard. PrivateKey then returns nil.
 func WithProviderPublicKey(k *rsa.PublicKey) Option {
 	return func(c *config) { c.providerPub = k }
 }
@@ -234,15 +234,16 @@ func (s *Server) AppID() string { return s.appID }
 // AppSecret is the App-Secret every callback must carry.
 func (s *Server) AppSecret() string { return s.appSecret }
 
-// ProviderPrivateKey is the connector's private key the fake verifies callbacks
-// against, or nil when only a public key was registered (WithProviderPublicKey).
-func (s *Server) ProviderPrivateKey() *rsa.PrivateKey { return s.providerKey }
+// PrivateKey is the connector's private key, the one saltedge.WithPrivateKey takes:
+// the fake verifies callbacks against its public half. It is nil when only a public
+// key was registered (WithProviderPublicKey).
+func (s *Server) PrivateKey() *rsa.PrivateKey { return s.providerKey }
 
 // ProviderPublicKey is the public key the fake verifies callbacks with.
 func (s *Server) ProviderPublicKey() *rsa.PublicKey { return s.providerPub }
 
-// PublicKey is Salt Edge's public key: a connector verifies the fake's requests with
-// it. After RotateSigningKey it is the new key's.
+// PublicKey is Salt Edge's public key, the one saltedge.HandlerConfig.PublicKey
+// takes: a connector verifies the fake's requests with it. After RotateSigningKey it is the new key's.
 func (s *Server) PublicKey() *rsa.PublicKey { return &s.signing.Load().key.PublicKey }
 
 // PublicKeyPEM is PublicKey as a PKIX "PUBLIC KEY" PEM block.
@@ -270,6 +271,16 @@ func (s *Server) Count(method, path string) int { return s.fs.Count(method, path
 
 // Inject makes the next n callback requests matching f take fault f.
 func (s *Server) Inject(n int, f fake.Fault) { s.fs.Inject(n, f) }
+
+// ClearFaults drops every injected fault not yet taken.
+func (s *Server) ClearFaults() { s.fs.ClearFaults() }
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() { s.fs.ResetRequests() }
+
+// Client returns an *http.Client that trusts the server, for requests to the fake's
+// own endpoints (the saltedge.Client builds its own transport).
+func (s *Server) Client() *http.Client { return s.fs.Client() }
 
 // AddClient registers (or replaces) a TPP client application. A client without a Key
 // gets a fresh RSA-2048 key.

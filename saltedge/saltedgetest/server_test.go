@@ -71,7 +71,7 @@ type callback struct {
 func send(t *testing.T, s *saltedgetest.Server, c callback) (int, map[string]any) {
 	t.Helper()
 	if c.key == nil {
-		c.key = s.ProviderPrivateKey()
+		c.key = s.PrivateKey()
 	}
 	if c.appID == "" {
 		c.appID = s.AppID()
@@ -432,13 +432,13 @@ func TestDefaultServerGeneratesCredentials(t *testing.T) {
 	t.Cleanup(s.Close)
 	assert.NotEmpty(t, s.AppID())
 	assert.NotEmpty(t, s.AppSecret())
-	require.NotNil(t, s.ProviderPrivateKey())
+	require.NotNil(t, s.PrivateKey())
 	_, ok := s.ClientApp(saltedgetest.DefaultClientID)
 	assert.True(t, ok)
 	blk, _ := pem.Decode(s.PublicKeyPEM())
 	require.NotNil(t, blk)
 	assert.Equal(t, "PUBLIC KEY", blk.Type)
-	blk, _ = pem.Decode(saltedgetest.PrivateKeyPEM(s.ProviderPrivateKey()))
+	blk, _ = pem.Decode(saltedgetest.PrivateKeyPEM(s.PrivateKey()))
 	require.NotNil(t, blk)
 	assert.Equal(t, "PRIVATE KEY", blk.Type)
 }
@@ -485,4 +485,27 @@ func TestSigningKeyIDAndRotation(t *testing.T) {
 
 	s.RotateSigningKey(nil, "ignored")
 	assert.Equal(t, &k[3].PublicKey, s.PublicKey(), "a nil key is ignored")
+}
+
+// The accessors every fake shares: Client trusts the server, ClearFaults drops the
+// faults not yet taken, ResetRequests empties the log.
+func TestClientClearFaultsResetRequests(t *testing.T) {
+	s := saltedgetest.NewServer()
+	t.Cleanup(s.Close)
+	s.Inject(2, fake.Status(http.StatusTeapot, `{"error_class":"Teapot"}`))
+	get := func() int {
+		t.Helper()
+		resp, err := s.Client().Get(s.URL() + "/api/connectors/v1/tokens/index")
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, resp.Body.Close())
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusTeapot, get(), "the first fault is taken")
+	s.ClearFaults()
+	assert.NotEqual(t, http.StatusTeapot, get(), "the second fault was dropped")
+	assert.Len(t, s.Requests(), 2)
+	s.ResetRequests()
+	assert.Empty(t, s.Requests())
+	assert.Zero(t, s.Count("", "/api/connectors/v1/tokens/index"))
 }

@@ -37,7 +37,7 @@ func SaltEdge(ctx context.Context, s Stepper, se *saltedgetest.Server, logger *s
 		saltedge.WithBaseURL(se.URL()),
 		saltedge.WithAppID(se.AppID()),
 		saltedge.WithAppSecret(se.AppSecret()),
-		saltedge.WithPrivateKey(se.ProviderPrivateKey()),
+		saltedge.WithPrivateKey(se.PrivateKey()),
 		saltedge.WithLogger(logger),
 	)
 	if err != nil {
