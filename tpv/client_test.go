@@ -358,15 +358,14 @@ func TestInvalidEnrollmentSendsNothing(t *testing.T) {
 	e := setup(t, nil)
 	sale := seedSale()
 	sale.Channel = "web"
-	sale.Market = "Residential"
-	sale.Language = "french"
-	sale.BTN = "918-111-2222"
+	sale.Market = ""
+	sale.Language = " "
+	sale.BTN = ""
 	sale.EmailAddress = "bill at jones"
 	sale.AuthorizingFirstName = " "
 	sale.BillingLastName = ""
-	sale.ServiceState = "XX"
-	sale.ServiceZip = "1000"
-	sale.BillingZip = "10001-12"
+	sale.ServiceState = ""
+	sale.ServiceZip = ""
 	sale.Products = []tpv.Product{
 		{ProgramCode: "", AccountNumbers: []tpv.AccountNumber{{AccountNumber: "1"}}},
 		{ProgramCode: "555"},
@@ -381,8 +380,8 @@ func TestInvalidEnrollmentSendsNothing(t *testing.T) {
 	var ve *tpv.ValidationError
 	require.ErrorAs(t, err, &ve)
 	want := []string{
-		"authorizing_first_name", "billing_last_name", "btn", "email_address", "channel", "market",
-		"language", "service_state", "service_zip", "billing_zip",
+		"channel", "authorizing_first_name", "billing_last_name", "btn", "service_state", "service_zip",
+		"language", "market", "email_address",
 		"products[0].program_code", "products[1].account_numbers",
 		"products[2].account_numbers[1].account_number",
 	}
@@ -395,7 +394,7 @@ func TestInvalidEnrollmentSendsNothing(t *testing.T) {
 		assert.Contains(t, err.Error(), f+": ")
 	}
 	assert.Contains(t, err.Error(), "channel: must be one of dtd, tm, retail")
-	assert.Contains(t, err.Error(), "btn: must be 10 or 11 digits")
+	assert.Contains(t, err.Error(), "btn: is required")
 	assert.Contains(t, err.Error(), "nothing was sent")
 }
 
@@ -406,29 +405,40 @@ func TestValidateRules(t *testing.T) {
 		f     func(e *tpv.Enrollment)
 		field string // "" when valid
 	}{
+		// The documentation does not restrict the phone format: only a blank btn is refused.
 		{"btn 10 digits", func(e *tpv.Enrollment) { e.BTN = "9181112222" }, ""},
-		{"btn 9 digits", func(e *tpv.Enrollment) { e.BTN = "918111222" }, "btn"},
-		{"btn 12 digits", func(e *tpv.Enrollment) { e.BTN = "191811122223" }, "btn"},
+		{"btn formatted", func(e *tpv.Enrollment) { e.BTN = "+1 (918) 111-2222" }, ""},
+		{"btn international", func(e *tpv.Enrollment) { e.BTN = "+44 20 7946 0958" }, ""},
 		{"btn empty", func(e *tpv.Enrollment) { e.BTN = "" }, "btn"},
-		{"btn unicode digits", func(e *tpv.Enrollment) { e.BTN = "١٢٣٤٥٦٧٨٩٠" }, "btn"},
+		{"btn blank", func(e *tpv.Enrollment) { e.BTN = "  " }, "btn"},
 		{"channel tm", func(e *tpv.Enrollment) { e.Channel = tpv.ChannelTM }, ""},
 		{"channel retail", func(e *tpv.Enrollment) { e.Channel = tpv.ChannelRetail }, ""},
+		// The channel list is the documentation's: the one enumerated value enforced.
 		{"channel upper", func(e *tpv.Enrollment) { e.Channel = "DTD" }, "channel"},
+		{"channel web", func(e *tpv.Enrollment) { e.Channel = "web" }, "channel"},
+		{"channel empty", func(e *tpv.Enrollment) { e.Channel = "" }, "channel"},
+		// Market and language: any non-empty value.
 		{"market commercial", func(e *tpv.Enrollment) { e.Market = tpv.MarketCommercial }, ""},
+		{"market other", func(e *tpv.Enrollment) { e.Market = "small business" }, ""},
 		{"market empty", func(e *tpv.Enrollment) { e.Market = "" }, "market"},
 		{"spanish", func(e *tpv.Enrollment) { e.Language = tpv.LanguageSpanish }, ""},
+		{"french", func(e *tpv.Enrollment) { e.Language = "french" }, ""},
 		{"language empty", func(e *tpv.Enrollment) { e.Language = "" }, "language"},
+		{"digital delivery other", func(e *tpv.Enrollment) { e.DigitalDelivery = "text" }, ""},
 		{"email optional", func(e *tpv.Enrollment) { e.EmailAddress = "" }, ""},
 		{"email with name", func(e *tpv.Enrollment) { e.EmailAddress = "Bill <bill@jones.com>" }, "email_address"},
-		{"email no dot", func(e *tpv.Enrollment) { e.EmailAddress = "bill@localhost" }, "email_address"},
+		{"email not an address", func(e *tpv.Enrollment) { e.EmailAddress = "bill at jones" }, "email_address"},
+		// State and ZIP or postal code: any non-empty value, in any format.
 		{"zip+4", func(e *tpv.Enrollment) { e.ServiceZip = "10001-1234" }, ""},
-		{"zip letters", func(e *tpv.Enrollment) { e.ServiceZip = "1000A" }, "service_zip"},
-		{"service state lower", func(e *tpv.Enrollment) { e.ServiceState = "ny" }, "service_state"},
-		{"service state DC", func(e *tpv.Enrollment) { e.ServiceState = "DC" }, ""},
+		{"canadian postal code", func(e *tpv.Enrollment) { e.ServiceZip, e.ServiceState = "K1A 0B1", "ON" }, ""},
+		{"uk postcode", func(e *tpv.Enrollment) { e.ServiceZip, e.ServiceState = "SW1A 1AA", "London" }, ""},
+		{"zip empty", func(e *tpv.Enrollment) { e.ServiceZip = "" }, "service_zip"},
+		{"service state lower", func(e *tpv.Enrollment) { e.ServiceState = "ny" }, ""},
+		{"service state empty", func(e *tpv.Enrollment) { e.ServiceState = " " }, "service_state"},
 		{"billing optional", func(e *tpv.Enrollment) {
 			e.BillingState, e.BillingZip, e.BillingAddress, e.BillingCity = "", "", "", ""
 		}, ""},
-		{"billing state bad", func(e *tpv.Enrollment) { e.BillingState = "New York" }, "billing_state"},
+		{"billing state spelled out", func(e *tpv.Enrollment) { e.BillingState = "New York" }, ""},
 		{"service city", func(e *tpv.Enrollment) { e.ServiceCity = "" }, "service_city"},
 		{"service address", func(e *tpv.Enrollment) { e.ServiceAddress = "" }, "service_address"},
 		{"no products", func(e *tpv.Enrollment) { e.Products = nil }, "products"},
@@ -463,6 +473,57 @@ func TestValidVariantsAccepted(t *testing.T) {
 	sale.Channel, sale.Market, sale.Language = tpv.ChannelRetail, tpv.MarketCommercial, tpv.LanguageSpanish
 	_, err := e.c.SubmitTPV(context.Background(), sale)
 	require.NoError(t, err)
+}
+
+// Values the TPV documentation does not restrict reach the portal: a French-speaking
+// customer in Canada, with a formatted phone number and a market and delivery the
+// documentation does not list.
+func TestUndocumentedValuesReachThePortal(t *testing.T) {
+	e := setup(t, nil)
+	sale := seedSale()
+	sale.Language = "french"
+	sale.ServiceState, sale.ServiceZip = "ON", "K1A 0B1"
+	sale.BillingState, sale.BillingZip = "ON", "K1A 0B1"
+	sale.ServiceCity, sale.BillingCity = "Ottawa", "Ottawa"
+	sale.BTN = "+1 (613) 555-0100"
+	sale.Market = "small business"
+	sale.DigitalDelivery = "text"
+
+	conf, err := e.c.SubmitTPV(context.Background(), sale)
+	require.NoError(t, err)
+	assert.Equal(t, tpvtest.FirstConfirmationCode, conf.Code)
+	require.Equal(t, 1, e.srv.Count("POST", tpvtest.PathTPV))
+	subs := e.srv.Submissions()
+	require.Len(t, subs, 1)
+	got := subs[0].Enrollment
+	assert.Equal(t, "french", got.Language)
+	assert.Equal(t, "ON", got.ServiceState)
+	assert.Equal(t, "K1A 0B1", got.ServiceZip)
+	assert.Equal(t, "K1A 0B1", got.BillingZip)
+	assert.Equal(t, "+1 (613) 555-0100", got.BTN)
+	assert.Equal(t, "small business", got.Market)
+	assert.Equal(t, "text", got.DigitalDelivery)
+}
+
+// What the documentation does state is still checked before anything is sent: the
+// channel list and the fields a sale carries.
+func TestDocumentedRulesRefusedBeforeSending(t *testing.T) {
+	e := setup(t, nil)
+	for name, f := range map[string]func(s *tpv.Enrollment){
+		"bad channel":         func(s *tpv.Enrollment) { s.Channel = "web" },
+		"missing last name":   func(s *tpv.Enrollment) { s.AuthorizingLastName = "" },
+		"missing postal code": func(s *tpv.Enrollment) { s.ServiceZip = "" },
+		"missing language":    func(s *tpv.Enrollment) { s.Language = "" },
+		"no products":         func(s *tpv.Enrollment) { s.Products = nil },
+	} {
+		sale := seedSale()
+		sale.Language, sale.ServiceState, sale.ServiceZip = "french", "ON", "K1A 0B1"
+		f(&sale)
+		_, err := e.c.SubmitTPV(context.Background(), sale)
+		assert.ErrorIs(t, err, tpv.ErrInvalidEnrollment, name)
+	}
+	assert.Zero(t, e.srv.Count("", tpvtest.PathTPV), "no submission reached the portal")
+	assert.Empty(t, e.srv.Requests(), "not even a login")
 }
 
 func TestAuthExpiryMidRun(t *testing.T) {

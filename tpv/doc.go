@@ -66,13 +66,15 @@
 //   - The answers of products, digital send and queue call are not documented: they
 //     are returned as raw JSON (Result) with the {"success": ...} member decoded when
 //     present. A 2xx answer that carries only {"error": "..."} is an *APIError.
-//   - Enrollment.Validate enforces what the example and the portal's vocabulary
-//     imply: names, service address, city, state and ZIP are required; btn is 10 or
-//     11 digits; channel, market and language are lowercase (dtd|tm|retail,
-//     residential|commercial, english|spanish); states are USPS codes; ZIPs are
-//     12345 or 12345-6789; at least one product with a program code and at least one
-//     account number. Billing address fields, email address, vendor, sales agent id
-//     and digital delivery are optional.
+//   - Enrollment.Validate enforces what the documentation states and nothing more:
+//     the channel is one of the documented list (dtd|tm|retail); names, btn,
+//     service address, city, state and ZIP, language and market are given; an email
+//     address, when given, is an address; at least one product with a program code
+//     and at least one account number. The documentation does not restrict
+//     language, market, state, ZIP or postal code, or phone number formats: any
+//     value is sent as given ("french", "ON", "K1A 0B1"), and the portal's 400 answer
+//     is the authority on them. Billing address fields, email address, vendor,
+//     sales agent id and digital delivery are optional.
 //   - Failures are documented as HTTP 400 {"error": "..."}; any non-2xx answer is
 //     an *APIError, whose Message also falls back to a "message" member or an
 //     excerpt of a non-JSON body.

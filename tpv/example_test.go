@@ -93,7 +93,8 @@ func ExampleClient_SubmitTPV() {
 func ExampleEnrollment_Validate() {
 	sale := exampleSale()
 	sale.Channel = "web"
-	sale.BTN = "918-111-2222"
+	sale.BTN = ""
+	sale.Language = "french" // not restricted by the documentation: accepted
 	sale.Products[0].AccountNumbers = nil
 
 	var ve *tpv.ValidationError
@@ -103,8 +104,8 @@ func ExampleEnrollment_Validate() {
 		}
 	}
 	// Output:
-	// btn: must be 10 or 11 digits
 	// channel: must be one of dtd, tm, retail
+	// btn: is required
 	// products[0].account_numbers: must contain at least one account number
 }
 

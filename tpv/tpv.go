@@ -23,55 +23,61 @@ const (
 	ChannelRetail Channel = "retail" // retail
 )
 
-// Market is the customer market of a TPV submission.
+// Market is the customer market (premise type) of a TPV submission. The documentation
+// does not list the markets: any non-empty value is sent as given, and the portal
+// decides.
 type Market string
 
-// The markets.
+// Known markets (the documentation's example uses residential).
 const (
 	MarketResidential Market = "residential"
 	MarketCommercial  Market = "commercial"
 )
 
-// Language is the language the customer is verified in.
+// Language is the language the customer is verified in. The documentation does not
+// list the languages: any non-empty value is sent as given, and the portal decides.
 type Language string
 
-// The languages.
+// Known languages (the documentation's example uses english).
 const (
 	LanguageEnglish Language = "english"
 	LanguageSpanish Language = "spanish"
 )
 
-// DigitalDeliveryEmail is the digital delivery of the documentation's example. The
-// documentation lists no other value; the field is sent as given.
-const DigitalDeliveryEmail = "email"
+// DigitalDelivery is how the customer receives the digital verification link. The
+// documentation lists no values besides its example's: the field is sent as given.
+type DigitalDelivery string
+
+// DigitalDeliveryEmail is the digital delivery of the documentation's example.
+const DigitalDeliveryEmail DigitalDelivery = "email"
 
 // Enrollment is one sale to verify: every field of the documented example body of
 // POST /api/v1/tpv. All fields are always sent; ExternalID and CompanyName are sent
 // as null when nil.
 type Enrollment struct {
-	DigitalDelivery      string    `json:"digital_delivery"`
-	Channel              Channel   `json:"channel"`
-	Language             Language  `json:"language"`
-	ExternalID           *string   `json:"external_id"`
-	Market               Market    `json:"market"`
-	CompanyName          *string   `json:"company_name"`
-	AuthorizingFirstName string    `json:"authorizing_first_name"`
-	AuthorizingLastName  string    `json:"authorizing_last_name"`
-	BillingFirstName     string    `json:"billing_first_name"`
-	BillingLastName      string    `json:"billing_last_name"`
-	BTN                  string    `json:"btn"` // billing telephone number, 10 or 11 digits
-	EmailAddress         string    `json:"email_address"`
-	ServiceAddress       string    `json:"service_address"`
-	ServiceCity          string    `json:"service_city"`
-	ServiceState         string    `json:"service_state"`
-	ServiceZip           string    `json:"service_zip"`
-	BillingAddress       string    `json:"billing_address"`
-	BillingCity          string    `json:"billing_city"`
-	BillingState         string    `json:"billing_state"`
-	BillingZip           string    `json:"billing_zip"`
-	Vendor               string    `json:"vendor"`
-	SalesAgentID         string    `json:"sales_agent_id"`
-	Products             []Product `json:"products"`
+	DigitalDelivery      DigitalDelivery `json:"digital_delivery"`
+	Channel              Channel         `json:"channel"`
+	Language             Language        `json:"language"`
+	ExternalID           *string         `json:"external_id"`
+	Market               Market          `json:"market"`
+	CompanyName          *string         `json:"company_name"`
+	AuthorizingFirstName string          `json:"authorizing_first_name"`
+	AuthorizingLastName  string          `json:"authorizing_last_name"`
+	BillingFirstName     string          `json:"billing_first_name"`
+	BillingLastName      string          `json:"billing_last_name"`
+	BTN                  string          `json:"btn"` // billing telephone number, sent as given
+	EmailAddress         string          `json:"email_address"`
+	ServiceAddress       string          `json:"service_address"`
+	ServiceCity          string          `json:"service_city"`
+	ServiceState         string          `json:"service_state"`
+	ServiceZip           string          `json:"service_zip"`
+	BillingAddress       string          `json:"billing_address"`
+	BillingCity          string          `json:"billing_city"`
+	BillingState         string          `json:"billing_state"`
+	BillingZip           string          `json:"billing_zip"`
+	Vendor               string          `json:"vendor"`
+	SalesAgentID         string          `json:"sales_agent_id"`
+	Products             []Product       `json:"products"`
 }
 
 // Product is one product sold, with the customer's utility account numbers.
@@ -90,67 +96,50 @@ type AccountNumber struct {
 func String(p string) *string { return &p }
 
 // Validate checks the enrollment before anything is sent and reports every broken
-// rule at once in a *ValidationError (errors.Is(err, ErrInvalidEnrollment)):
+// rule at once in a *ValidationError (errors.Is(err, ErrInvalidEnrollment)). It
+// enforces what the TPV documentation states, and nothing more:
 //
+//   - channel: dtd, tm or retail, the documented list ("channel must be defined as
+//     one of dtd, tm, or retail.");
 //   - authorizing_first_name, authorizing_last_name, billing_first_name,
-//     billing_last_name, service_address, service_city: required;
-//   - btn: 10 or 11 digits;
-//   - email_address: a plain address (user@domain.tld) when given;
-//   - channel: dtd, tm or retail; market: residential or commercial; language:
-//     english or spanish (lowercase, as documented);
-//   - service_state (required) and billing_state (when given): a USPS state or
-//     territory code such as NY;
-//   - service_zip (required) and billing_zip (when given): 12345 or 12345-6789;
+//     billing_last_name, btn, service_address, service_city, service_state,
+//     service_zip, language and market: required (not blank);
+//   - email_address: an email address (name@example.com) when given;
 //   - products: at least one, each with a program_code and at least one
 //     account_numbers entry with a non-empty account_number.
+//
+// Values the documentation does not restrict are sent as given: any language or
+// market (the constants name the known ones), any state or province code, any ZIP
+// or postal code format ("K1A 0B1"), any phone number format. The portal's 400
+// answer (an *APIError) remains the authority on them.
 func (e Enrollment) Validate() error {
 	var errs []FieldError
 	bad := func(field, rule string) { errs = append(errs, FieldError{Field: field, Rule: rule}) }
+	switch e.Channel {
+	case ChannelDTD, ChannelTM, ChannelRetail:
+	default:
+		bad("channel", "must be one of dtd, tm, retail")
+	}
 	required := []struct{ name, value string }{
 		{"authorizing_first_name", e.AuthorizingFirstName},
 		{"authorizing_last_name", e.AuthorizingLastName},
 		{"billing_first_name", e.BillingFirstName},
 		{"billing_last_name", e.BillingLastName},
+		{"btn", e.BTN},
 		{"service_address", e.ServiceAddress},
 		{"service_city", e.ServiceCity},
+		{"service_state", e.ServiceState},
+		{"service_zip", e.ServiceZip},
+		{"language", string(e.Language)},
+		{"market", string(e.Market)},
 	}
 	for _, f := range required {
 		if strings.TrimSpace(f.value) == "" {
 			bad(f.name, "is required")
 		}
 	}
-	if !isDigits(e.BTN) || (len(e.BTN) != 10 && len(e.BTN) != 11) {
-		bad("btn", "must be 10 or 11 digits")
-	}
 	if e.EmailAddress != "" && !validEmail(e.EmailAddress) {
 		bad("email_address", "must be an email address such as name@example.com")
-	}
-	switch e.Channel {
-	case ChannelDTD, ChannelTM, ChannelRetail:
-	default:
-		bad("channel", "must be one of dtd, tm, retail")
-	}
-	switch e.Market {
-	case MarketResidential, MarketCommercial:
-	default:
-		bad("market", "must be one of residential, commercial")
-	}
-	switch e.Language {
-	case LanguageEnglish, LanguageSpanish:
-	default:
-		bad("language", "must be one of english, spanish")
-	}
-	if !stateCodes[e.ServiceState] {
-		bad("service_state", "must be a two-letter state code such as NY")
-	}
-	if !validZip(e.ServiceZip) {
-		bad("service_zip", "must be a ZIP code (12345 or 12345-6789)")
-	}
-	if e.BillingState != "" && !stateCodes[e.BillingState] {
-		bad("billing_state", "must be a two-letter state code such as NY")
-	}
-	if e.BillingZip != "" && !validZip(e.BillingZip) {
-		bad("billing_zip", "must be a ZIP code (12345 or 12345-6789)")
 	}
 	if len(e.Products) == 0 {
 		bad("products", "must contain at least one product")
@@ -250,45 +239,11 @@ func (a answer) confirmation() (string, error) {
 	return code, nil
 }
 
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
+// validEmail reports whether s is one plain address (name@domain, no display name).
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return false
-	}
-	_, domain, ok := strings.Cut(s, "@")
-	return ok && strings.Contains(strings.Trim(domain, "."), ".")
+	return err == nil && a.Name == "" && a.Address == s
 }
-
-func validZip(s string) bool {
-	switch len(s) {
-	case 5:
-		return isDigits(s)
-	case 10:
-		return isDigits(s[:5]) && s[5] == '-' && isDigits(s[6:])
-	}
-	return false
-}
-
-// stateCodes are the USPS codes of the states, DC and the inhabited territories.
-// Read only.
-var stateCodes = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range strings.Fields(`AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD
-		MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY
-		DC AS GU MP PR VI`) {
-		m[c] = true
-	}
-	return m
-}()
 
 // isJSONObject reports whether raw is a JSON object.
 func isJSONObject(raw []byte) bool {
