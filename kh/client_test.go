@@ -48,7 +48,7 @@ func TestClientCertificateRequiredByTheBank(t *testing.T) {
 	with, err := kh.NewClient(kh.WithBaseURL(srv.URL()), kh.WithRootCAs(srv.RootCAs()),
 		kh.WithAppToken(srv.AppToken()), kh.WithClientCertificateFiles(certFile, keyFile))
 	require.NoError(t, err)
-	tok, err := with.TPP.NewAppToken(context.Background(), srv.AppID())
+	tok, err := with.TPP.NewAppToken(context.Background(), srv.ApplicationID())
 	require.NoError(t, err)
 	assert.False(t, tok.Token.IsZero())
 	assert.Equal(t, 1, srv.Count("POST", "/v1/tpp/app/token"))
@@ -57,7 +57,7 @@ func TestClientCertificateRequiredByTheBank(t *testing.T) {
 	untrusting, err := kh.NewClient(kh.WithBaseURL(srv.URL()), kh.WithClientCertificate(srv.ClientCertificate()),
 		kh.WithAppToken(srv.AppToken()), kh.WithRetry(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, err)
-	_, err = untrusting.TPP.NewAppToken(context.Background(), srv.AppID())
+	_, err = untrusting.TPP.NewAppToken(context.Background(), srv.ApplicationID())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
 }
@@ -126,7 +126,7 @@ func TestExpiredAppTokenRenewedByApplicationID(t *testing.T) {
 	require.Len(t, reqs, 3)
 	assert.Equal(t, "/v1/tpp/app/token", reqs[1].Path)
 	assert.Empty(t, reqs[1].Header.Get("Authorization"), "renewal carries no token")
-	toks := e.srv.AppTokens(e.srv.AppID())
+	toks := e.srv.AppTokens(e.srv.ApplicationID())
 	assert.Equal(t, "Bearer "+toks[len(toks)-1], reqs[2].Header.Get("Authorization"))
 
 	// A POST is replayed too: a 401 means the bank did not process it.
@@ -675,7 +675,7 @@ func TestReplicasShareConsentTokensThroughAStore(t *testing.T) {
 	require.NoError(t, err)
 
 	b, err := kh.NewClient(kh.WithBaseURL(a.srv.URL()), kh.WithClientCertificate(a.srv.ClientCertificate()),
-		kh.WithRootCAs(a.srv.RootCAs()), kh.WithAppToken(a.srv.AppToken()), kh.WithApplicationID(a.srv.AppID()),
+		kh.WithRootCAs(a.srv.RootCAs()), kh.WithAppToken(a.srv.AppToken()), kh.WithApplicationID(a.srv.ApplicationID()),
 		kh.WithStore(store, "kh:test:"), fastRetry)
 	require.NoError(t, err)
 	require.NoError(t, b.Consents.Track(id, kh.TokenAccountBalance))

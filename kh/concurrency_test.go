@@ -20,7 +20,7 @@ func TestConcurrentCallsShareOneRenewal(t *testing.T) {
 	require.NoError(t, err)
 	e.srv.ExpireTokens()
 	before := e.srv.StatusCalls(id)
-	appBefore := len(e.srv.AppTokens(e.srv.AppID()))
+	appBefore := len(e.srv.AppTokens(e.srv.ApplicationID()))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -38,7 +38,7 @@ func TestConcurrentCallsShareOneRenewal(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 1, e.srv.StatusCalls(id)-before, "one consent renewal for all callers")
-	assert.Equal(t, 1, len(e.srv.AppTokens(e.srv.AppID()))-appBefore, "one app token renewal")
+	assert.Equal(t, 1, len(e.srv.AppTokens(e.srv.ApplicationID()))-appBefore, "one app token renewal")
 }
 
 func TestAppTokenSource(t *testing.T) {
@@ -46,7 +46,7 @@ func TestAppTokenSource(t *testing.T) {
 	var calls atomic.Int32
 	src := auth.SourceFunc(func(ctx context.Context) (auth.Token, error) {
 		calls.Add(1)
-		tok, err := e.srv.IssueAppToken(e.srv.AppID())
+		tok, err := e.srv.IssueAppToken(e.srv.ApplicationID())
 		return auth.Token{Value: tok}, err
 	})
 	c := e.newClient(t, kh.WithAppTokenSource(src))

@@ -90,7 +90,7 @@ func TestHSMKeyAndConsentTokenSource(t *testing.T) {
 			consents := &consentService{srv: srv}
 			log := &fake.LogBuffer{}
 			c, err := kh.NewClient(kh.WithBaseURL(srv.URL()), certOpt, kh.WithRootCAs(srv.RootCAs()),
-				kh.WithAppToken(srv.AppToken()), kh.WithApplicationID(srv.AppID()),
+				kh.WithAppToken(srv.AppToken()), kh.WithApplicationID(srv.ApplicationID()),
 				kh.WithConsentTokenSource(consents), fastRetry,
 				kh.WithLogger(slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 			require.NoError(t, err)

@@ -22,7 +22,7 @@ func newExampleClient() (*khtest.Server, *kh.Client) {
 		kh.WithClientCertificate(srv.ClientCertificate()),
 		kh.WithRootCAs(srv.RootCAs()),
 		kh.WithAppToken(srv.AppToken()),
-		kh.WithApplicationID(srv.AppID()),
+		kh.WithApplicationID(srv.ApplicationID()),
 	)
 	if err != nil {
 		log.Fatal(err)

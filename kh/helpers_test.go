@@ -38,7 +38,7 @@ func setup(t *testing.T, fakeOpts []khtest.Option, opts ...kh.Option) *env {
 		kh.WithClientCertificate(srv.ClientCertificate()),
 		kh.WithRootCAs(srv.RootCAs()),
 		kh.WithAppToken(srv.AppToken()),
-		kh.WithApplicationID(srv.AppID()),
+		kh.WithApplicationID(srv.ApplicationID()),
 		kh.WithLogger(logger),
 		fastRetry,
 	}

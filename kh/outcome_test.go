@@ -31,7 +31,7 @@ func setupOutcome(t *testing.T) outcomeEnv {
 	t.Helper()
 	bank := khtest.NewServer()
 	t.Cleanup(bank.Close)
-	upstream := bank.HTTPClient().Transport.(*http.Transport)
+	upstream := bank.Client().Transport.(*http.Transport)
 	t.Cleanup(upstream.CloseIdleConnections)
 	proxy, err := fake.NewBreakingProxy(bank.URL(),
 		fake.WithTLS(bank.PKI().ServerTLSConfig()), fake.WithUpstreamTransport(upstream))
@@ -42,7 +42,7 @@ func setupOutcome(t *testing.T) outcomeEnv {
 		kh.WithClientCertificate(bank.ClientCertificate()),
 		kh.WithRootCAs(bank.RootCAs()),
 		kh.WithAppToken(bank.AppToken()),
-		kh.WithApplicationID(bank.AppID()),
+		kh.WithApplicationID(bank.ApplicationID()),
 		kh.WithRetry(2, time.Millisecond, 5*time.Millisecond),
 	)
 	require.NoError(t, err)

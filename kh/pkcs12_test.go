@@ -228,7 +228,7 @@ func TestPKCS12ClientTalksToTheBank(t *testing.T) {
 
 	c, err := kh.NewClient(kh.WithBaseURL(srv.URL()), kh.WithRootCAs(srv.RootCAs()), kh.WithClientCertificatePKCS12(p12, "s3cret"))
 	require.NoError(t, err)
-	tok, err := c.TPP.NewAppToken(t.Context(), srv.AppID())
+	tok, err := c.TPP.NewAppToken(t.Context(), srv.ApplicationID())
 	require.NoError(t, err, "the bank finds the application under the TPP the certificate names")
 	kind, ok := srv.TokenKind(tok.Token.Reveal())
 	require.True(t, ok, "the bank issued the token")

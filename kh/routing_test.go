@@ -199,7 +199,7 @@ func invocations() map[string]invoke {
 		return err
 	})
 	add("POST /v1/tpp/app/token", func(ctx context.Context, c *kh.Client, fx *fixture, consent string) error {
-		_, err := c.TPP.NewAppToken(ctx, fx.e.srv.AppID(), use(consent)...)
+		_, err := c.TPP.NewAppToken(ctx, fx.e.srv.ApplicationID(), use(consent)...)
 		return err
 	})
 	return m

@@ -145,7 +145,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	e.srv.ClearFaults()
 
 	var secrets []string
-	secrets = append(secrets, e.srv.AppTokens(e.srv.AppID())...)
+	secrets = append(secrets, e.srv.AppTokens(e.srv.ApplicationID())...)
 	for _, id := range []string{psu, bal} {
 		secrets = append(secrets, e.srv.ConsentTokens(id)...)
 	}

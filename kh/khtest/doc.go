@@ -35,7 +35,7 @@
 //
 // # Tokens
 //
-// AppToken is the token of the application registered at start (AppID). POST
+// AppToken is the token of the application registered at start (ApplicationID). POST
 // /v1/tpp/app registers another application and returns its token; POST
 // /v1/tpp/app/token issues a new one by application id. A consent's token is issued
 // by GET /v1/consents/{id}/status while the consent is valid, in the "token" response

@@ -358,7 +358,7 @@ func TestSCAPageTokenParameter(t *testing.T) {
 		assert.Empty(t, s.header.Values("Set-Cookie"), name)
 	}
 
-	tok, err := c.srv.IssueAppToken(c.srv.AppID())
+	tok, err := c.srv.IssueAppToken(c.srv.ApplicationID())
 	require.NoError(t, err)
 	c.srv.ExpireToken(tok)
 	s := b.open(res.withToken(tok))
@@ -470,7 +470,7 @@ func TestApproveAndDenyRedirect(t *testing.T) {
 
 	// A refused step is an error that does not hold the token.
 	res = c.redirectConsent(nokURI)
-	tok, err := c.srv.IssueAppToken(c.srv.AppID())
+	tok, err := c.srv.IssueAppToken(c.srv.ApplicationID())
 	require.NoError(t, err)
 	c.srv.ExpireToken(tok)
 	_, err = c.srv.ApproveRedirect(ctx, res.withToken(tok))

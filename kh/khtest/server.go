@@ -238,9 +238,10 @@ func (s *Server) ClientCertificate() tls.Certificate { return s.pki.ClientCertif
 // RootCAs returns a pool that trusts the bank's server certificate.
 func (s *Server) RootCAs() *x509.CertPool { return s.pki.RootCAs() }
 
-// HTTPClient returns a plain *http.Client that presents the client certificate and
-// trusts the bank, e.g. to follow an SCA redirect link as the PSU's browser.
-func (s *Server) HTTPClient() *http.Client {
+// Client returns a plain *http.Client that presents the client certificate and
+// trusts the bank, for requests sent to the fake directly. It does not follow
+// redirects.
+func (s *Server) Client() *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{
 			Certificates: []tls.Certificate{s.pki.ClientCertificate()},
@@ -252,10 +253,11 @@ func (s *Server) HTTPClient() *http.Client {
 	}
 }
 
-// AppID is the id of the application registered at start.
-func (s *Server) AppID() string { return DefaultAppID }
+// ApplicationID is the id of the application registered at start, the value
+// kh.WithApplicationID takes.
+func (s *Server) ApplicationID() string { return DefaultAppID }
 
-// AppToken is the application token issued at start for AppID (the token the K&H
+// AppToken is the application token issued at start for ApplicationID (the token the K&H
 // portal hands out after registration).
 func (s *Server) AppToken() string { return s.defaultTok }
 

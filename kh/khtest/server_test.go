@@ -31,7 +31,7 @@ func setup(t *testing.T, opts ...Option) *tc {
 	t.Helper()
 	srv := NewServer(opts...)
 	t.Cleanup(srv.Close)
-	return &tc{t: t, srv: srv, hc: srv.HTTPClient()}
+	return &tc{t: t, srv: srv, hc: srv.Client()}
 }
 
 func uuid() string {
@@ -181,7 +181,7 @@ func TestRequiresClientCertificate(t *testing.T) {
 	}
 	require.Error(t, err)
 
-	r := c.do("POST", "/v1/tpp/app/token", "", map[string]any{"applicationId": c.srv.AppID()})
+	r := c.do("POST", "/v1/tpp/app/token", "", map[string]any{"applicationId": c.srv.ApplicationID()})
 	assert.Equal(t, 200, r.status, string(r.raw))
 	assert.NotEmpty(t, r.body["token"])
 }
@@ -379,7 +379,7 @@ func TestExpiredTokensAreUnknown(t *testing.T) {
 	r = c.do("GET", "/v1/consents/"+id+"/status", c.srv.AppToken(), nil)
 	assert.Equal(t, "TOKEN_UNKNOWN", r.code(), "the app token expired too")
 
-	r = c.do("POST", "/v1/tpp/app/token", "", map[string]any{"applicationId": c.srv.AppID()})
+	r = c.do("POST", "/v1/tpp/app/token", "", map[string]any{"applicationId": c.srv.ApplicationID()})
 	require.Equal(t, 200, r.status)
 	app := r.body["token"].(string)
 	r = c.do("GET", "/v1/consents/"+id+"/status", app, nil)
@@ -559,7 +559,7 @@ func TestOnboarding(t *testing.T) {
 	c := setup(t)
 	cert, _, _, err := c.srv.PKI().NewClientCertificate("second-tpp")
 	require.NoError(t, err)
-	hc := c.srv.HTTPClient()
+	hc := c.srv.Client()
 	hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{cert}
 	c2 := &tc{t: t, srv: c.srv, hc: hc}
 	app := map[string]any{"name": "Second", "roles": []string{"AISP"}, "redirectHost": "second.example"}
