@@ -138,6 +138,25 @@ func ExampleWithRefreshInterval() {
 	// Output: true active
 }
 
+// A test sets the time rules once, on the fake, and the client takes the same rules:
+// here a revoke window of two seconds and a session of one hour.
+func ExampleWithTimeRules() {
+	srv := tkey7test.NewServer(tkey7test.WithRevokeAfter(2*time.Second),
+		tkey7test.WithSessionLength(time.Hour))
+	defer srv.Close()
+	issued := time.Now()
+	client, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()),
+		tkey7.WithAccessToken(srv.IssueToken(tkey7test.IssuedAt(issued)), issued),
+		tkey7.WithTimeRules(srv),
+		tkey7.WithRefreshInterval(time.Second)) // below the fake's window, as it must be
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	fmt.Println(client.SessionEnd().Sub(issued).Round(time.Minute))
+	// Output: 1h0m0s
+}
+
 // Do covers the object calls the package does not type.
 func ExampleDo() {
 	srv := tkey7test.NewServer()
