@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -463,6 +465,12 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		// body to its end, so that the connection can be reused.
 		err = errTrailingData
 	}
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &syntaxErr) && onlySpace(io.MultiReader(dec.Buffered(), body)) {
+		// The first value failed: a body of nothing but white space, as bytes.TrimSpace
+		// counts it (\v, \f, U+00A0 ... which JSON does not), is an empty body.
+		err = io.EOF
+	}
 	if err != nil && err != io.EOF {
 		// Read the rest within the limit, as if the body had been read whole first: a
 		// body that also breaks off or is too large is reported as such.
@@ -478,6 +486,21 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		return nil // an empty body leaves out untouched
 	}
 	return c.undecodable(meta, fmt.Errorf("decoding response: %w", err))
+}
+
+// onlySpace reports whether r holds only Unicode white space, reading it up to the
+// first character that is not.
+func onlySpace(r io.Reader) bool {
+	br := bufio.NewReader(r)
+	for {
+		c, _, err := br.ReadRune()
+		if err != nil {
+			return err == io.EOF
+		}
+		if !unicode.IsSpace(c) { // an invalid byte reads as utf8.RuneError, not a space
+			return false
+		}
+	}
 }
 
 // errTrailingData is a body holding more than one JSON value.
