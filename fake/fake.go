@@ -35,6 +35,7 @@ type Option func(*serverConfig)
 type serverConfig struct {
 	tls      *tls.Config
 	upstream http.RoundTripper
+	listener net.Listener
 }
 
 // WithTLS serves HTTPS with the given configuration (certificates, client
@@ -42,6 +43,14 @@ type serverConfig struct {
 // is nil and Request.Header holds the canonicalised names.
 func WithTLS(cfg *tls.Config) Option {
 	return func(c *serverConfig) { c.tls = cfg }
+}
+
+// WithListener serves on ln instead of a fresh loopback listener on a free port, e.g.
+// to serve a fake on a fixed address: the caller listens (and handles the error of an
+// address in use) and the server takes ln over, closing it on Close. The server's URL
+// is built from ln's address.
+func WithListener(ln net.Listener) Option {
+	return func(c *serverConfig) { c.listener = ln }
 }
 
 // Start serves h behind the request log and the fault injector.
@@ -52,6 +61,10 @@ func Start(h http.Handler, opts ...Option) *Server {
 	}
 	s := &Server{}
 	ts := httptest.NewUnstartedServer(s.middleware(h))
+	if cfg.listener != nil {
+		_ = ts.Listener.Close()
+		ts.Listener = cfg.listener
+	}
 	// Refused handshakes (a client without a certificate, in mTLS tests) are expected:
 	// keep them out of the test output; everything else still goes to stderr.
 	ts.Config.ErrorLog = log.New(dropLines{w: os.Stderr, contains: "TLS handshake error"}, "", log.LstdFlags)
@@ -142,6 +155,14 @@ func (s *Server) Inject(n int, f Fault) {
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	s.faults = nil
+	s.mu.Unlock()
+}
+
+// Reset drops every fault not yet taken and empties the request log, in one step.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.faults = nil
+	s.requests = nil
 	s.mu.Unlock()
 }
 
