@@ -106,6 +106,13 @@ type config struct {
 	now           func() time.Time
 	onRefresh     func(RefreshEvent)
 	echoToken     bool
+	fakeOpts      []fake.Option
+}
+
+// WithListener serves on ln (e.g. a listener on a fixed port) instead of a fresh
+// loopback listener; the server closes it on Close.
+func WithListener(ln net.Listener) Option {
+	return func(c *config) { c.fakeOpts = append(c.fakeOpts, fake.WithListener(ln)) }
 }
 
 // WithClock makes the server read the time from now instead of time.Now: its revoke
@@ -322,21 +329,41 @@ func NewServer(opts ...Option) *Server {
 		cfg.accounts = defaultAccounts()
 	}
 	s := &Server{
-		cfg:      cfg,
-		key:      make([]byte, 32),
-		now:      cfg.now,
-		tokens:   map[string]*token{},
-		accounts: map[string]json.RawMessage{},
+		cfg: cfg,
+		key: make([]byte, 32),
+		now: cfg.now,
 	}
 	_, _ = rand.Read(s.key)
-	for _, a := range cfg.accounts {
+	s.resetLocked()
+	s.fs = fake.Start(http.HandlerFunc(s.serve), cfg.fakeOpts...)
+	return s
+}
+
+// resetLocked puts the tokens, the digital accounts and the counters back where a
+// new server has them.
+func (s *Server) resetLocked() {
+	s.tokens = map[string]*token{}
+	s.accounts = map[string]json.RawMessage{}
+	s.order = nil
+	s.seq, s.refreshes, s.retiredUses, s.unauthorized, s.forbidden = 0, 0, 0, 0, 0
+	s.refreshTimes = nil
+	for _, a := range s.cfg.accounts {
 		if _, dup := s.accounts[a.id]; !dup {
 			s.order = append(s.order, a.id)
 		}
 		s.accounts[a.id] = a.doc
 	}
-	s.fs = fake.Start(http.HandlerFunc(s.serve))
-	return s
+}
+
+// Reset puts the server back where NewServer left it, with the same options: no
+// token is valid any more (issue new ones with IssueToken), the digital accounts are
+// the initial ones, the counters are zero, and injected faults and the request log
+// are gone.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.resetLocked()
+	s.mu.Unlock()
+	s.fs.Reset()
 }
 
 // URL is the API base URL (the server's root plus BasePath), the value a client takes
@@ -408,6 +435,16 @@ type TokenOption func(*issueConfig)
 type issueConfig struct {
 	grant    grant
 	issuedAt time.Time
+	value    string
+}
+
+// TokenValue issues v itself as the token instead of a new JWT, as when an
+// administrator's token is copied into a configuration that must stay the same from
+// one run to the next. A value already issued by the server, or an empty one, is
+// ignored and a new token is minted. A rotating refresh (WithRotation) still replaces
+// it with a minted token.
+func TokenValue(v string) TokenOption {
+	return func(c *issueConfig) { c.value = v }
 }
 
 // ForEndpoints permits the token only on these endpoints, given as paths relative to the
@@ -472,7 +509,10 @@ func (s *Server) IssueToken(opts ...TokenOption) string {
 		user:  "user-" + strconv.Itoa(s.seq),
 		grant: ic.grant,
 	}
-	v := s.mintLocked(sess, ic.issuedAt)
+	v := ic.value
+	if _, taken := s.tokens[v]; v == "" || taken {
+		v = s.mintLocked(sess, ic.issuedAt)
+	}
 	s.tokens[v] = &token{sess: sess, lastRefresh: ic.issuedAt}
 	sess.current = v
 	return v
