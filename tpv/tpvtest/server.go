@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -112,6 +113,12 @@ func WithoutSignatureCheck() Option { return func(c *config) { c.sign = nil } }
 // token gets 400 {"error": "auth token is invalid: ..."}.
 func WithConcurrentAuthTokens() Option { return func(c *config) { c.concurrentTokens = true } }
 
+// WithListener serves on ln (e.g. a listener on a fixed port) instead of a fresh
+// loopback listener; the server closes it on Close.
+func WithListener(ln net.Listener) Option {
+	return func(c *config) { c.fakeOpts = append(c.fakeOpts, fake.WithListener(ln)) }
+}
+
 // WithTLS serves HTTPS with the given certificate configuration (use Client for an
 // *http.Client that trusts it).
 func WithTLS(cfg *tls.Config) Option {
@@ -183,10 +190,31 @@ func NewServer(opts ...Option) *Server {
 		_, _ = rand.Read(b)
 		cfg.appSecret = base64.StdEncoding.EncodeToString(b)
 	}
-	first, _ := strconv.ParseInt(FirstConfirmationCode, 10, 64)
-	s := &Server{cfg: cfg, tokens: map[string]authToken{}, nextCode: first}
+	s := &Server{cfg: cfg}
+	s.resetLocked()
 	s.fs = fake.Start(http.HandlerFunc(s.serve), cfg.fakeOpts...)
 	return s
+}
+
+// resetLocked puts the auth tokens, submissions and counters back where a new server
+// has them.
+func (s *Server) resetLocked() {
+	first, _ := strconv.ParseInt(FirstConfirmationCode, 10, 64)
+	s.tokens = map[string]authToken{}
+	s.logins, s.failedLogins, s.rejectedTokens = 0, 0, 0
+	s.submissions, s.digital, s.calls = nil, nil, nil
+	s.nextCode = first
+}
+
+// Reset puts the portal back where NewServer left it, with the same application
+// credentials: no auth token is valid (the next call needs a login), no submission
+// is stored (confirmation codes start again at FirstConfirmationCode), the counters
+// are zero, and injected faults and the request log are gone.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.resetLocked()
+	s.mu.Unlock()
+	s.fs.Reset()
 }
 
 // String describes the server without its credentials.
