@@ -88,7 +88,11 @@ func (s *Server) startPage() *fake.Server {
 	})
 	cfg := s.pki.ServerTLSConfig()
 	cfg.ClientAuth, cfg.ClientCAs = tls.NoClientCert, nil
-	return fake.Start(mux, fake.WithTLS(cfg))
+	opts := []fake.Option{fake.WithTLS(cfg)}
+	if s.cfg.scaListener != nil {
+		opts = append(opts, fake.WithListener(s.cfg.scaListener))
+	}
+	return fake.Start(mux, opts...)
 }
 
 // SCAURL is the base URL of the redirect SCA screen, the PSU-facing server the

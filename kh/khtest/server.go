@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -73,6 +74,30 @@ type config struct {
 	requireConsentID bool
 	downloadBytes    int
 	redirectHost     string
+	appToken         string
+	listener         net.Listener
+	scaListener      net.Listener
+}
+
+// WithListener serves the bank's API on ln (e.g. a listener on a fixed port) instead
+// of a fresh loopback listener; the server closes it on Close.
+func WithListener(ln net.Listener) Option { return func(c *config) { c.listener = ln } }
+
+// WithSCAListener serves the redirect SCA screen (SCAURL) on ln instead of a fresh
+// loopback listener; the server closes it on Close.
+func WithSCAListener(ln net.Listener) Option { return func(c *config) { c.scaListener = ln } }
+
+// WithAppToken makes the application token issued at start for DefaultAppID (AppToken)
+// this value instead of a new JWT, so that a configuration holding it stays the same
+// from one run to the next. It must have a JWT's shape (three base64url parts
+// separated by dots), as every token the fake accepts; another value is ignored. It
+// expires like any application token (WithAppTokenTTL).
+func WithAppToken(token string) Option {
+	return func(c *config) {
+		if jwtRE.MatchString(token) {
+			c.appToken = token
+		}
+	}
 }
 
 // ScaMethod is an SCA method the fake offers after the PSU's password was accepted.
@@ -191,33 +216,66 @@ func NewServer(opts ...Option) *Server {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	s := &Server{
-		pki:         cfg.pki,
-		routes:      routes(),
-		cfg:         cfg,
-		secret:      secret,
-		tokens:      map[string]*tokenInfo{},
-		issued:      map[string][]string{},
-		tpps:        map[string]*tpp{},
-		apps:        map[string]*app{},
-		payments:    map[string]*payment{},
-		consents:    map[string]*consent{},
-		baskets:     map[string]*basket{},
-		auths:       map[string]*authorisation{},
-		byRequestID: map[string]string{},
-		downloads:   map[string]string{},
-		statusCalls: map[string]int{},
+		pki:    cfg.pki,
+		routes: routes(),
+		cfg:    cfg,
+		secret: secret,
 	}
+	s.resetLocked()
+	fopts := []fake.Option{fake.WithTLS(cfg.pki.ServerTLSConfig())}
+	if cfg.listener != nil {
+		fopts = append(fopts, fake.WithListener(cfg.listener))
+	}
+	s.fs = fake.Start(http.HandlerFunc(s.serve), fopts...)
+	s.page = s.startPage()
+	return s
+}
+
+// resetLocked puts the bank's state back where a new server has it: the
+// pre-registered TPP and application with a new application token (the WithAppToken
+// value when given), and no consent, payment, basket or authorisation.
+func (s *Server) resetLocked() {
+	s.tokens = map[string]*tokenInfo{}
+	s.issued = map[string][]string{}
+	s.tpps = map[string]*tpp{}
+	s.apps = map[string]*app{}
+	s.payments = map[string]*payment{}
+	s.consents = map[string]*consent{}
+	s.baskets = map[string]*basket{}
+	s.auths = map[string]*authorisation{}
+	s.byRequestID = map[string]string{}
+	s.downloads = map[string]string{}
+	s.statusCalls = map[string]int{}
 	s.tpps[DefaultTPP] = &tpp{name: DefaultTPP, roles: []string{"AISP", "PISP", "PIISP"},
 		contact: &contactBody{Name: "khtest", Phone: "+3610000000", Email: "tpp@example.com"}}
 	a := &app{id: DefaultAppID, tpp: DefaultTPP, name: "khtest app",
-		roles: []string{"AISP", "PISP", "PIISP"}, redirectHost: cfg.redirectHost}
+		roles: []string{"AISP", "PISP", "PIISP"}, redirectHost: s.cfg.redirectHost}
 	s.apps[a.id] = a
 	s.seq = 1
 	s.defaultApp = a
 	s.defaultTok = s.issueLocked(KindApp, a, "")
-	s.fs = fake.Start(http.HandlerFunc(s.serve), fake.WithTLS(cfg.pki.ServerTLSConfig()))
-	s.page = s.startPage()
-	return s
+	if v := s.cfg.appToken; v != "" {
+		// Register the given value in place of the minted one, with its expiry.
+		ti := s.tokens[s.defaultTok]
+		delete(s.tokens, s.defaultTok)
+		ti.value = v
+		s.tokens[v] = ti
+		s.issued["app:"+a.id] = []string{v}
+		s.defaultTok = v
+	}
+}
+
+// Reset puts the bank back where NewServer left it, with the same PKI, PSU and
+// options: only the pre-registered TPP and application exist, with a new application
+// token (AppToken; the same value with WithAppToken), every other token, consent,
+// payment, signing basket and authorisation is gone, and injected faults and the
+// request logs of the API and the SCA screen are empty.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.resetLocked()
+	s.mu.Unlock()
+	s.fs.Reset()
+	s.page.Reset()
 }
 
 // URL is the bank's base URL, e.g. https://127.0.0.1:41234.
@@ -257,9 +315,13 @@ func (s *Server) Client() *http.Client {
 // kh.WithApplicationID takes.
 func (s *Server) ApplicationID() string { return DefaultAppID }
 
-// AppToken is the application token issued at start for ApplicationID (the token the K&H
-// portal hands out after registration).
-func (s *Server) AppToken() string { return s.defaultTok }
+// AppToken is the application token issued at start (or by the last Reset) for
+// ApplicationID (the token the K&H portal hands out after registration).
+func (s *Server) AppToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.defaultTok
+}
 
 // PSU returns the PSU's id, password and the OTP its challenges expect.
 func (s *Server) PSU() (id, password, otp string) {
