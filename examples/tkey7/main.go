@@ -1,122 +1,277 @@
 // Command tkey7 shows the TKEY7 client: it lists the digital accounts, reads one, and
-// handles an API error; against the fake it also stays idle across several revoke
-// windows of the fake's clock while the keep-alive refreshes the token, and shows how
-// a revoked token is reported.
+// handles an API error. Against the fake it also stays idle across several revoke
+// windows of the fake's clock while the keep-alive refreshes the token, shows how a
+// revoked token is reported, and heals the client with a new token.
 //
-// Against the real API set TKEY7_BASE_URL (e.g.
-// https://us.bankname.payments.tkey7.com/client/v1/api) and TKEY7_ACCESS_TOKEN (the
-// token an administrator created in the Web Office), and TKEY7_ISSUED_AT (RFC 3339)
-// when the token was not created just now. Or, in place of TKEY7_ACCESS_TOKEN, set
-// TKEY7_ACCESS_TOKEN_FILE to a file holding the token: the client reads it there, and
-// reads it again when the token is revoked, so writing a new token into the file heals
-// the running program. Without them the program runs against the
-// fake server of package tkey7test, whose clock moves only when the program moves it,
-// with the keep-alive's 10-minute refresh interval shortened to 20 ms, and takes its
-// token from a source the program updates after the revocation. It prints what it did,
-// never the token, and exits non-zero on failure.
+// Run it with -h for the environment variables that point it at the real API. It
+// prints what it did, never a token, and exits 1 when a step fails, 2 on bad usage.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
-	"github.com/banksdk/banksdk/examples/internal/demo"
+	"github.com/banksdk/banksdk/examples/internal/exampleutil"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
 
-// interval is the keep-alive's refresh interval against the fake, in place of 10
-// minutes.
-const interval = 20 * time.Millisecond
+const usage = `Usage: go run ./examples/tkey7 [flags]
+
+Lists the TKEY7 digital accounts, reads one and handles an API error. With none of
+the variables below set it runs against the fake TKEY7 (package tkey7test), on a clock
+the program moves: the client stays idle for 3.5 revoke windows while its keep-alive
+refreshes the token, the fake then revokes the token, and a new token written into
+the token file heals the client.
+
+Environment, for the real API:
+  TKEY7_BASE_URL           the API's base URL, e.g.
+                           https://us.bankname.payments.tkey7.com/client/v1/api
+  TKEY7_ACCESS_TOKEN       the access token an administrator created in the Web Office
+  TKEY7_ACCESS_TOKEN_FILE  or, in place of TKEY7_ACCESS_TOKEN: a file holding the
+                           token, read again when the token is revoked (write a new
+                           token there and the running program goes on with it)
+  TKEY7_ISSUED_AT          optional: when the token was created (RFC 3339), if not
+                           just now; the client warns before its 24-hour session ends
+TKEY7_BASE_URL goes with exactly one of TKEY7_ACCESS_TOKEN and TKEY7_ACCESS_TOKEN_FILE.
+`
+
+// fakeRefreshInterval is the keep-alive's refresh interval against the fake, in place
+// of 10 minutes: the fake's clock moves by half a revoke window at a time.
+const fakeRefreshInterval = 20 * time.Millisecond
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+// run runs the example and returns its exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tkey7", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never a token)")
+	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 
 	opts := []tkey7.Option{
 		tkey7.WithUserAgent("banksdk-example-tkey7"),
+		tkey7.WithLogger(exampleutil.Logger(stderr, *verbose)),
 		tkey7.OnSessionExpiring(func(left time.Duration) {
-			fmt.Printf("note  the session ends in %v: ask an administrator for a new token\n", left.Round(time.Second))
+			fmt.Fprintf(stdout, "note  the session ends in %v: ask an administrator for a new token\n", left.Round(time.Second))
 		}),
 	}
-	var srv *tkey7test.Server
+	var srv *tkey7test.Server // the fake, when no real API is configured
 	var clock *tkey7test.Clock
-	var box *demo.TokenBox
-	var issuedToken string // the fake's first token of the session
 	base, token, file := os.Getenv("TKEY7_BASE_URL"), os.Getenv("TKEY7_ACCESS_TOKEN"), os.Getenv("TKEY7_ACCESS_TOKEN_FILE")
 	if base != "" || token != "" || file != "" {
 		if base == "" || (token == "") == (file == "") {
-			return errors.New("set TKEY7_BASE_URL and one of TKEY7_ACCESS_TOKEN and TKEY7_ACCESS_TOKEN_FILE, or none to use the fake")
+			fmt.Fprintln(stderr, "set TKEY7_BASE_URL and one of TKEY7_ACCESS_TOKEN and TKEY7_ACCESS_TOKEN_FILE, or none of them to use the fake")
+			return 2
 		}
-		var issued time.Time
+		var issued time.Time // zero: created just now
 		if v := os.Getenv("TKEY7_ISSUED_AT"); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return fmt.Errorf("TKEY7_ISSUED_AT: %w", err)
+				fmt.Fprintln(stderr, "TKEY7_ISSUED_AT:", err)
+				return 2
 			}
 			issued = t
 		}
-		fmt.Println("mode: real API")
 		opts = append(opts, tkey7.WithBaseURL(base))
-		if file != "" {
-			src := auth.SourceFunc(func(context.Context) (auth.Token, error) {
-				b, err := os.ReadFile(file)
+		if token != "" {
+			opts = append(opts, tkey7.WithAccessToken(token, issued))
+		} else {
+			opts = append(opts, tkey7.WithAccessTokenSource(tokenFile(file)))
+			if !issued.IsZero() {
+				// The first token's creation time goes with the first token.
+				first, err := tokenFile(file).Token(ctx)
 				if err != nil {
-					return auth.Token{}, err
-				}
-				return auth.Token{Value: strings.TrimSpace(string(b))}, nil
-			})
-			opts = append(opts, tkey7.WithAccessTokenSource(src))
-			if !issued.IsZero() { // the first token's creation time
-				first, err := src.Token(ctx)
-				if err != nil {
-					return fmt.Errorf("TKEY7_ACCESS_TOKEN_FILE: %w", err)
+					fmt.Fprintln(stderr, "TKEY7_ACCESS_TOKEN_FILE:", err)
+					return 2
 				}
 				opts = append(opts, tkey7.WithAccessToken(first.Value, issued))
 			}
-		} else {
-			opts = append(opts, tkey7.WithAccessToken(token, issued))
 		}
+		fmt.Fprintln(stdout, "mode: real API at", base)
 	} else {
-		clock = tkey7test.NewClock(time.Time{})
-		srv = tkey7test.NewServer(tkey7test.WithClock(clock.Now), tkey7test.WithRotation())
+		srv, clock = exampleutil.TKEY7Fake()
 		defer srv.Close()
-		fmt.Printf("mode: fake TKEY7 (its clock moves on demand, refresh every %v instead of 10m, tokens rotate on refresh)\n", interval)
-		issuedToken = srv.IssueToken()
-		box = &demo.TokenBox{}
-		box.Put(issuedToken)
-		opts = append(opts, tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessTokenSource(box),
-			tkey7.WithRefreshInterval(interval))
+		// The token lives in a file, as a secret manager would keep it: the client
+		// reads it there, and again once the token is revoked.
+		dir, err := os.MkdirTemp("", "banksdk-example-tkey7-")
+		if err != nil {
+			fmt.Fprintln(stderr, "tkey7 example:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		file = filepath.Join(dir, "token")
+		if err := os.WriteFile(file, []byte(srv.IssueToken()), 0o600); err != nil {
+			fmt.Fprintln(stderr, "tkey7 example:", err)
+			return 1
+		}
+		opts = append(opts, tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessTokenSource(tokenFile(file)),
+			tkey7.WithRefreshInterval(fakeRefreshInterval))
+		fmt.Fprintf(stdout, "mode: fake TKEY7 (its clock moves on demand; refresh every %v instead of 10m)\n", fakeRefreshInterval)
 	}
 
 	client, err := tkey7.NewClient(opts...)
 	if err != nil {
-		return err
+		fmt.Fprintln(stderr, "tkey7 example:", err)
+		return 2
 	}
 	defer client.Close()
-	fmt.Println("client:", client)
-	p := demo.Printer{Out: os.Stdout}
+	fmt.Fprintln(stdout, "client:", client)
 
-	if err := demo.TKEY7(ctx, p, client); err != nil {
-		return err
+	steps := exampleutil.NewSteps(stdout, "")
+	if err := mainFlow(ctx, steps, client); err != nil {
+		fmt.Fprintln(stderr, "tkey7 example:", err)
+		return 1
 	}
-	if srv == nil {
-		return nil
+	if srv != nil {
+		if err := fakeOnlyFlow(ctx, steps, client, srv, clock, file); err != nil {
+			fmt.Fprintln(stderr, "tkey7 example:", err)
+			return 1
+		}
 	}
-	if err := demo.TKEY7KeepAlive(ctx, p, client, srv, clock, issuedToken); err != nil {
-		return err
+	return 0
+}
+
+// mainFlow lists the digital accounts, reads the first, and reads an account that does
+// not exist to show TKEY7's error. Every call here is a read: the client retries
+// reads itself, so none of them can end with ErrOutcomeUnknown.
+func mainFlow(ctx context.Context, steps *exampleutil.Steps, client *tkey7.Client) error {
+	steps.Begin("list digital accounts")
+	list, err := client.DigitalAccounts.List(ctx)
+	if err != nil {
+		return steps.Fail(explain(err))
 	}
-	return demo.TKEY7NewToken(ctx, p, client, srv, box)
+	// The account documents' schema is not documented: each is kept as raw JSON.
+	var ids []string
+	for _, raw := range list.Accounts {
+		var doc struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(raw, &doc) == nil && doc.ID != "" {
+			ids = append(ids, doc.ID)
+		}
+	}
+	if list.Accounts == nil {
+		steps.Done("answer is not a JSON array (%d bytes, kept raw)", len(list.Raw))
+	} else {
+		steps.Done("%d accounts: %s", len(list.Accounts), exampleutil.Shorten(strings.Join(ids, ", "), 60))
+	}
+
+	if len(ids) > 0 {
+		steps.Begin("get digital account " + ids[0])
+		doc, err := client.DigitalAccounts.Get(ctx, ids[0])
+		if err != nil {
+			return steps.Fail(explain(err))
+		}
+		steps.Done("%d bytes of JSON", len(doc))
+	}
+
+	steps.Begin("handle an API error (unknown account)")
+	_, err = client.DigitalAccounts.Get(ctx, "banksdk-example-no-such-account")
+	var apiErr *tkey7.APIError
+	switch {
+	case err == nil:
+		return steps.Fail(errors.New("expected an error for an unknown account"))
+	case errors.Is(err, tkey7.ErrTokenRevoked), errors.Is(err, tkey7.ErrSessionExpired):
+		return steps.Fail(explain(err)) // the token, not the account
+	case !errors.As(err, &apiErr):
+		return steps.Fail(err) // no answer from TKEY7 (a *banksdk.TransportError)
+	}
+	steps.Done("%d %s %q (troubleshooting id %s)", apiErr.StatusCode, apiErr.Code, apiErr.ShortMessage, apiErr.TroubleshootingID)
+	return nil
+}
+
+// fakeOnlyFlow runs against the fake only, whose clock moves when the program moves
+// it: the client stays idle while the clock crosses three and a half revoke windows,
+// then the fake revokes the token, and a new token in the token file heals the client.
+func fakeOnlyFlow(ctx context.Context, steps *exampleutil.Steps, client *tkey7.Client, srv *tkey7test.Server, clock *tkey7test.Clock, file string) error {
+	steps.Begin("stay idle for 3.5 revoke windows (fake clock)")
+	if err := exampleutil.IdleRevokeWindows(ctx, srv, clock, 7); err != nil {
+		return steps.Fail(err)
+	}
+	if _, err := client.DigitalAccounts.List(ctx); err != nil {
+		return steps.Fail(explain(err))
+	}
+	steps.Done("%d refreshes in the background, %d retired tokens sent; token still valid",
+		client.Refreshes(), srv.RetiredTokenUses())
+
+	steps.Begin("a revoked token is reported, not retried")
+	before := len(srv.Requests())
+	// As TKEY7 does after 15 minutes without a refresh. The keep-alive may rotate the
+	// token meanwhile: revoke until the token in use is revoked.
+	current, err := tokenFile(file).Token(ctx)
+	if err != nil {
+		return steps.Fail(err)
+	}
+	for srv.State(srv.CurrentToken(current.Value)) != tkey7test.StateRevoked {
+		srv.Revoke(srv.CurrentToken(current.Value))
+	}
+	_, err = client.DigitalAccounts.List(ctx)
+	if !errors.Is(err, tkey7.ErrTokenRevoked) {
+		return steps.Fail(fmt.Errorf("expected ErrTokenRevoked, got %v", err))
+	}
+	var apiErr *tkey7.APIError
+	if !errors.As(err, &apiErr) {
+		return steps.Fail(fmt.Errorf("expected an *APIError, got %v", err))
+	}
+	if _, err := client.DigitalAccounts.List(ctx); !errors.Is(err, tkey7.ErrTokenRevoked) {
+		return steps.Fail(fmt.Errorf("expected ErrTokenRevoked again, got %v", err))
+	}
+	steps.Done("%d %s; 2 calls, %d requests reached TKEY7 (a call and its confirming refresh)",
+		apiErr.StatusCode, apiErr.Code, len(srv.Requests())-before)
+
+	steps.Begin("a new token in the token file heals the client")
+	// What an operator does once an administrator created a new token.
+	if err := os.WriteFile(file, []byte(srv.IssueToken()), 0o600); err != nil {
+		return steps.Fail(err)
+	}
+	list, err := client.DigitalAccounts.List(ctx)
+	if err != nil {
+		return steps.Fail(explain(err))
+	}
+	steps.Done("%d accounts with the new token, same client; its session ends %s",
+		len(list.Accounts), client.SessionEnd().UTC().Format(time.RFC3339))
+	return nil
+}
+
+// explain adds to an error of a TKEY7 call what to do about it.
+func explain(err error) error {
+	var apiErr *tkey7.APIError
+	switch {
+	case errors.Is(err, tkey7.ErrTokenRevoked):
+		return fmt.Errorf("%w (an administrator creates a new token in the Web Office; with TKEY7_ACCESS_TOKEN_FILE, writing it there heals the running program)", err)
+	case errors.Is(err, tkey7.ErrSessionExpired):
+		return fmt.Errorf("%w (the token's 24-hour session ended: an administrator creates a new token in the Web Office)", err)
+	case errors.As(err, &apiErr) && apiErr.TroubleshootingID != "":
+		return fmt.Errorf("%w (quote troubleshooting id %s to TKEY7's support)", err, apiErr.TroubleshootingID)
+	}
+	return err
+}
+
+// tokenFile is an access token source reading the token from a file on every call
+// the client makes to it: at start and after a revocation.
+func tokenFile(path string) auth.Source {
+	return auth.SourceFunc(func(context.Context) (auth.Token, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return auth.Token{}, err
+		}
+		return auth.Token{Value: strings.TrimSpace(string(b))}, nil
+	})
 }
