@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -57,7 +58,23 @@ type config struct {
 	extraView     map[string]any
 	echoCreds     bool
 	now           func() time.Time
+	password      string
+	consumerKey   string
+	listener      net.Listener
 }
+
+// WithListener serves on ln (e.g. a listener on a fixed port) instead of a fresh
+// loopback listener; the server closes it on Close.
+func WithListener(ln net.Listener) Option { return func(c *config) { c.listener = ln } }
+
+// WithPassword sets DefaultUsername's DirectLogin password (Password) instead of a
+// random one, so that a configuration holding it stays the same from one run to the
+// next. An empty password is ignored.
+func WithPassword(password string) Option { return func(c *config) { c.password = password } }
+
+// WithConsumerKey sets the consumer key a new server registers (ConsumerKey) instead
+// of a random one. An empty key is ignored.
+func WithConsumerKey(key string) Option { return func(c *config) { c.consumerKey = key } }
 
 // WithDAuthPublicKey makes the fake verify DAuth JWTs with pub (OBP's
 // jwt.public_key_rsa) instead of the key pair it generates. DAuthPrivateKey then
@@ -207,20 +224,16 @@ func NewServer(opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.password == "" {
+		cfg.password = "pw-" + randomHex(12)
+	}
+	if cfg.consumerKey == "" {
+		cfg.consumerKey = randomHex(20)
+	}
 	s := &Server{
 		cfg:         cfg,
-		consumers:   map[string]bool{},
-		users:       map[string]*user{},
-		byName:      map[userKey]string{},
-		banks:       map[string]bool{},
-		accounts:    map[accountKey]*account{},
-		system:      systemViews(),
-		tokens:      map[string]dlToken{},
-		bearers:     map[string]string{},
-		consents:    map[string]string{},
-		seenIDs:     map[string]bool{},
-		password:    "pw-" + randomHex(12),
-		consumerKey: randomHex(20),
+		password:    cfg.password,
+		consumerKey: cfg.consumerKey,
 	}
 	if cfg.priv != nil {
 		s.priv = cfg.priv
@@ -233,13 +246,46 @@ func NewServer(opts ...Option) *Server {
 		s.priv = key
 		s.cfg.pub = &key.PublicKey
 	}
-	s.consumers[s.consumerKey] = true
+	s.reset()
+	var fopts []fake.Option
+	if cfg.listener != nil {
+		fopts = append(fopts, fake.WithListener(cfg.listener))
+	}
+	s.srv = fake.Start(http.HandlerFunc(s.serve), fopts...)
+	return s
+}
+
+// reset puts the users, banks, accounts, views and tokens back where a new server has
+// them.
+func (s *Server) reset() {
+	s.mu.Lock()
+	s.consumers = map[string]bool{s.consumerKey: true}
+	s.users = map[string]*user{}
+	s.byName = map[userKey]string{}
+	s.banks = map[string]bool{}
+	s.accounts = map[accountKey]*account{}
+	s.system = systemViews()
+	s.tokens = map[string]dlToken{}
+	s.bearers = map[string]string{}
+	s.consents = map[string]string{}
+	s.seenIDs = map[string]bool{}
+	s.logins = 0
+	s.dauthCalls = nil
+	s.mu.Unlock()
 	uid := s.AddDirectLoginUser(DefaultUsername, s.password)
 	s.AddAccount(DefaultBankID, DefaultAccountID)
 	_ = s.GrantAccess(DefaultBankID, DefaultAccountID, uid, ViewOwner)
 	s.AddEntitlement(uid, "", RoleCanCreateEntitlementAtAnyBank)
-	s.srv = fake.Start(http.HandlerFunc(s.serve))
-	return s
+}
+
+// Reset puts the instance back where NewServer left it, with the same DAuth key,
+// password and consumer key: only the default bank, account and DirectLogin user
+// exist (the user gets a new id), every other user, view, grant, entitlement,
+// consumer key, DirectLogin token, bearer token and consent is gone, DAuth request
+// ids may be used again, and injected faults and the request log are empty.
+func (s *Server) Reset() {
+	s.reset()
+	s.srv.Reset()
 }
 
 // String describes the server without its credentials (DAuth private key, password,
