@@ -71,7 +71,7 @@ type reply struct {
 // and only then answers. A test that waits for a session (WaitSession) or for the
 // client's answer therefore always finds the callback in Callbacks.
 func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
-	cb := Callback{Method: r.Method, ReceivedAt: time.Now()}
+	cb := Callback{Method: r.Method, ReceivedAt: s.now()}
 	var rep reply
 	apply := s.judge(r, &cb, &rep)
 
@@ -163,7 +163,7 @@ func (s *Server) verifyCallbackJWT(h string) (*callbackClaims, string, error) {
 	alg := peekAlg(tok)
 	var c callbackClaims
 	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(),
-		jwt.WithLeeway(s.leeway))
+		jwt.WithLeeway(s.leeway), jwt.WithTimeFunc(s.now))
 	_, err := p.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return s.providerPub, nil })
 	if err != nil {
 		return &c, alg, fmt.Errorf("rejected Authorization JWT: %w", err)
@@ -200,7 +200,7 @@ func ok(cb *Callback, rep *reply, data any, meta map[string]any) {
 	if meta == nil {
 		meta = map[string]any{}
 	}
-	meta["time"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	meta["time"] = cb.ReceivedAt.UTC().Format("2006-01-02T15:04:05.000Z")
 	rep.status, rep.body = http.StatusOK, map[string]any{"data": data, "meta": meta}
 }
 
@@ -241,7 +241,7 @@ func (s *Server) sessionCallbackLocked(cb *Callback, rep *reply) {
 	case ss.Status != SessionOpen:
 		fail(cb, rep, http.StatusBadRequest, ClassSessionClosed, "session is already closed ("+string(ss.Status)+")")
 		return
-	case time.Now().After(ss.ExpiresAt):
+	case s.now().After(ss.ExpiresAt):
 		fail(cb, rep, http.StatusUnauthorized, ClassSessionExpired, "session expired")
 		return
 	}
@@ -362,7 +362,7 @@ func (s *Server) tokensRevokeLocked(cb *Callback, rep *reply, value string) {
 		switch {
 		case t.Status == TokenRevoked:
 			fail(cb, rep, http.StatusUnauthorized, ClassTokenRevoked, "token is revoked")
-		case !t.ExpiresAt.IsZero() && time.Now().After(t.ExpiresAt):
+		case !t.ExpiresAt.IsZero() && s.now().After(t.ExpiresAt):
 			fail(cb, rep, http.StatusUnauthorized, ClassTokenExpired, "token is expired")
 		default:
 			t.Status = TokenRevoked

@@ -137,7 +137,7 @@ func (s *Server) RequestJWT(data any, ttl time.Duration) (string, error) {
 	if data == nil {
 		data = map[string]any{}
 	}
-	claims := map[string]any{"data": data, "exp": time.Now().Add(ttl).Unix()}
+	claims := map[string]any{"data": data, "exp": s.now().Add(ttl).Unix()}
 	if s.issuer != "" {
 		claims["iss"] = s.issuer
 	}
@@ -253,7 +253,7 @@ func (s *Server) ClientJWT(clientID int64, data any, ttl time.Duration) (string,
 	if ttl == 0 {
 		ttl = s.requestTTL
 	}
-	tok, err := signRS256(cl.Key, map[string]any{"data": data, "exp": time.Now().Add(ttl).Unix()}, true)
+	tok, err := signRS256(cl.Key, map[string]any{"data": data, "exp": s.now().Add(ttl).Unix()}, true)
 	if err != nil {
 		return "", err
 	}
@@ -263,7 +263,7 @@ func (s *Server) ClientJWT(clientID int64, data any, ttl time.Duration) (string,
 // originalRequest builds {"client_jwt": "Bearer ...", "client_payload": {"data": data,
 // "exp": ...}}, the TPP's request relayed by Salt Edge.
 func (c *Connector) originalRequest(data map[string]any) (map[string]any, error) {
-	exp := time.Now().Add(c.s.requestTTL).Unix()
+	exp := c.s.now().Add(c.s.requestTTL).Unix()
 	jwtStr, err := c.s.ClientJWT(c.ClientID, data, c.s.requestTTL)
 	if err != nil {
 		return nil, err

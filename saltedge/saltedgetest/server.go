@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"sync"
@@ -65,6 +66,10 @@ type Server struct {
 	requestTTL  time.Duration
 	sessionTTL  time.Duration
 	leeway      time.Duration
+	now         func() time.Time
+	// initial is what Reset goes back to: the signing key and the clients at start.
+	initialSigning *signingKey
+	initialClients []Client
 
 	mu          sync.Mutex
 	changed     chan struct{} // closed and replaced on every state change
@@ -91,7 +96,25 @@ type config struct {
 	leeway      *time.Duration
 	clients     []Client
 	noDefault   bool
+	now         func() time.Time
+	listener    net.Listener
 }
+
+// WithClock makes the server read the time from now instead of time.Now: session
+// expiry (WithSessionTTL), token expiry, the exp it checks on callbacks (with
+// WithLeeway) and the exp of the JWTs it signs then follow a clock the caller moves.
+// now must be safe for concurrent use. A nil now is ignored.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithListener serves the callback API on ln (e.g. a listener on a fixed port)
+// instead of a fresh loopback listener; the server closes it on Close.
+func WithListener(ln net.Listener) Option { return func(c *config) { c.listener = ln } }
 
 // WithSigningKey sets Salt Edge's own key pair, which signs every request the fake
 // sends to a connector. By default a fresh RSA-2048 key is generated.
@@ -172,9 +195,13 @@ func NewServer(opts ...Option) *Server {
 		requestTTL:  c.requestTTL,
 		sessionTTL:  c.sessionTTL,
 		leeway:      DefaultLeeway,
+		now:         time.Now,
 		changed:     make(chan struct{}),
 		sessions:    map[string]*session{},
 		clients:     map[int64]*Client{},
+	}
+	if c.now != nil {
+		s.now = c.now
 	}
 	if c.issuer != nil {
 		s.issuer = *c.issuer
@@ -191,7 +218,8 @@ func NewServer(opts ...Option) *Server {
 	if c.signingKey == nil {
 		c.signingKey = mustKey()
 	}
-	s.signing.Store(&signingKey{key: c.signingKey, kid: c.signingKID})
+	s.initialSigning = &signingKey{key: c.signingKey, kid: c.signingKID}
+	s.signing.Store(s.initialSigning)
 	if s.providerPub == nil {
 		if s.providerKey == nil {
 			s.providerKey = mustKey()
@@ -211,10 +239,38 @@ func NewServer(opts ...Option) *Server {
 	}
 	for _, cl := range clients {
 		s.AddClient(cl)
+		app, _ := s.ClientApp(cl.ID)
+		s.initialClients = append(s.initialClients, app)
 	}
 	s.transport = http.DefaultTransport.(*http.Transport).Clone()
-	s.fs = fake.Start(http.HandlerFunc(s.serveCallback))
+	var fopts []fake.Option
+	if c.listener != nil {
+		fopts = append(fopts, fake.WithListener(c.listener))
+	}
+	s.fs = fake.Start(http.HandlerFunc(s.serveCallback), fopts...)
 	return s
+}
+
+// Reset puts the server back where NewServer left it, with the same keys and App-Id
+// and App-Secret: no session is open, no token is known (token ids start again at
+// 1), the callback log is empty, the TPP client applications are the ones it started
+// with (with their keys), a RotateSigningKey is undone, and injected faults and the
+// request log are gone. Goroutines in WaitSession or WaitCallbacks keep waiting.
+func (s *Server) Reset() {
+	s.signing.Store(s.initialSigning)
+	s.mu.Lock()
+	s.sessions = map[string]*session{}
+	s.tokens = nil
+	s.nextTokenID = 0
+	s.callbacks = nil
+	s.clients = map[int64]*Client{}
+	for _, cl := range s.initialClients {
+		cl.Scopes = append([]string(nil), cl.Scopes...)
+		s.clients[cl.ID] = &cl
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	s.fs.Reset()
 }
 
 // URL is the fake's base URL: the connector's client uses it as its base URL
@@ -393,7 +449,7 @@ func (s *Server) openLocked(secret string) {
 	if _, ok := s.sessions[secret]; ok {
 		return
 	}
-	now := time.Now()
+	now := s.now()
 	s.sessions[secret] = &session{Session{Secret: secret, Status: SessionOpen,
 		OpenedAt: now, ExpiresAt: now.Add(s.sessionTTL)}}
 	s.notifyLocked()
@@ -494,7 +550,7 @@ func (s *Server) AddToken(token, customerID string, expiresAt time.Time) int64 {
 func (s *Server) addTokenLocked(token, customerID string, expiresAt time.Time) int64 {
 	s.nextTokenID++
 	s.tokens = append(s.tokens, &tokenRecord{Token{ID: s.nextTokenID, Token: token,
-		Status: TokenActive, CustomerID: customerID, CreatedAt: time.Now(), ExpiresAt: expiresAt}})
+		Status: TokenActive, CustomerID: customerID, CreatedAt: s.now(), ExpiresAt: expiresAt}})
 	s.notifyLocked()
 	return s.nextTokenID
 }
