@@ -45,18 +45,7 @@ type TransportError struct {
 
 func (e *TransportError) Error() string {
 	var b strings.Builder
-	if e.Provider != "" {
-		b.WriteString(e.Provider)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Method)
-	b.WriteByte(' ')
-	b.WriteString(e.URL)
-	if e.RequestID != "" {
-		b.WriteString(" (request id ")
-		b.WriteString(e.RequestID)
-		b.WriteByte(')')
-	}
+	writeCall(&b, e.Provider, e.Method, e.URL, e.RequestID)
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
 	}
@@ -69,6 +58,24 @@ func (e *TransportError) Error() string {
 		b.WriteString(e.Err.Error())
 	}
 	return b.String()
+}
+
+// writeCall writes the start shared by the messages of TransportError and
+// OutcomeUnknownError: "provider: METHOD url (request id ID)", the provider and the
+// request id left out when empty.
+func writeCall(b *strings.Builder, provider, method, url, requestID string) {
+	if provider != "" {
+		b.WriteString(provider)
+		b.WriteString(": ")
+	}
+	b.WriteString(method)
+	b.WriteByte(' ')
+	b.WriteString(url)
+	if requestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(requestID)
+		b.WriteByte(')')
+	}
 }
 
 // Unwrap returns the underlying cause (a net error, context.Canceled, ...).
@@ -97,18 +104,7 @@ type OutcomeUnknownError struct {
 
 func (e *OutcomeUnknownError) Error() string {
 	var b strings.Builder
-	if e.Provider != "" {
-		b.WriteString(e.Provider)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Method)
-	b.WriteByte(' ')
-	b.WriteString(e.URL)
-	if e.RequestID != "" {
-		b.WriteString(" (request id ")
-		b.WriteString(e.RequestID)
-		b.WriteByte(')')
-	}
+	writeCall(&b, e.Provider, e.Method, e.URL, e.RequestID)
 	fmt.Fprintf(&b, ": answered %d %s: ", e.StatusCode, http.StatusText(e.StatusCode))
 	b.WriteString(ErrOutcomeUnknown.Error())
 	if e.Err != nil {
