@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/banksdk/banksdk/auth"
 )
@@ -20,11 +21,39 @@ import (
 // token. If Source has Acquire(ctx) (auth.KeepAlive does), the token is held until the
 // attempt's answer arrives, so a refresh never retires it while a request carrying it
 // is in flight.
+//
+// A HeaderToken made with NewHeaderToken also keeps the header value of the last
+// token it sent, so that the attempts carrying the same token do not build it again.
 type HeaderToken struct {
 	Source auth.Source
 	Header string
 	Prefix string
+
+	memo *headerMemo // nil in a HeaderToken literal: the value is built per attempt
 }
+
+// NewHeaderToken returns a HeaderToken that sends the token of src in header as
+// prefix + token, building that value once per token rather than once per attempt.
+func NewHeaderToken(src auth.Source, header, prefix string) HeaderToken {
+	return HeaderToken{Source: src, Header: header, Prefix: prefix, memo: new(headerMemo)}
+}
+
+// headerMemo holds the header value HeaderToken built for the last token it sent.
+// Copies of a HeaderToken share it.
+type headerMemo struct {
+	last atomic.Pointer[memoValue]
+}
+
+// memoValue is one token and the header values carrying it. value is shared by the
+// attempts' header maps and never written: it has no spare capacity, so appending to
+// it (Header.Add) copies it.
+type memoValue struct {
+	token string
+	value []string
+}
+
+// GoString keeps the memoised token out of %#v.
+func (*headerMemo) GoString() string { return "memo" }
 
 type acquirer interface {
 	Acquire(ctx context.Context) (auth.Token, func(), error)
@@ -59,7 +88,16 @@ func (h HeaderToken) AuthorizeLease(ctx context.Context, req *http.Request, body
 }
 
 func (h HeaderToken) set(req *http.Request, tok auth.Token) {
-	req.Header[h.name()] = []string{h.Prefix + tok.Value}
+	if h.memo == nil {
+		req.Header[h.name()] = []string{h.Prefix + tok.Value}
+		return
+	}
+	m := h.memo.last.Load()
+	if m == nil || m.token != tok.Value {
+		m = &memoValue{token: tok.Value, value: []string{h.Prefix + tok.Value}}
+		h.memo.last.Store(m)
+	}
+	req.Header[h.name()] = m.value
 }
 
 func (h HeaderToken) name() string {
@@ -132,28 +170,48 @@ func (c Chain) Authorize(ctx context.Context, req *http.Request, body []byte) er
 
 // AuthorizeLease implements Leaser.
 func (c Chain) AuthorizeLease(ctx context.Context, req *http.Request, body []byte) (func(), error) {
+	// Most chains hold one Leaser or none: its release is returned as it is, and a
+	// list of releases is only made for two or more.
 	var releases []func()
-	releaseAll := func() {
-		for _, r := range releases {
-			r()
-		}
-	}
+	single := func() {}
+	leases := 0
 	for _, a := range c {
+		var err error
 		if l, ok := a.(Leaser); ok {
-			release, err := l.AuthorizeLease(ctx, req, body)
-			if err != nil {
-				releaseAll()
-				return nil, err
+			var release func()
+			release, err = l.AuthorizeLease(ctx, req, body)
+			if err == nil {
+				switch leases++; leases {
+				case 1:
+					single = release
+				case 2:
+					releases = append(releases, single, release)
+				default:
+					releases = append(releases, release)
+				}
+				continue
 			}
-			releases = append(releases, release)
-			continue
+		} else {
+			err = a.Authorize(ctx, req, body)
 		}
-		if err := a.Authorize(ctx, req, body); err != nil {
-			releaseAll()
+		if err != nil {
+			if leases == 1 {
+				single()
+			}
+			releaseAll(releases)
 			return nil, err
 		}
 	}
-	return releaseAll, nil
+	if leases <= 1 {
+		return single, nil
+	}
+	return func() { releaseAll(releases) }, nil
+}
+
+func releaseAll(releases []func()) {
+	for _, r := range releases {
+		r()
+	}
 }
 
 // Renew implements Renewer: every member that is a Renewer is told; the request is

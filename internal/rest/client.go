@@ -21,6 +21,7 @@ import (
 type Client struct {
 	cfg          Config
 	base         *url.URL
+	basePath     string // base's escaped path without its trailing slash
 	log          *slog.Logger
 	rc           *retryablehttp.Client
 	ownTransport bool // the base transport is a clone this client made
@@ -38,7 +39,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, base: base, log: cfg.Logger,
+	c := &Client{cfg: cfg, base: base, basePath: strings.TrimSuffix(base.EscapedPath(), "/"), log: cfg.Logger,
 		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"}, noHeader: http.Header{}}
 	at := &attemptTransport{client: c}
 	hc, own, err := cfg.buildHTTPClient(at)
@@ -221,7 +222,7 @@ func (c *Client) buildURL(req *Request) (*url.URL, error) {
 		}
 	} else {
 		var err error
-		if u, err = joinPath(c.base, req.Path); err != nil {
+		if u, err = joinPath(c.base, c.basePath, req.Path); err != nil {
 			return nil, err
 		}
 	}

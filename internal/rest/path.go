@@ -32,31 +32,75 @@ func Path(segments ...string) (string, error) {
 }
 
 // checkRelPath validates an escaped relative path (as built by Path): no query, no
-// fragment, no dot segments.
+// fragment, no dot segments, written or escaped ("%2e"), and no invalid escape. It
+// allocates nothing for a valid path.
 func checkRelPath(p string) error {
 	if strings.ContainsAny(p, "?#") {
 		return fmt.Errorf("path %q: must not contain '?' or '#' (escape segments with rest.Path; put queries in Request.Query)", p)
 	}
-	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
-		un, err := url.PathUnescape(seg)
-		if err != nil {
+	rest := strings.Trim(p, "/")
+	for {
+		seg, tail, more := strings.Cut(rest, "/")
+		if !validEscapes(seg) {
+			_, err := url.PathUnescape(seg)
 			return fmt.Errorf("path %q: %w", p, err)
 		}
-		if seg == "." || seg == ".." || un == "." || un == ".." {
+		if isDotSegment(seg) {
 			return fmt.Errorf("path %q: dot segments are not allowed", p)
 		}
+		if !more {
+			return nil
+		}
+		rest = tail
 	}
-	return nil
 }
 
-// joinPath resolves an escaped relative path against the base URL.
-func joinPath(base *url.URL, p string) (*url.URL, error) {
+// validEscapes reports whether every '%' in seg starts an escape of two hex digits,
+// as url.PathUnescape requires.
+func validEscapes(seg string) bool {
+	for i := strings.IndexByte(seg, '%'); i >= 0; {
+		if i+2 >= len(seg) || !isHex(seg[i+1]) || !isHex(seg[i+2]) {
+			return false
+		}
+		j := strings.IndexByte(seg[i+3:], '%')
+		if j < 0 {
+			break
+		}
+		i += 3 + j
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// isDotSegment reports whether the escaped segment seg (with valid escapes) is "." or
+// "..", written or escaped.
+func isDotSegment(seg string) bool {
+	dots := 0
+	for i := 0; i < len(seg); dots++ {
+		switch {
+		case seg[i] == '.':
+			i++
+		case seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'e' || seg[i+2] == 'E'):
+			i += 3
+		default:
+			return false
+		}
+	}
+	return dots == 1 || dots == 2
+}
+
+// joinPath resolves an escaped relative path against the base URL, whose escaped path
+// without its trailing slash is basePath (computed once per client).
+func joinPath(base *url.URL, basePath, p string) (*url.URL, error) {
 	if err := checkRelPath(p); err != nil {
 		return nil, err
 	}
-	escaped := strings.TrimSuffix(base.EscapedPath(), "/")
+	escaped := basePath
 	if p != "" {
-		escaped += "/" + strings.TrimPrefix(p, "/")
+		escaped = basePath + "/" + strings.TrimPrefix(p, "/")
 	}
 	unescaped, err := url.PathUnescape(escaped)
 	if err != nil {

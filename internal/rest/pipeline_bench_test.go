@@ -84,7 +84,7 @@ func newBenchPair(b *testing.B, body []byte) *benchPair {
 	if err := cfg.SetHTTPClient(&http.Client{Transport: benchTransport()}); err != nil {
 		b.Fatal(err)
 	}
-	cfg.Authorizer = HeaderToken{Source: auth.StaticSource(auth.Token{Value: benchToken}), Prefix: "Bearer "}
+	cfg.Authorizer = NewHeaderToken(auth.StaticSource(auth.Token{Value: benchToken}), "Authorization", "Bearer ")
 	c, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -396,7 +396,7 @@ func BenchmarkOverhead(b *testing.B) {
 	if err := cfg.SetHTTPClient(&http.Client{Transport: tr}); err != nil {
 		b.Fatal(err)
 	}
-	cfg.Authorizer = HeaderToken{Source: auth.StaticSource(auth.Token{Value: benchToken}), Prefix: "Bearer "}
+	cfg.Authorizer = NewHeaderToken(auth.StaticSource(auth.Token{Value: benchToken}), "Authorization", "Bearer ")
 	c, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
