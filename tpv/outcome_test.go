@@ -2,7 +2,6 @@ package tpv_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -11,36 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/fake"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/tpv"
 	"github.com/banksdk/banksdk/tpv/tpvtest"
 )
 
 // The outcome model against the fake portal, with a proxy in front of it that lets
-// the portal act and then breaks the answer.
+// the portal act and then breaks the answer (fake.OutcomeFaults).
 
-// breaking are answers that leave the outcome unknown; status is the status the
-// *APIError must carry (0: a 2xx whose body cannot be used).
-var breaking = []struct {
-	name   string
-	fault  fake.Fault
-	status int
-}{
-	{"cut 2xx body", fake.CutBody(), 0},
-	{"malformed 2xx body", fake.ActThenMalformed(), 0},
-	{"500", fake.ActThen(http.StatusInternalServerError, `{"error":"internal error"}`), http.StatusInternalServerError},
-	{"502", fake.ActThen(http.StatusBadGateway, `<html>bad gateway</html>`), http.StatusBadGateway},
-	{"503 without Retry-After", fake.ActThen(http.StatusServiceUnavailable, ""), http.StatusServiceUnavailable},
-	{"504", fake.ActThen(http.StatusGatewayTimeout, ""), http.StatusGatewayTimeout},
-}
+const outcomeErrorBody = `{"error":"internal error"}`
 
-// refusals prove the portal did not act; the proxy answers them without forwarding.
-var refusals = []struct {
-	name  string
-	fault fake.Fault
-}{
-	{"429", fake.Status(http.StatusTooManyRequests, `{"error":"too many requests"}`)},
-	{"503 with Retry-After", fake.Status(http.StatusServiceUnavailable, "").WithRetryAfter("0")},
-}
+var outcomeAPIStatus = testkit.StatusOf(func(e *tpv.APIError) int { return e.StatusCode })
 
 type outcomeEnv struct {
 	portal *tpvtest.Server
@@ -64,97 +44,74 @@ func setupOutcome(t *testing.T) outcomeEnv {
 	return outcomeEnv{portal: portal, proxy: proxy, c: c}
 }
 
-func assertOutcomeUnknown(t *testing.T, err error, status int, secret string) {
-	t.Helper()
-	require.Error(t, err)
-	assert.ErrorIs(t, err, tpv.ErrOutcomeUnknown)
-	assert.NotContains(t, err.Error(), secret)
-	var ae *tpv.APIError
-	if status == 0 {
-		assert.False(t, errors.As(err, &ae), "a 2xx is not an API error: %v", err)
-		return
-	}
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, status, ae.StatusCode)
+// noSecretIn checks that an error keeps the app secret out of its text.
+func (e outcomeEnv) noSecretIn(t *testing.T, err error) {
+	assert.NotContains(t, err.Error(), e.portal.AppSecret())
 }
 
-func TestSubmitTPVBrokenAfterThePortalActed(t *testing.T) {
-	for _, b := range breaking {
-		t.Run(b.name, func(t *testing.T) {
+func TestSubmitTPVOutcome(t *testing.T) {
+	testkit.RunOutcomeMatrix(t, testkit.OutcomeCall[tpv.Confirmation]{
+		ErrorBody: outcomeErrorBody,
+		APIStatus: outcomeAPIStatus,
+		Start: func(t *testing.T) testkit.OutcomeRun[tpv.Confirmation] {
 			e := setupOutcome(t)
-			e.proxy.Inject(1, b.fault.On(http.MethodPost, tpvtest.PathTPV))
-
-			_, err := e.c.SubmitTPV(context.Background(), seedSale())
-
-			assertOutcomeUnknown(t, err, b.status, e.portal.AppSecret())
-			assert.Len(t, e.portal.Submissions(), 1, "the portal stored the sale once")
-			assert.Equal(t, 1, e.portal.Count(http.MethodPost, tpvtest.PathTPV))
-			assert.Equal(t, 1, e.proxy.Count(http.MethodPost, tpvtest.PathTPV), "the client sent it once")
-		})
-	}
-}
-
-func TestSubmitTPVRefusedIsResent(t *testing.T) {
-	for _, r := range refusals {
-		t.Run(r.name, func(t *testing.T) {
-			e := setupOutcome(t)
-			e.proxy.Inject(1, r.fault.On(http.MethodPost, tpvtest.PathTPV))
-
-			conf, err := e.c.SubmitTPV(context.Background(), seedSale())
-
-			require.NoError(t, err)
-			subs := e.portal.Submissions()
-			require.Len(t, subs, 1, "the portal acted once")
-			assert.Equal(t, subs[0].ConfirmationCode, conf.Code)
-			assert.Equal(t, 2, e.proxy.Count(http.MethodPost, tpvtest.PathTPV), "re-sent after the refusal")
-		})
-	}
+			return testkit.OutcomeRun[tpv.Confirmation]{
+				Proxy: e.proxy, Method: http.MethodPost, Path: tpvtest.PathTPV,
+				Call: func(ctx context.Context) (tpv.Confirmation, error) {
+					return e.c.SubmitTPV(ctx, seedSale())
+				},
+				Acted:    func() int { return len(e.portal.Submissions()) },
+				Received: func() int { return e.portal.Count(http.MethodPost, tpvtest.PathTPV) },
+				Unknown:  e.noSecretIn,
+				Resent: func(t *testing.T, conf tpv.Confirmation) {
+					subs := e.portal.Submissions()
+					require.Len(t, subs, 1)
+					assert.Equal(t, subs[0].ConfirmationCode, conf.Code)
+				},
+			}
+		},
+	})
 }
 
 // SendDigital and QueueCall contact the customer: the same rules.
-func TestSendDigitalAndQueueCallBrokenAfterThePortalActed(t *testing.T) {
+func TestSendDigitalAndQueueCallOutcome(t *testing.T) {
 	calls := []struct {
 		name  string
 		path  string
-		call  func(*tpv.Client, string) error
+		call  func(*tpv.Client, context.Context, string) (tpv.Result, error)
 		acted func(*tpvtest.Server) []string
 	}{
-		{"SendDigital", tpvtest.PathDigitalSend, func(c *tpv.Client, code string) error {
-			_, err := c.SendDigital(context.Background(), code)
-			return err
-		}, (*tpvtest.Server).DigitalSends},
-		{"QueueCall", tpvtest.PathQueueCall, func(c *tpv.Client, code string) error {
-			_, err := c.QueueCall(context.Background(), code)
-			return err
-		}, (*tpvtest.Server).QueuedCalls},
+		{"SendDigital", tpvtest.PathDigitalSend, (*tpv.Client).SendDigital, (*tpvtest.Server).DigitalSends},
+		{"QueueCall", tpvtest.PathQueueCall, (*tpv.Client).QueueCall, (*tpvtest.Server).QueuedCalls},
 	}
 	for _, call := range calls {
-		for _, b := range breaking {
-			t.Run(call.name+"/"+b.name, func(t *testing.T) {
-				e := setupOutcome(t)
-				conf, err := e.c.SubmitTPV(context.Background(), seedSale())
-				require.NoError(t, err)
-				e.proxy.Inject(1, b.fault.On(http.MethodPost, call.path))
-
-				err = call.call(e.c, conf.Code)
-
-				assertOutcomeUnknown(t, err, b.status, e.portal.AppSecret())
-				assert.Equal(t, []string{conf.Code}, call.acted(e.portal), "the portal acted once")
-				assert.Equal(t, 1, e.proxy.Count(http.MethodPost, call.path+"/"+conf.Code), "the client sent it once")
+		t.Run(call.name, func(t *testing.T) {
+			testkit.RunOutcomeMatrix(t, testkit.OutcomeCall[tpv.Result]{
+				ErrorBody: outcomeErrorBody,
+				APIStatus: outcomeAPIStatus,
+				Start: func(t *testing.T) testkit.OutcomeRun[tpv.Result] {
+					e := setupOutcome(t)
+					conf, err := e.c.SubmitTPV(context.Background(), seedSale())
+					require.NoError(t, err)
+					path := call.path + "/" + conf.Code
+					actedOnce := func(t *testing.T) {
+						assert.Equal(t, []string{conf.Code}, call.acted(e.portal), "the portal acted once, on the sale")
+					}
+					return testkit.OutcomeRun[tpv.Result]{
+						Proxy: e.proxy, Method: http.MethodPost, Path: path,
+						Call: func(ctx context.Context) (tpv.Result, error) {
+							return call.call(e.c, ctx, conf.Code)
+						},
+						Acted:    func() int { return len(call.acted(e.portal)) },
+						Received: func() int { return e.portal.Count(http.MethodPost, path) },
+						Unknown: func(t *testing.T, err error) {
+							e.noSecretIn(t, err)
+							actedOnce(t)
+						},
+						Resent: func(t *testing.T, _ tpv.Result) { actedOnce(t) },
+					}
+				},
 			})
-		}
-		for _, r := range refusals {
-			t.Run(call.name+"/"+r.name, func(t *testing.T) {
-				e := setupOutcome(t)
-				conf, err := e.c.SubmitTPV(context.Background(), seedSale())
-				require.NoError(t, err)
-				e.proxy.Inject(1, r.fault.On(http.MethodPost, call.path))
-
-				require.NoError(t, call.call(e.c, conf.Code))
-
-				assert.Equal(t, []string{conf.Code}, call.acted(e.portal), "the portal acted once")
-				assert.Equal(t, 2, e.proxy.Count(http.MethodPost, call.path+"/"+conf.Code), "re-sent after the refusal")
-			})
-		}
+		})
 	}
 }
