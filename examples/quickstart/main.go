@@ -5,7 +5,9 @@
 //	go run ./examples/quickstart -provider kh # one provider
 //	go run ./examples/quickstart -v           # also show the HTTP exchanges (secrets redacted)
 //
-// It exits non-zero if any step fails.
+// Its flows are short versions of the example programs' (examples/<provider>), which
+// also talk to the real APIs; -h names them and their environment variables. It
+// exits 1 if any step fails, 2 on bad usage.
 package main
 
 import (
@@ -18,12 +20,44 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/banksdk/banksdk/examples/internal/exampleutil"
 )
 
-// flow is one provider's main flow.
+const usage = `Usage: go run ./examples/quickstart [flags]
+
+Runs every provider's main flow with the banksdk clients against the built-in fake
+servers, offline, printing one line per step with its duration, then a summary. It
+exits 1 if a step fails.
+
+Each provider has an example program with the whole flow, which talks to the real API
+when its environment variables are set and to the fake otherwise
+(go run ./examples/<provider> -h describes them):
+  go run ./examples/tkey7     TKEY7_BASE_URL with one of TKEY7_ACCESS_TOKEN and
+                              TKEY7_ACCESS_TOKEN_FILE; optional TKEY7_ISSUED_AT
+  go run ./examples/tpv       TPV_BASE_URL, TPV_APP_TOKEN and TPV_APP_SECRET; the example
+                              sale is submitted only with TPV_SUBMIT_EXAMPLE_SALE=yes
+  go run ./examples/kh        KH_BASE_URL, KH_CERT_FILE, KH_KEY_FILE, KH_APP_TOKEN and
+                              KH_PSU_PASSWORD; optional KH_APP_ID, KH_PSU_ID, KH_OTP,
+                              KH_PSU_IP and KH_CREDITOR_IBAN
+  go run ./examples/obp       OBP_BASE_URL with DAuth (OBP_DAUTH_KEY_FILE,
+                              OBP_DAUTH_SMART_CONTRACT, OBP_DAUTH_NETWORK,
+                              OBP_DAUTH_CONSUMER_KEY, optional OBP_DAUTH_MSG_SENDER) or
+                              DirectLogin (OBP_USERNAME, OBP_PASSWORD, OBP_CONSUMER_KEY,
+                              optional OBP_GRANT_USER_ID); OBP_BANK_ID and OBP_ACCOUNT_ID
+                              for the account steps; optional OBP_VERSION
+  go run ./examples/saltedge  serves the connector with SALTEDGE_APP_ID, one of
+                              SALTEDGE_APP_SECRET and SALTEDGE_APP_SECRET_FILE,
+                              SALTEDGE_PRIVATE_KEY_FILE and SALTEDGE_PUBLIC_KEY_FILE;
+                              optional SALTEDGE_LISTEN_ADDR, SALTEDGE_BASE_URL and
+                              SALTEDGE_PUBLIC_URL
+`
+
+// flow is one provider's main flow against its fake: it prints its steps with steps
+// and gives its clients logger.
 type flow struct {
 	name string
-	run  func(ctx context.Context, r *runner) error
+	run  func(ctx context.Context, steps *exampleutil.Steps, logger *slog.Logger) error
 }
 
 // flows lists every provider, in the order they run (see order).
@@ -32,35 +66,11 @@ var flows []flow
 // order is the order the providers run in.
 var order = []string{"tkey7", "tpv", "kh", "obp", "saltedge"}
 
-func register(name string, run func(ctx context.Context, r *runner) error) {
+func register(name string, run func(ctx context.Context, steps *exampleutil.Steps, logger *slog.Logger) error) {
 	flows = append(flows, flow{name: name, run: run})
 	slices.SortStableFunc(flows, func(a, b flow) int {
 		return slices.Index(order, a.name) - slices.Index(order, b.name)
 	})
-}
-
-// runner prints steps and remembers failures.
-type runner struct {
-	out      io.Writer
-	logger   *slog.Logger
-	provider string
-	steps    int
-	failed   []string
-}
-
-// Step runs fn, prints its outcome and duration, and returns its error.
-func (r *runner) Step(name string, fn func() (string, error)) error {
-	r.steps++
-	start := time.Now()
-	detail, err := fn()
-	d := time.Since(start).Round(100 * time.Microsecond)
-	if err != nil {
-		r.failed = append(r.failed, r.provider+": "+name)
-		fmt.Fprintf(r.out, "  FAIL  %-8s %-54s %9v  %v\n", r.provider, name, d, err)
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	fmt.Fprintf(r.out, "  ok    %-8s %-54s %9v  %s\n", r.provider, name, d, detail)
-	return nil
 }
 
 func main() {
@@ -73,12 +83,13 @@ func run(args []string, stdout, stderr io.Writer, flows []flow) int {
 	fs.SetOutput(stderr)
 	only := fs.String("provider", "", "run one provider: "+names(flows))
 	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never secrets)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
+		return code
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logger = exampleutil.Logger(stderr, true)
 	}
 	selected := flows
 	if *only != "" {
@@ -97,23 +108,27 @@ func run(args []string, stdout, stderr io.Writer, flows []flow) int {
 		fmt.Fprintln(stderr, "no provider flows are built in")
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	r := &runner{out: stdout, logger: logger}
 	start := time.Now()
+	count := 0
+	var failed []string
 	fmt.Fprintln(stdout, "banksdk quickstart: every flow runs against the built-in fake servers")
 	for _, f := range selected {
-		r.provider = f.name
 		fmt.Fprintf(stdout, "\n%s\n", f.name)
-		if err := f.run(ctx, r); err != nil && !strings.Contains(strings.Join(r.failed, "\n"), f.name+":") {
-			r.failed = append(r.failed, f.name+": "+err.Error())
+		steps := exampleutil.NewSteps(stdout, f.name)
+		err := f.run(ctx, steps, logger)
+		count += steps.Count()
+		failed = append(failed, steps.Failed()...)
+		if err != nil && len(steps.Failed()) == 0 { // failed outside a step, e.g. starting its fake
+			failed = append(failed, f.name+": "+err.Error())
 			fmt.Fprintf(stdout, "  FAIL  %-8s %v\n", f.name, err)
 		}
 	}
-	fmt.Fprintf(stdout, "\n%d steps across %d providers in %v: ", r.steps, len(selected), time.Since(start).Round(time.Millisecond))
-	if len(r.failed) > 0 {
-		fmt.Fprintf(stdout, "%d failed\n", len(r.failed))
-		for _, f := range r.failed {
+	fmt.Fprintf(stdout, "\n%d steps across %d providers in %v: ", count, len(selected), time.Since(start).Round(time.Millisecond))
+	if len(failed) > 0 {
+		fmt.Fprintf(stdout, "%d failed\n", len(failed))
+		for _, f := range failed {
 			fmt.Fprintf(stdout, "  - %s\n", f)
 		}
 		return 1

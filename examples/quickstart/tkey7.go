@@ -2,39 +2,51 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
-	"github.com/banksdk/banksdk/examples/internal/demo"
+	"github.com/banksdk/banksdk/examples/internal/exampleutil"
 	"github.com/banksdk/banksdk/tkey7"
-	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
 
-// tkey7Interval stands in for the keep-alive's 10-minute refresh interval.
-const tkey7Interval = 20 * time.Millisecond
-
 func init() {
-	register("tkey7", func(ctx context.Context, r *runner) error {
-		// The fake's 15-minute revoke window runs on a clock the idle step moves.
-		clock := tkey7test.NewClock(time.Time{})
-		srv := tkey7test.NewServer(tkey7test.WithClock(clock.Now), tkey7test.WithRotation())
+	register("tkey7", func(ctx context.Context, steps *exampleutil.Steps, logger *slog.Logger) error {
+		// The fake's 15-minute revoke window runs on a clock the idle step moves; the
+		// keep-alive refreshes every 20 ms instead of every 10 minutes.
+		srv, clock := exampleutil.TKEY7Fake()
 		defer srv.Close()
-		issued := srv.IssueToken()
-		// The token comes from a source an operator updates (a secret manager in
-		// production), so a revoked one is replaced without a new client.
-		box := &demo.TokenBox{}
-		box.Put(issued)
-		c, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessTokenSource(box),
-			tkey7.WithRefreshInterval(tkey7Interval), tkey7.WithLogger(r.logger))
+		c, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(srv.IssueToken(), time.Time{}),
+			tkey7.WithRefreshInterval(20*time.Millisecond), tkey7.WithLogger(logger))
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		if err := demo.TKEY7(ctx, r, c); err != nil {
-			return err
+
+		steps.Begin("list digital accounts")
+		list, err := c.DigitalAccounts.List(ctx)
+		if err != nil {
+			return steps.Fail(err)
 		}
-		if err := demo.TKEY7KeepAlive(ctx, r, c, srv, clock, issued); err != nil {
-			return err
+		steps.Done("%d account documents (raw JSON: the schema is not documented)", len(list.Accounts))
+
+		steps.Begin("an unknown account: *tkey7.APIError")
+		_, err = c.DigitalAccounts.Get(ctx, "no-such-account")
+		var apiErr *tkey7.APIError
+		if !errors.As(err, &apiErr) {
+			return steps.Fail(fmt.Errorf("expected an *tkey7.APIError, got %v", err))
 		}
-		return demo.TKEY7NewToken(ctx, r, c, srv, box)
+		steps.Done("%d %s (troubleshooting id %s)", apiErr.StatusCode, apiErr.Code, apiErr.TroubleshootingID)
+
+		steps.Begin("stay idle for 3.5 revoke windows (fake clock)")
+		if err := exampleutil.IdleRevokeWindows(ctx, srv, clock, 7); err != nil {
+			return steps.Fail(err)
+		}
+		if _, err := c.DigitalAccounts.List(ctx); err != nil {
+			return steps.Fail(err) // ErrTokenRevoked had the keep-alive missed a window
+		}
+		steps.Done("%d refreshes in the background; token still valid", c.Refreshes())
+		return nil
 	})
 }
