@@ -1,7 +1,7 @@
 package saltedge_test
 
 import (
-	"errors"
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -10,12 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/fake"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/saltedge"
 	"github.com/banksdk/banksdk/saltedge/saltedgetest"
 )
 
 // The outcome model for the connector's callbacks, against the fake Salt Edge with a
-// proxy in front of it that lets Salt Edge act and then breaks the answer.
+// proxy in front of it that lets Salt Edge act and then breaks the answer
+// (fake.OutcomeFaults).
 
 const successPath = "/api/connectors/v1/sessions/success"
 
@@ -46,66 +48,33 @@ func setupOutcome(t *testing.T) outcomeEnv {
 	return outcomeEnv{fake: fk, proxy: proxy, client: client}
 }
 
-func TestSessionSuccessBrokenAfterSaltEdgeActed(t *testing.T) {
-	cases := []struct {
-		name   string
-		fault  fake.Fault
-		status int // the status of the *saltedge.APIError; 0 for a 2xx whose body cannot be used
-	}{
-		{"cut 2xx body", fake.CutBody(), 0},
-		{"malformed 2xx body", fake.ActThenMalformed(), 0},
-		{"500", fake.ActThen(http.StatusInternalServerError, `{"error_class":"InternalServerError","error_message":"oops"}`), http.StatusInternalServerError},
-		{"502", fake.ActThen(http.StatusBadGateway, "<html>bad gateway</html>"), http.StatusBadGateway},
-		{"503 without Retry-After", fake.ActThen(http.StatusServiceUnavailable, ""), http.StatusServiceUnavailable},
-		{"504", fake.ActThen(http.StatusGatewayTimeout, ""), http.StatusGatewayTimeout},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+func TestSessionSuccessOutcome(t *testing.T) {
+	testkit.RunOutcomeMatrix(t, testkit.OutcomeCall[*saltedge.CallbackResult]{
+		ErrorBody: `{"error_class":"InternalServerError","error_message":"oops"}`,
+		APIStatus: testkit.StatusOf(func(e *saltedge.APIError) int { return e.StatusCode }),
+		Start: func(t *testing.T) testkit.OutcomeRun[*saltedge.CallbackResult] {
 			e := setupOutcome(t)
 			e.fake.OpenSession("sess-1")
-			e.proxy.Inject(1, c.fault.On(http.MethodPost, successPath))
-
-			_, err := e.client.Sessions.Success(ctxT(t), saltedge.SessionSuccess{SessionSecret: "sess-1", Token: "tok-1"})
-
-			require.Error(t, err)
-			assert.ErrorIs(t, err, saltedge.ErrOutcomeUnknown)
-			assert.NotContains(t, err.Error(), testAppSecret)
-			sess, ok := e.fake.Session("sess-1")
-			require.True(t, ok)
-			assert.Equal(t, saltedgetest.SessionSuccess, sess.Status, "Salt Edge closed the session")
-			assert.Equal(t, 1, e.fake.CallbackCount("sessions/success"), "Salt Edge accepted the callback once")
-			assert.Equal(t, 1, e.fake.Count(http.MethodPost, successPath))
-			assert.Equal(t, 1, e.proxy.Count(http.MethodPost, successPath), "the client sent it once")
-			var ae *saltedge.APIError
-			if c.status == 0 {
-				assert.False(t, errors.As(err, &ae), "a 2xx is not an API error: %v", err)
-				return
+			return testkit.OutcomeRun[*saltedge.CallbackResult]{
+				Proxy: e.proxy, Method: http.MethodPost, Path: successPath,
+				Call: func(ctx context.Context) (*saltedge.CallbackResult, error) {
+					return e.client.Sessions.Success(ctx, saltedge.SessionSuccess{SessionSecret: "sess-1", Token: "tok-1"})
+				},
+				Acted:    func() int { return e.fake.CallbackCount("sessions/success") },
+				Received: func() int { return e.fake.Count(http.MethodPost, successPath) },
+				Unknown: func(t *testing.T, err error) {
+					assert.NotContains(t, err.Error(), testAppSecret)
+					sess, ok := e.fake.Session("sess-1")
+					require.True(t, ok)
+					assert.Equal(t, saltedgetest.SessionSuccess, sess.Status, "Salt Edge closed the session")
+				},
+				Resent: func(t *testing.T, res *saltedge.CallbackResult) {
+					require.NotNil(t, res)
+					assert.Equal(t, 2, res.Attempts)
+				},
 			}
-			require.ErrorAs(t, err, &ae)
-			assert.Equal(t, c.status, ae.StatusCode)
-		})
-	}
-}
-
-func TestSessionSuccessRefusedIsResent(t *testing.T) {
-	for name, f := range map[string]fake.Fault{
-		"429":                  fake.Status(http.StatusTooManyRequests, ""),
-		"503 with Retry-After": fake.Status(http.StatusServiceUnavailable, "").WithRetryAfter("0"),
-	} {
-		t.Run(name, func(t *testing.T) {
-			e := setupOutcome(t)
-			e.fake.OpenSession("sess-1")
-			e.proxy.Inject(1, f.On(http.MethodPost, successPath))
-
-			res, err := e.client.Sessions.Success(ctxT(t), saltedge.SessionSuccess{SessionSecret: "sess-1", Token: "tok-1"})
-
-			require.NoError(t, err)
-			assert.Equal(t, 2, res.Attempts)
-			assert.Equal(t, 1, e.fake.CallbackCount("sessions/success"), "Salt Edge acted once")
-			assert.Equal(t, 1, e.fake.Count(http.MethodPost, successPath))
-			assert.Equal(t, 2, e.proxy.Count(http.MethodPost, successPath), "re-sent after the refusal")
-		})
-	}
+		},
+	})
 }
 
 // saltedge.Do decodes the data member itself: a success answer whose data does not fit
