@@ -1,7 +1,7 @@
 package obp_test
 
 import (
-	"errors"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,31 +10,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/fake"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/obp"
 	"github.com/banksdk/banksdk/obp/obptest"
 )
 
 // The outcome model against the fake OBP instance, with a proxy in front of it that
-// lets OBP act and then breaks the answer. The client authenticates with DAuth, whose
-// header name the proxy must forward as sent.
+// lets OBP act and then breaks the answer (fake.OutcomeFaults). The client
+// authenticates with DAuth, whose header name the proxy must forward as sent.
 
-var outcomeBreaking = []struct {
-	name   string
-	fault  fake.Fault
-	status int // the status of the *obp.APIError; 0 for a 2xx whose body cannot be used
-}{
-	{"cut 2xx body", fake.CutBody(), 0},
-	{"malformed 2xx body", fake.ActThenMalformed(), 0},
-	{"500", fake.ActThen(http.StatusInternalServerError, obptest.ErrorBody(500, obptest.MsgUnknownError)), http.StatusInternalServerError},
-	{"502", fake.ActThen(http.StatusBadGateway, "<html>bad gateway</html>"), http.StatusBadGateway},
-	{"503 without Retry-After", fake.ActThen(http.StatusServiceUnavailable, ""), http.StatusServiceUnavailable},
-	{"504", fake.ActThen(http.StatusGatewayTimeout, ""), http.StatusGatewayTimeout},
-}
-
-var outcomeRefusals = map[string]fake.Fault{
-	"429":                  fake.Status(http.StatusTooManyRequests, ""),
-	"503 with Retry-After": fake.Status(http.StatusServiceUnavailable, "").WithRetryAfter("0"),
-}
+var outcomeAPIStatus = testkit.StatusOf(func(e *obp.APIError) int { return e.StatusCode })
 
 // outcomeSetup starts the fake, a breaking proxy in front of it and a DAuth client of
 // the proxy whose user owns the default account.
@@ -51,90 +36,62 @@ func outcomeSetup(t *testing.T) (*obptest.Server, *fake.Server, *obp.Client) {
 	return s, proxy, c
 }
 
-func requireOutcomeUnknown(t *testing.T, err error, status int) {
-	t.Helper()
-	require.Error(t, err)
-	assert.ErrorIs(t, err, obp.ErrOutcomeUnknown)
-	var ae *obp.APIError
-	if status == 0 {
-		assert.False(t, errors.As(err, &ae), "a 2xx is not an API error: %v", err)
-		return
-	}
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, status, ae.StatusCode)
-}
-
-func TestGrantBrokenAfterOBPActed(t *testing.T) {
+func TestGrantOutcome(t *testing.T) {
 	path := accessPrefix() + "account-access/grant"
-	for _, b := range outcomeBreaking {
-		t.Run(b.name, func(t *testing.T) {
+	testkit.RunOutcomeMatrix(t, testkit.OutcomeCall[*obp.View]{
+		ErrorBody: obptest.ErrorBody(500, obptest.MsgUnknownError),
+		APIStatus: outcomeAPIStatus,
+		Start: func(t *testing.T) testkit.OutcomeRun[*obp.View] {
 			s, proxy, c := outcomeSetup(t)
 			bob := s.EnsureUser("0xb0b", obp.DAuthProvider("ETH"))
-			proxy.Inject(1, b.fault.On(http.MethodPost, path))
-
-			_, err := c.AccountAccess.Grant(ctx(t), bankID, accountID, obp.AccountAccessRequest{UserID: bob,
-				View: obp.ViewSelector{ViewID: "ReadBalances", IsSystem: true}})
-
-			requireOutcomeUnknown(t, err, b.status)
-			assert.Equal(t, []string{"ReadBalances"}, s.Access(bankID, accountID, bob), "OBP granted the view")
-			assert.Equal(t, 1, s.Count(http.MethodPost, path), "OBP received the grant once")
-			assert.Equal(t, 1, proxy.Count(http.MethodPost, path))
-			assert.Equal(t, []string{"DAuth"}, headerNamesLike(s.Requests(), "dauth"), "the header name arrived as sent")
-		})
-	}
-	for name, f := range outcomeRefusals {
-		t.Run(name, func(t *testing.T) {
-			s, proxy, c := outcomeSetup(t)
-			bob := s.EnsureUser("0xb0b", obp.DAuthProvider("ETH"))
-			proxy.Inject(1, f.On(http.MethodPost, path))
-
-			v, err := c.AccountAccess.Grant(ctx(t), bankID, accountID, obp.AccountAccessRequest{UserID: bob,
-				View: obp.ViewSelector{ViewID: "ReadBalances", IsSystem: true}})
-
-			require.NoError(t, err)
-			assert.Equal(t, "ReadBalances", v.ID)
-			assert.Equal(t, 1, s.Count(http.MethodPost, path), "OBP acted once")
-			assert.Equal(t, 2, proxy.Count(http.MethodPost, path), "re-sent after the refusal")
-		})
-	}
+			return testkit.OutcomeRun[*obp.View]{
+				Proxy: proxy, Method: http.MethodPost, Path: path,
+				Call: func(ctx context.Context) (*obp.View, error) {
+					return c.AccountAccess.Grant(ctx, bankID, accountID, obp.AccountAccessRequest{UserID: bob,
+						View: obp.ViewSelector{ViewID: "ReadBalances", IsSystem: true}})
+				},
+				Acted:    func() int { return len(s.Access(bankID, accountID, bob)) },
+				Received: func() int { return s.Count(http.MethodPost, path) },
+				Unknown: func(t *testing.T, _ error) {
+					assert.Equal(t, []string{"ReadBalances"}, s.Access(bankID, accountID, bob), "OBP granted the view")
+					assert.Equal(t, []string{"DAuth"}, headerNamesLike(s.Requests(), "dauth"), "the header name arrived as sent")
+				},
+				Resent: func(t *testing.T, v *obp.View) {
+					require.NotNil(t, v)
+					assert.Equal(t, "ReadBalances", v.ID)
+				},
+			}
+		},
+	})
 }
 
-func TestCreateUserWithAccessBrokenAfterOBPActed(t *testing.T) {
+func TestCreateUserWithAccessOutcome(t *testing.T) {
 	path := accessPrefix() + "user-account-access"
 	req := obp.CreateUserAccountAccessRequest{Username: "0xfeed", Provider: obp.DAuthProvider("ETHEREUM"),
 		Views: []obp.ViewSelector{{ViewID: "ReadBalances", IsSystem: true}}}
-	for _, b := range outcomeBreaking {
-		t.Run(b.name, func(t *testing.T) {
+	testkit.RunOutcomeMatrix(t, testkit.OutcomeCall[[]obp.View]{
+		ErrorBody: obptest.ErrorBody(500, obptest.MsgUnknownError),
+		APIStatus: outcomeAPIStatus,
+		Start: func(t *testing.T) testkit.OutcomeRun[[]obp.View] {
 			s, proxy, c := outcomeSetup(t)
-			users := s.Users()
-			proxy.Inject(1, b.fault.On(http.MethodPost, path))
-
-			_, err := c.AccountAccess.CreateUserWithAccountAccess(ctx(t), bankID, accountID, req)
-
-			requireOutcomeUnknown(t, err, b.status)
-			assert.Equal(t, users+1, s.Users(), "OBP created the user once")
-			uid, ok := s.UserID("0xfeed", "dauth.ETHEREUM")
-			require.True(t, ok)
-			assert.Equal(t, []string{"ReadBalances"}, s.Access(bankID, accountID, uid))
-			assert.Equal(t, 1, s.Count(http.MethodPost, path))
-			assert.Equal(t, 1, proxy.Count(http.MethodPost, path))
-		})
-	}
-	for name, f := range outcomeRefusals {
-		t.Run(name, func(t *testing.T) {
-			s, proxy, c := outcomeSetup(t)
-			users := s.Users()
-			proxy.Inject(1, f.On(http.MethodPost, path))
-
-			views, err := c.AccountAccess.CreateUserWithAccountAccess(ctx(t), bankID, accountID, req)
-
-			require.NoError(t, err)
-			require.Len(t, views, 1)
-			assert.Equal(t, users+1, s.Users(), "OBP acted once")
-			assert.Equal(t, 1, s.Count(http.MethodPost, path))
-			assert.Equal(t, 2, proxy.Count(http.MethodPost, path))
-		})
-	}
+			return testkit.OutcomeRun[[]obp.View]{
+				Proxy: proxy, Method: http.MethodPost, Path: path,
+				Call: func(ctx context.Context) ([]obp.View, error) {
+					return c.AccountAccess.CreateUserWithAccountAccess(ctx, bankID, accountID, req)
+				},
+				Acted:    s.Users,
+				Received: func() int { return s.Count(http.MethodPost, path) },
+				Unknown: func(t *testing.T, _ error) {
+					uid, ok := s.UserID("0xfeed", "dauth.ETHEREUM")
+					require.True(t, ok, "OBP created the user")
+					assert.Equal(t, []string{"ReadBalances"}, s.Access(bankID, accountID, uid))
+				},
+				Resent: func(t *testing.T, views []obp.View) {
+					require.Len(t, views, 1)
+				},
+			}
+		},
+	})
 }
 
 // headerNamesLike returns the distinct header names, as received, equal to name
