@@ -1,7 +1,6 @@
 package banksdk_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,7 +11,6 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/obp"
 	"github.com/banksdk/banksdk/saltedge"
@@ -253,27 +252,9 @@ func keyMaterial(key *rsa.PrivateKey) []string {
 	return out
 }
 
-// renderings prints v every way a program might by accident.
-func renderings(v any) map[string]string {
-	out := map[string]string{}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out["fmt "+verb] = fmt.Sprintf(verb, v)
-	}
-	if b, err := json.Marshal(v); err == nil {
-		out["json.Marshal"] = string(b)
-	} else {
-		out["json.Marshal error"] = err.Error()
-	}
-	var text, js bytes.Buffer
-	slog.New(slog.NewTextHandler(&text, nil)).Info("value", "v", v)
-	slog.New(slog.NewJSONHandler(&js, nil)).Info("value", "v", v)
-	out["slog text"], out["slog JSON"] = text.String(), js.String()
-	return out
-}
-
 // No exported type of the module that holds a key, a secret or a token prints it
-// under fmt (%v, %+v, %#v, %s), json.Marshal or slog (text and JSON), and every such
-// type the source walk finds is in the table.
+// under fmt (%v, %+v, %#v, %s, %q, %d, %x), json.Marshal or slog (text and JSON),
+// and every such type the source walk finds is in the table.
 func TestNoExportedTypePrintsASecret(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
@@ -311,7 +292,7 @@ func TestNoExportedTypePrintsASecret(t *testing.T) {
 			holes := knownHoles[name]
 			leaked := map[string]bool{}
 			for kind, subject := range subjects {
-				for how, printed := range renderings(subject) {
+				for how, printed := range testkit.Renderings(subject) {
 					for _, f := range forbidden {
 						if !strings.Contains(printed, f) {
 							continue

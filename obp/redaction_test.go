@@ -1,12 +1,9 @@
 package obp_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,32 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/obp"
 	"github.com/banksdk/banksdk/obp/obptest"
 )
-
-// renderings returns v as every output a secret could leak through: fmt's verbs,
-// json.Marshal, and slog's text and JSON handlers.
-func renderings(t *testing.T, v any) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x"} {
-		out[verb] = fmt.Sprintf(verb, v)
-	}
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	out["json.Marshal"] = string(b)
-	handlers := map[string]func(io.Writer) slog.Handler{
-		"slog text": func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
-		"slog JSON": func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
-	}
-	for name, h := range handlers {
-		var buf bytes.Buffer
-		slog.New(h(&buf)).Info("value", "v", v)
-		out[name] = buf.String()
-	}
-	return out
-}
 
 // Every value of the package and its fake that holds a key, secret or token keeps it
 // out of every rendering.
@@ -64,16 +39,11 @@ func TestCredentialHoldersRedactThemselves(t *testing.T) {
 		"in a struct":       struct{ Config obp.DAuthConfig }{cfg},
 		"in a slice":        []any{cfg, dc, s, tok},
 	} {
-		for output, text := range renderings(t, v) {
-			for _, sec := range secrets {
-				require.NotEmpty(t, sec)
-				assert.NotContains(t, text, sec, "%s via %s", name, output)
-			}
-		}
+		testkit.AssertNoSecret(t, name, v, secrets)
 	}
 
 	// What is not secret still shows.
-	r := renderings(t, cfg)
+	r := testkit.Renderings(cfg)
 	for _, output := range []string{"%v", "%+v", "%#v", "%s", "json.Marshal", "slog text", "slog JSON"} {
 		assert.Contains(t, r[output], "[REDACTED]", output)
 		assert.Contains(t, r[output], contract, output)
@@ -86,7 +56,7 @@ func TestCredentialHoldersRedactThemselves(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(empty), `"PrivateKey":""`, "no key: nothing to redact")
 	assert.Equal(t, dc.String(), fmt.Sprint(dc))
-	assert.Contains(t, renderings(t, dc)["slog JSON"], `"v":"obp.Client{`)
+	assert.Contains(t, testkit.Renderings(dc)["slog JSON"], `"v":"obp.Client{`)
 }
 
 // echoClient is a client for one authentication mode, and the credentials it sends.

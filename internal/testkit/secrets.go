@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"testing"
 
 	"github.com/stretchr/testify/assert"
 )
+
+// TestingT is what AssertNoSecret reports to: a *testing.T, or any testing.TB.
+type TestingT interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
 
 // verbs are the fmt verbs Renderings prints with.
 var verbs = []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x"}
@@ -37,7 +42,7 @@ func Renderings(v any) map[string]string {
 // AssertNoSecret checks every rendering of v (see Renderings): v marshals to JSON,
 // and none of secrets, which must not be empty, appears in any of them. name says
 // what v is in the failure messages. It reports whether every check passed.
-func AssertNoSecret(t testing.TB, name string, v any, secrets []string) bool {
+func AssertNoSecret(t TestingT, name string, v any, secrets []string) bool {
 	t.Helper()
 	ok := assert.NotEmpty(t, secrets, "%s: no secrets to look for", name)
 	for output, text := range Renderings(v) {
