@@ -252,6 +252,7 @@ func e2eKH(ctx context.Context, t *testing.T, p *fakebankProcess) {
 	require.NotEmpty(t, up.ScaMethods)
 	up, err = c.Consents.Authorisations.Update(ctx, created.ConsentID, a.AuthorisationID, kh.SelectMethod(up.ScaMethods[0].AuthenticationMethodID))
 	require.NoError(t, err)
+	require.Equal(t, kh.ScaMethodSelected, up.ScaStatus)
 	up, err = c.Consents.Authorisations.Update(ctx, created.ConsentID, a.AuthorisationID, kh.OTP(info.Credentials.Get("psu_otp")))
 	require.NoError(t, err)
 	assert.Equal(t, kh.ScaFinalised, up.ScaStatus)

@@ -86,16 +86,6 @@ type field struct{ Name, Value string }
 // fields is a JSON object that keeps its order.
 type fields []field
 
-func (fs *fields) set(name, value string) {
-	for i := range *fs {
-		if (*fs)[i].Name == name {
-			(*fs)[i].Value = value
-			return
-		}
-	}
-	*fs = append(*fs, field{name, value})
-}
-
 // MarshalJSON writes the fields as one object, in order.
 func (fs fields) MarshalJSON() ([]byte, error) {
 	b := []byte{'{'}
