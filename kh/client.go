@@ -431,6 +431,20 @@ type reqOpts struct {
 	err        error
 }
 
+// applyOpts collects the call's options; a call without options allocates nothing.
+func applyOpts(opts []RequestOption) reqOpts {
+	if len(opts) == 0 {
+		return reqOpts{}
+	}
+	ro := &reqOpts{}
+	for _, o := range opts {
+		if o != nil {
+			o(ro)
+		}
+	}
+	return *ro
+}
+
 func (r *reqOpts) set(name, value string) {
 	if r.header == nil {
 		r.header = http.Header{}
@@ -612,12 +626,7 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 			return nil, err
 		}
 	}
-	ro := &reqOpts{}
-	for _, o := range opts {
-		if o != nil {
-			o(ro)
-		}
-	}
+	ro := applyOpts(opts)
 	if ro.err != nil {
 		return nil, ro.err
 	}
@@ -637,18 +646,21 @@ func (c *Client) send(ctx context.Context, cl *call, opts []RequestOption, out *
 	if err != nil {
 		return nil, err
 	}
-	hdr := http.Header{}
+	hdr := make(http.Header, len(ro.header)+2)
 	for k, v := range ro.header {
 		hdr[k] = v
-	}
-	if cl.consentHeader && cl.consent != "" && rest.HeaderValue(hdr, headerConsentID) == "" {
-		setHeader(hdr, headerConsentID, cl.consent)
 	}
 	id := ro.requestID
 	if id == "" {
 		id = rest.NewRequestID()
 	}
-	setHeader(hdr, headerRequestID, id)
+	// The values of the headers the call adds share one array, each clipped so that
+	// appending to one (Header.Add) copies it.
+	vals := []string{id, cl.consent}
+	hdr[headerRequestID] = vals[0:1:1]
+	if cl.consentHeader && cl.consent != "" && (len(ro.header) == 0 || rest.HeaderValue(hdr, headerConsentID) == "") {
+		hdr[headerConsentID] = vals[1:2:2]
+	}
 	req := &rest.Request{Method: cl.method, URL: cl.url, Query: cl.query, Header: hdr, Body: wireBody(cl.body)}
 	if authz != nil {
 		req.Authorizer = authz
@@ -684,10 +696,10 @@ func (c *Client) authorizerFor(ep *endpoint, consentID string) (rest.Authorizer,
 	var held []TokenKind
 	reason := ""
 	if consentID != "" {
-		kind, ok := c.tokens.kind(consentID)
+		kind, authz, ok := c.tokens.lookup(consentID)
 		switch {
 		case ok && ep.accepts.has(kind):
-			return c.tokens.bearer(consentID), nil
+			return authz, nil
 		case ok:
 			held = append(held, kind)
 			reason = fmt.Sprintf("consent %q is a %s consent", rest.Clip(consentID, 64), purposeOf(kind))
@@ -695,9 +707,9 @@ func (c *Client) authorizerFor(ep *endpoint, consentID string) (rest.Authorizer,
 			reason = fmt.Sprintf("consent %q is unknown to the client: create it with Consents.Create or register it with Consents.Track", rest.Clip(consentID, 64))
 		}
 	}
-	if cache := c.app.current(); cache != nil {
+	if authz := c.app.authorizer(); authz != nil {
 		if ep.accepts.has(TokenApp) {
-			return newBearer(cache, c.app.renewable), nil
+			return authz, nil
 		}
 		held = append(held, TokenApp)
 	}
@@ -714,7 +726,7 @@ type bearer struct {
 }
 
 func newBearer(src auth.Source, renewable func() bool) bearer {
-	return bearer{HeaderToken: rest.HeaderToken{Source: src, Header: "Authorization", Prefix: "Bearer "}, renewable: renewable}
+	return bearer{HeaderToken: rest.NewHeaderToken(src, "Authorization", "Bearer "), renewable: renewable}
 }
 
 // Renew implements rest.Renewer.
@@ -814,6 +826,7 @@ type appTokens struct {
 	appID  string
 	src    auth.Source
 	cache  *auth.Cache
+	authz  rest.Authorizer    // the bearer over cache, made with it: one per cache, not per call
 	shared []auth.CacheOption // the store options, when replicas share tokens
 }
 
@@ -824,6 +837,7 @@ func newAppTokens(c *Client, o *options) *appTokens {
 	}
 	if o.appToken != "" || o.appID != "" || o.appSource != nil {
 		a.cache = a.newCache(o.appToken)
+		a.authz = newBearer(a.cache, a.renewable)
 	}
 	return a
 }
@@ -852,6 +866,13 @@ func (a *appTokens) current() *auth.Cache {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.cache
+}
+
+// authorizer returns the bearer over the current cache (nil without one).
+func (a *appTokens) authorizer() rest.Authorizer {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.authz
 }
 
 func (a *appTokens) renew(ctx context.Context) (auth.Token, error) {
@@ -889,8 +910,9 @@ func (c *Client) UseApplication(appID, token string) error {
 	a.appID, a.src = appID, nil
 	a.mu.Unlock()
 	cache := a.newCache(token)
+	authz := newBearer(cache, a.renewable)
 	a.mu.Lock()
-	a.cache = cache
+	a.cache, a.authz = cache, authz
 	a.mu.Unlock()
 	return nil
 }
@@ -905,10 +927,13 @@ type consentTokens struct {
 	cache  *auth.KeyedCache
 	mu     sync.RWMutex
 	kinds  map[string]TokenKind
+	// bearers holds each known consent's bearer, made when the consent is tracked:
+	// one per consent, not per call.
+	bearers map[string]rest.Authorizer
 }
 
 func newConsentTokens(c *Client, o *options) *consentTokens {
-	t := &consentTokens{c: c, kinds: map[string]TokenKind{}}
+	t := &consentTokens{c: c, kinds: map[string]TokenKind{}, bearers: map[string]rest.Authorizer{}}
 	var opts []auth.CacheOption
 	if o.store != nil {
 		opts = append(opts, auth.WithStore(o.store, o.storeKey+"consent:"))
@@ -928,15 +953,27 @@ func (t *consentTokens) kind(id string) (TokenKind, bool) {
 	return k, ok
 }
 
+// lookup returns the kind of a known consent and the bearer that sends its token.
+func (t *consentTokens) lookup(id string) (TokenKind, rest.Authorizer, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	k, ok := t.kinds[id]
+	return k, t.bearers[id], ok
+}
+
 func (t *consentTokens) track(id string, k TokenKind) {
 	t.mu.Lock()
 	t.kinds[id] = k
+	if t.bearers[id] == nil {
+		t.bearers[id] = t.bearer(id)
+	}
 	t.mu.Unlock()
 }
 
 func (t *consentTokens) forget(id string) {
 	t.mu.Lock()
 	delete(t.kinds, id)
+	delete(t.bearers, id)
 	t.mu.Unlock()
 	t.cache.Delete(id)
 }

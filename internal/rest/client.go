@@ -31,6 +31,8 @@ type Client struct {
 	userAgent []string
 	jsonType  []string    // "application/json", for Accept and Content-Type
 	noHeader  http.Header // empty, for a request without headers of its own; never written
+
+	requestIDHeaders []headerName // cfg.RequestIDHeaders
 }
 
 // New validates cfg and builds the pipeline.
@@ -40,7 +42,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, base: base, basePath: strings.TrimSuffix(base.EscapedPath(), "/"), log: cfg.Logger,
-		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"}, noHeader: http.Header{}}
+		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"}, noHeader: http.Header{},
+		requestIDHeaders: headerNames(cfg.RequestIDHeaders)}
 	at := &attemptTransport{client: c}
 	hc, own, err := cfg.buildHTTPClient(at)
 	if err != nil {

@@ -15,7 +15,12 @@ func Path(segments ...string) (string, error) {
 	if len(segments) == 0 {
 		return "", errors.New("path: no segments")
 	}
+	n := len(segments) - 1
+	for _, s := range segments {
+		n += len(s)
+	}
 	var b strings.Builder
+	b.Grow(n) // enough unless a segment needs escaping
 	for i, s := range segments {
 		switch s {
 		case "":

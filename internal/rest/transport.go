@@ -294,14 +294,14 @@ func (c *Client) logAttempt(ctx context.Context, r *http.Request, resp *http.Res
 // requestID returns the first configured request-id header found in the answer,
 // then in the request.
 func (c *Client) requestID(r *http.Request, resp *http.Response) string {
-	for _, h := range c.cfg.RequestIDHeaders {
+	for _, h := range c.requestIDHeaders {
 		if resp != nil {
-			if v := resp.Header.Get(h); v != "" {
+			if v := headerValue(resp.Header, h.canonical, h.name, false); v != "" {
 				return v
 			}
 		}
 		if r != nil {
-			if v := HeaderValue(r.Header, h); v != "" {
+			if v := headerValue(r.Header, h.canonical, h.name, true); v != "" {
 				return v
 			}
 		}
@@ -309,13 +309,33 @@ func (c *Client) requestID(r *http.Request, resp *http.Response) string {
 	return ""
 }
 
+// headerName is a header name as configured and in its canonical form, which
+// Header.Get would compute (and allocate) on every call.
+type headerName struct {
+	name, canonical string
+}
+
+func headerNames(names []string) []headerName {
+	out := make([]headerName, len(names))
+	for i, n := range names {
+		out[i] = headerName{name: n, canonical: http.CanonicalHeaderKey(n)}
+	}
+	return out
+}
+
 // HeaderValue reads a header set either canonically (Header.Set) or by direct map
 // assignment under a non-canonical name (OBP's "DAuth"), whichever is present.
 func HeaderValue(h http.Header, name string) string {
-	if v := h.Get(name); v != "" {
-		return v
+	return headerValue(h, http.CanonicalHeaderKey(name), name, true)
+}
+
+// headerValue is HeaderValue (or Header.Get, without direct) with the canonical name
+// given.
+func headerValue(h http.Header, canonical, name string, direct bool) string {
+	if vs := h[canonical]; len(vs) > 0 && vs[0] != "" {
+		return vs[0]
 	}
-	if vs := h[name]; len(vs) > 0 {
+	if vs := h[name]; direct && len(vs) > 0 {
 		return vs[0]
 	}
 	return ""
