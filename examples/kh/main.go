@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -58,24 +59,26 @@ func main() {
 // run runs the example and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kh", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never a token)")
-	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	flags := exampleutil.AddFlags(fs, stderr, 2*time.Minute)
 	pollWait := fs.Duration("poll", 2*time.Second, "pause between two polls of the payment's status (the bank)")
 	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := flags.Context()
 	defer cancel()
+	return exampleutil.ExitCode(stderr, "kh example", example(ctx, stdout, flags.Logger(), *pollWait))
+}
 
-	f := &flow{steps: exampleutil.NewSteps(stdout, ""), ip: cmp.Or(os.Getenv("KH_PSU_IP"), "192.0.2.10"), pollWait: *pollWait}
-	opts := []kh.Option{kh.WithLogger(exampleutil.Logger(stderr, *verbose)), kh.WithUserAgent("banksdk-example-kh/1")}
+// example builds the client from the environment, or for the fake bank, and runs the
+// flow.
+func example(ctx context.Context, stdout io.Writer, logger *slog.Logger, pollWait time.Duration) error {
+	f := &flow{steps: exampleutil.NewSteps(stdout, ""), ip: cmp.Or(os.Getenv("KH_PSU_IP"), "192.0.2.10"), pollWait: pollWait}
+	opts := []kh.Option{kh.WithLogger(logger), kh.WithUserAgent("banksdk-example-kh/1")}
 	if base := os.Getenv("KH_BASE_URL"); base != "" {
 		for _, v := range [][2]string{{"KH_CERT_FILE", os.Getenv("KH_CERT_FILE")}, {"KH_KEY_FILE", os.Getenv("KH_KEY_FILE")},
 			{"KH_APP_TOKEN", os.Getenv("KH_APP_TOKEN")}, {"KH_PSU_PASSWORD", os.Getenv("KH_PSU_PASSWORD")}} {
 			if v[1] == "" {
-				fmt.Fprintf(stderr, "%s is required with KH_BASE_URL\n", v[0])
-				return 2
+				return exampleutil.UsageError("%s is required with KH_BASE_URL", v[0])
 			}
 		}
 		opts = append(opts, kh.WithBaseURL(base),
@@ -107,16 +110,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	c, err := kh.NewClient(opts...)
 	if err != nil {
-		fmt.Fprintln(stderr, "kh example:", err)
-		return 2
+		return exampleutil.UsageError("%w", err)
 	}
 	defer c.Close()
 	f.c = c
-	if err := f.run(ctx); err != nil {
-		fmt.Fprintln(stderr, "kh example:", err)
-		return 1
-	}
-	return 0
+	return f.run(ctx)
 }
 
 // flow is the K&H flow for one PSU.

@@ -15,11 +15,9 @@ func TestUsage(t *testing.T) {
 }
 
 func TestRunAgainstFake(t *testing.T) {
-	exampletest.ClearEnv(t, ".")
-	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run(nil, &out, &errOut), out.String()+errOut.String())
-	assert.Contains(t, out.String(), "mode: fake K&H bank")
-	details := exampletest.AssertSteps(t, out.String(),
+	out, _ := exampletest.RunAgainstFake(t, run, ".")
+	assert.Contains(t, out, "mode: fake K&H bank")
+	details := exampletest.AssertSteps(t, out,
 		"register a TPP application",
 		"create a PSU identification consent",
 		"authorise it with embedded SCA",

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -57,16 +58,19 @@ func main() {
 // run runs the example and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("obp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never a credential)")
-	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	flags := exampleutil.AddFlags(fs, stderr, time.Minute)
 	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := flags.Context()
 	defer cancel()
+	return exampleutil.ExitCode(stderr, "obp example", example(ctx, stdout, flags.Logger()))
+}
 
-	opts := []obp.Option{obp.WithUserAgent("banksdk-example-obp"), obp.WithLogger(exampleutil.Logger(stderr, *verbose))}
+// example builds the client from the environment, or for the fake instance, and runs
+// the flow.
+func example(ctx context.Context, stdout io.Writer, logger *slog.Logger) error {
+	opts := []obp.Option{obp.WithUserAgent("banksdk-example-obp"), obp.WithLogger(logger)}
 	if v := os.Getenv("OBP_VERSION"); v != "" {
 		opts = append(opts, obp.WithVersion(v))
 	}
@@ -78,13 +82,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if keyFile := os.Getenv("OBP_DAUTH_KEY_FILE"); keyFile != "" {
 			pemBytes, err := os.ReadFile(keyFile)
 			if err != nil {
-				fmt.Fprintln(stderr, "OBP_DAUTH_KEY_FILE:", err)
-				return 2
+				return exampleutil.UsageError("OBP_DAUTH_KEY_FILE: %w", err)
 			}
 			key, err := auth.LoadRSAPrivateKey(pemBytes)
 			if err != nil {
-				fmt.Fprintln(stderr, "OBP_DAUTH_KEY_FILE:", err)
-				return 2
+				return exampleutil.UsageError("OBP_DAUTH_KEY_FILE: %w", err)
 			}
 			dauth = &obp.DAuthConfig{
 				PrivateKey:           key,
@@ -101,8 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		srv, cfg, err := exampleutil.OBPFake()
 		if err != nil {
-			fmt.Fprintln(stderr, "obp example:", err)
-			return 1
+			return err
 		}
 		defer srv.Close()
 		opts = append(opts, obp.WithBaseURL(srv.URL()))
@@ -115,19 +116,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	c, err := obp.NewClient(append(opts, login)...)
 	if err != nil {
-		fmt.Fprintln(stderr, "obp example:", err)
-		return 2
+		return exampleutil.UsageError("%w", err)
 	}
 	defer c.Close()
 	fmt.Fprintln(stdout, "client:", c)
 
 	f := flow{c: c, steps: exampleutil.NewSteps(stdout, ""), opts: opts, dauth: dauth,
 		bankID: bankID, accountID: accountID, grantUserID: os.Getenv("OBP_GRANT_USER_ID")}
-	if err := f.run(ctx); err != nil {
-		fmt.Fprintln(stderr, "obp example:", err)
-		return 1
-	}
-	return 0
+	return f.run(ctx)
 }
 
 // flow is the OBP flow of one caller.

@@ -28,11 +28,9 @@ var allSteps = []string{
 }
 
 func TestRunAgainstBuiltInFake(t *testing.T) {
-	exampletest.ClearEnv(t, ".")
-	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run(nil, &out, &errOut), out.String()+errOut.String())
-	assert.Contains(t, out.String(), "mode: fake OBP instance")
-	details := exampletest.AssertSteps(t, out.String(), allSteps...)
+	out, _ := exampletest.RunAgainstFake(t, run, ".")
+	assert.Contains(t, out, "mode: fake OBP instance")
+	details := exampletest.AssertSteps(t, out, allSteps...)
 	require.Len(t, details, 6)
 	assert.Contains(t, details[0], "provider dauth.")
 	assert.Contains(t, details[1], "with view(s) ReadAccountsBasic")

@@ -80,17 +80,12 @@ func main() {
 // run runs the selected flows and returns the exit code.
 func run(args []string, stdout, stderr io.Writer, flows []flow) int {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	flags := exampleutil.AddFlags(fs, stderr, time.Minute)
 	only := fs.String("provider", "", "run one provider: "+names(flows))
-	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never secrets)")
-	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
 	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
 		return code
 	}
-	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
-		logger = exampleutil.Logger(stderr, true)
-	}
+	logger := flags.Logger()
 	selected := flows
 	if *only != "" {
 		selected = nil
@@ -108,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer, flows []flow) int {
 		fmt.Fprintln(stderr, "no provider flows are built in")
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := flags.Context()
 	defer cancel()
 	start := time.Now()
 	count := 0

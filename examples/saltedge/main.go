@@ -65,33 +65,25 @@ func main() {
 // run runs the example and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("saltedge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never a secret or token)")
-	timeout := fs.Duration("timeout", 30*time.Second, "against the fake: give up after this long")
+	flags := exampleutil.AddFlags(fs, stderr, 30*time.Second) // -timeout: against the fake
 	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
 		return code
 	}
-	logger := exampleutil.Logger(stderr, *verbose)
 	if os.Getenv("SALTEDGE_APP_ID") != "" {
-		return serve(stdout, stderr, logger)
+		return exampleutil.ExitCode(stderr, "saltedge example", serve(stdout, flags.Logger()))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := flags.Context()
 	defer cancel()
-	if err := againstFake(ctx, stdout, logger); err != nil {
-		fmt.Fprintln(stderr, "saltedge example:", err)
-		return 1
-	}
-	return 0
+	return exampleutil.ExitCode(stderr, "saltedge example", againstFake(ctx, stdout, flags.Logger()))
 }
 
 // serve serves the connector to the real Salt Edge until interrupted.
-func serve(stdout, stderr io.Writer, logger *slog.Logger) int {
+func serve(stdout io.Writer, logger *slog.Logger) error {
 	secret, secretFile := os.Getenv("SALTEDGE_APP_SECRET"), os.Getenv("SALTEDGE_APP_SECRET_FILE")
 	privFile, pubFile := os.Getenv("SALTEDGE_PRIVATE_KEY_FILE"), os.Getenv("SALTEDGE_PUBLIC_KEY_FILE")
 	if (secret == "") == (secretFile == "") || privFile == "" || pubFile == "" {
-		fmt.Fprintln(stderr, "SALTEDGE_APP_ID needs one of SALTEDGE_APP_SECRET and SALTEDGE_APP_SECRET_FILE, "+
+		return exampleutil.UsageError("SALTEDGE_APP_ID needs one of SALTEDGE_APP_SECRET and SALTEDGE_APP_SECRET_FILE, " +
 			"SALTEDGE_PRIVATE_KEY_FILE and SALTEDGE_PUBLIC_KEY_FILE")
-		return 2
 	}
 	appSecret := saltedge.WithAppSecret(secret)
 	if secretFile != "" {
@@ -106,18 +98,15 @@ func serve(stdout, stderr io.Writer, logger *slog.Logger) int {
 	}
 	privPEM, err := os.ReadFile(privFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "SALTEDGE_PRIVATE_KEY_FILE:", err)
-		return 2
+		return exampleutil.UsageError("SALTEDGE_PRIVATE_KEY_FILE: %w", err)
 	}
 	pubPEM, err := os.ReadFile(pubFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "SALTEDGE_PUBLIC_KEY_FILE:", err)
-		return 2
+		return exampleutil.UsageError("SALTEDGE_PUBLIC_KEY_FILE: %w", err)
 	}
 	keys, err := publicKeys(pubPEM)
 	if err != nil {
-		fmt.Fprintln(stderr, "SALTEDGE_PUBLIC_KEY_FILE:", err)
-		return 2
+		return exampleutil.UsageError("SALTEDGE_PUBLIC_KEY_FILE: %w", err)
 	}
 	opts := []saltedge.Option{
 		saltedge.WithAppID(os.Getenv("SALTEDGE_APP_ID")),
@@ -131,8 +120,7 @@ func serve(stdout, stderr io.Writer, logger *slog.Logger) int {
 	}
 	client, err := saltedge.NewClient(opts...)
 	if err != nil {
-		fmt.Fprintln(stderr, "saltedge example:", err)
-		return 2
+		return exampleutil.UsageError("%w", err)
 	}
 	defer client.Close()
 	addr := os.Getenv("SALTEDGE_LISTEN_ADDR")
@@ -151,8 +139,7 @@ func serve(stdout, stderr io.Writer, logger *slog.Logger) int {
 	h, err := saltedge.NewHandler(saltedge.HandlerConfig{Connector: b, KeySet: auth.StaticKeySet(keys...),
 		Issuer: saltedge.DefaultIssuer, Logger: logger, ReplayStore: saltedge.NewMemoryReplayStore(0)})
 	if err != nil {
-		fmt.Fprintln(stderr, "saltedge example:", err)
-		return 2
+		return exampleutil.UsageError("%w", err)
 	}
 	srv := &http.Server{Addr: addr, Handler: b.routes(h), ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes: saltedge.DefaultMaxHeaderBytes}
@@ -166,11 +153,10 @@ func serve(stdout, stderr io.Writer, logger *slog.Logger) int {
 	}()
 	fmt.Fprintf(stdout, "serving the connector on %s (callbacks to %s)\n", addr, client)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintln(stderr, "saltedge example:", err)
-		return 1
+		return err
 	}
 	b.wait()
-	return 0
+	return nil
 }
 
 // publicKeys reads every RSA public key of a PEM file (one block per key).

@@ -18,11 +18,9 @@ func TestUsage(t *testing.T) {
 }
 
 func TestRunAgainstFake(t *testing.T) {
-	exampletest.ClearEnv(t, ".")
-	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run(nil, &out, &errOut), out.String()+errOut.String())
-	assert.Contains(t, out.String(), "mode: fake Salt Edge")
-	details := exampletest.AssertSteps(t, out.String(),
+	out, errOut := exampletest.RunAgainstFake(t, run, ".")
+	assert.Contains(t, out, "mode: fake Salt Edge")
+	details := exampletest.AssertSteps(t, out,
 		"tokens/create: Salt Edge asks the bank for access",
 		"sessions/update callback: redirect the PSU",
 		"the PSU approves; sessions/success callback",
@@ -41,7 +39,7 @@ func TestRunAgainstFake(t *testing.T) {
 	assert.Equal(t, "3 transaction(s)", details[5])
 	assert.Equal(t, "Jane Doe", details[6])
 	assert.Equal(t, "HTTP 404 TokenNotFound", details[8])
-	assert.Empty(t, errOut.String(), "no warning or error logged")
+	assert.Empty(t, errOut, "no warning or error logged")
 }
 
 // Serving the real Salt Edge needs a secret and both keys, and refuses unreadable keys

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,18 +57,20 @@ func main() {
 // run runs the example and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tkey7", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never a token)")
-	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	flags := exampleutil.AddFlags(fs, stderr, time.Minute)
 	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := flags.Context()
 	defer cancel()
+	return exampleutil.ExitCode(stderr, "tkey7 example", example(ctx, stdout, flags.Logger()))
+}
 
+// example builds the client from the environment, or for the fake, and runs the flow.
+func example(ctx context.Context, stdout io.Writer, logger *slog.Logger) error {
 	opts := []tkey7.Option{
 		tkey7.WithUserAgent("banksdk-example-tkey7"),
-		tkey7.WithLogger(exampleutil.Logger(stderr, *verbose)),
+		tkey7.WithLogger(logger),
 		tkey7.OnSessionExpiring(func(left time.Duration) {
 			fmt.Fprintf(stdout, "note  the session ends in %v: ask an administrator for a new token\n", left.Round(time.Second))
 		}),
@@ -77,15 +80,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	base, token, file := os.Getenv("TKEY7_BASE_URL"), os.Getenv("TKEY7_ACCESS_TOKEN"), os.Getenv("TKEY7_ACCESS_TOKEN_FILE")
 	if base != "" || token != "" || file != "" {
 		if base == "" || (token == "") == (file == "") {
-			fmt.Fprintln(stderr, "set TKEY7_BASE_URL and one of TKEY7_ACCESS_TOKEN and TKEY7_ACCESS_TOKEN_FILE, or none of them to use the fake")
-			return 2
+			return exampleutil.UsageError("set TKEY7_BASE_URL and one of TKEY7_ACCESS_TOKEN and TKEY7_ACCESS_TOKEN_FILE, or none of them to use the fake")
 		}
 		var issued time.Time // zero: created just now
 		if v := os.Getenv("TKEY7_ISSUED_AT"); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				fmt.Fprintln(stderr, "TKEY7_ISSUED_AT:", err)
-				return 2
+				return exampleutil.UsageError("TKEY7_ISSUED_AT: %w", err)
 			}
 			issued = t
 		}
@@ -98,8 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				// The first token's creation time goes with the first token.
 				first, err := tokenFile(file).Token(ctx)
 				if err != nil {
-					fmt.Fprintln(stderr, "TKEY7_ACCESS_TOKEN_FILE:", err)
-					return 2
+					return exampleutil.UsageError("TKEY7_ACCESS_TOKEN_FILE: %w", err)
 				}
 				opts = append(opts, tkey7.WithAccessToken(first.Value, issued))
 			}
@@ -112,14 +112,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// reads it there, and again once the token is revoked.
 		dir, err := os.MkdirTemp("", "banksdk-example-tkey7-")
 		if err != nil {
-			fmt.Fprintln(stderr, "tkey7 example:", err)
-			return 1
+			return err
 		}
 		defer os.RemoveAll(dir)
 		file = filepath.Join(dir, "token")
 		if err := os.WriteFile(file, []byte(srv.IssueToken()), 0o600); err != nil {
-			fmt.Fprintln(stderr, "tkey7 example:", err)
-			return 1
+			return err
 		}
 		opts = append(opts, tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessTokenSource(tokenFile(file)),
 			tkey7.WithRefreshInterval(fakeRefreshInterval))
@@ -128,24 +126,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	client, err := tkey7.NewClient(opts...)
 	if err != nil {
-		fmt.Fprintln(stderr, "tkey7 example:", err)
-		return 2
+		return exampleutil.UsageError("%w", err)
 	}
 	defer client.Close()
 	fmt.Fprintln(stdout, "client:", client)
 
 	steps := exampleutil.NewSteps(stdout, "")
-	if err := mainFlow(ctx, steps, client); err != nil {
-		fmt.Fprintln(stderr, "tkey7 example:", err)
-		return 1
+	if err := mainFlow(ctx, steps, client); err != nil || srv == nil {
+		return err
 	}
-	if srv != nil {
-		if err := fakeOnlyFlow(ctx, steps, client, srv, clock, file); err != nil {
-			fmt.Fprintln(stderr, "tkey7 example:", err)
-			return 1
-		}
-	}
-	return 0
+	return fakeOnlyFlow(ctx, steps, client, srv, clock, file)
 }
 
 // mainFlow lists the digital accounts, reads the first, and reads an account that does

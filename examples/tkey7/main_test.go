@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,11 +21,9 @@ func TestUsage(t *testing.T) {
 // Against the fake every step runs, the revoked token is reported and a new one heals
 // the client.
 func TestRunAgainstFake(t *testing.T) {
-	exampletest.ClearEnv(t, ".")
-	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run(nil, &out, &errOut), out.String()+errOut.String())
-	assert.Contains(t, out.String(), "mode: fake TKEY7")
-	details := exampletest.AssertSteps(t, out.String(),
+	out, _ := exampletest.RunAgainstFake(t, run, ".")
+	assert.Contains(t, out, "mode: fake TKEY7")
+	details := exampletest.AssertSteps(t, out,
 		"list digital accounts",
 		"get digital account da-0001",
 		"handle an API error (unknown account)",
@@ -35,7 +34,11 @@ func TestRunAgainstFake(t *testing.T) {
 	require.Len(t, details, 6)
 	assert.Regexp(t, `^\d+ accounts: da-0001, `, details[0])
 	assert.Regexp(t, `^404 NOT_FOUND `, details[2])
-	assert.Regexp(t, `^7 refreshes in the background, 0 retired tokens sent`, details[3])
+	// At least one refresh per half window (the keep-alive may refresh more often).
+	var refreshes int
+	_, err := fmt.Sscanf(details[3], "%d refreshes in the background, 0 retired tokens sent", &refreshes)
+	require.NoError(t, err, details[3])
+	assert.GreaterOrEqual(t, refreshes, 7)
 	assert.Contains(t, details[4], "401 TOKEN_REVOKED; 2 calls, 2 requests reached TKEY7")
 	assert.Regexp(t, `^\d+ accounts with the new token`, details[5])
 }

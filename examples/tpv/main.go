@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -44,21 +45,23 @@ func main() {
 // run runs the example and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tpv", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never a credential)")
-	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	flags := exampleutil.AddFlags(fs, stderr, time.Minute)
 	if code, ok := exampleutil.Parse(fs, args, usage); !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := flags.Context()
 	defer cancel()
+	return exampleutil.ExitCode(stderr, "tpv example", example(ctx, stdout, flags.Logger()))
+}
 
+// example builds the client from the environment, or for the fake portal, and runs
+// the flow.
+func example(ctx context.Context, stdout io.Writer, logger *slog.Logger) error {
 	baseURL, appToken, appSecret := os.Getenv("TPV_BASE_URL"), os.Getenv("TPV_APP_TOKEN"), os.Getenv("TPV_APP_SECRET")
 	submit := true // always against the fake
 	if baseURL != "" || appToken != "" || appSecret != "" {
 		if baseURL == "" || appToken == "" || appSecret == "" {
-			fmt.Fprintln(stderr, "set all of TPV_BASE_URL, TPV_APP_TOKEN and TPV_APP_SECRET, or none of them to use the fake portal")
-			return 2
+			return exampleutil.UsageError("set all of TPV_BASE_URL, TPV_APP_TOKEN and TPV_APP_SECRET, or none of them to use the fake portal")
 		}
 		submit = os.Getenv("TPV_SUBMIT_EXAMPLE_SALE") == "yes"
 		fmt.Fprintln(stdout, "mode: the clients portal at", baseURL)
@@ -72,23 +75,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	c, err := tpv.NewClient(
 		tpv.WithBaseURL(baseURL),
 		tpv.WithCredentials(appToken, appSecret),
-		tpv.WithLogger(exampleutil.Logger(stderr, *verbose)),
+		tpv.WithLogger(logger),
 		tpv.WithUserAgent("banksdk-example-tpv"),
 	)
 	if err != nil {
-		fmt.Fprintln(stderr, "tpv example:", err)
-		return 2
+		return exampleutil.UsageError("%w", err)
 	}
 	defer c.Close()
 
 	if err := flow(ctx, exampleutil.NewSteps(stdout, ""), c, submit); err != nil {
-		fmt.Fprintln(stderr, "tpv example:", err)
-		return 1
+		return err
 	}
 	if !submit {
 		fmt.Fprintln(stdout, "not submitting the example sale to a real portal; set TPV_SUBMIT_EXAMPLE_SALE=yes to do so")
 	}
-	return 0
+	return nil
 }
 
 // flow logs in, lists the products and, when submit is set, submits the example sale

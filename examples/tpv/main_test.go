@@ -16,11 +16,9 @@ func TestUsage(t *testing.T) {
 }
 
 func TestRunAgainstFake(t *testing.T) {
-	exampletest.ClearEnv(t, ".")
-	var out, errOut bytes.Buffer
-	require.Equal(t, 0, run(nil, &out, &errOut), out.String()+errOut.String())
-	assert.Contains(t, out.String(), "mode: fake TPV portal")
-	details := exampletest.AssertSteps(t, out.String(),
+	out, _ := exampletest.RunAgainstFake(t, run, ".")
+	assert.Contains(t, out, "mode: fake TPV portal")
+	details := exampletest.AssertSteps(t, out,
 		"log in (HMAC-signed, token cached 30 min)",
 		"list products",
 		"submit the example sale",

@@ -112,3 +112,15 @@ func AssertSteps(t *testing.T, out string, steps ...string) []string {
 	}
 	return details
 }
+
+// RunAgainstFake runs the program in dir (its run function) with none of its
+// environment variables set and no argument, requires exit code 0 and a first line
+// starting with "mode: fake", and returns what it printed on stdout and stderr.
+func RunAgainstFake(t *testing.T, run Run, dir string) (stdout, stderr string) {
+	t.Helper()
+	ClearEnv(t, dir)
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(nil, &out, &errOut), "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	assert.Regexp(t, `^mode: fake `, out.String())
+	return out.String(), errOut.String()
+}

@@ -5,6 +5,7 @@
 package exampleutil
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -82,6 +83,34 @@ func Shorten(s string, n int) string {
 	return s
 }
 
+// Flags are the flags every example program has: -v and -timeout.
+type Flags struct {
+	stderr  io.Writer
+	verbose *bool
+	timeout *time.Duration
+}
+
+// AddFlags makes fs (made with flag.ContinueOnError) report its errors to stderr, and
+// defines on it -v (log every HTTP attempt) and -timeout (by default timeout).
+func AddFlags(fs *flag.FlagSet, stderr io.Writer, timeout time.Duration) *Flags {
+	fs.SetOutput(stderr)
+	return &Flags{
+		stderr:  stderr,
+		verbose: fs.Bool("v", false, "log every HTTP attempt (method, host, path, status; never a secret)"),
+		timeout: fs.Duration("timeout", timeout, "give up after this long"),
+	}
+}
+
+// Context returns a context that ends after -timeout.
+func (f *Flags) Context() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), *f.timeout)
+}
+
+// Logger returns the logger a program gives its clients, writing to stderr: every
+// HTTP attempt at debug level with -v (banksdk never logs secrets), warnings and
+// errors otherwise.
+func (f *Flags) Logger() *slog.Logger { return Logger(f.stderr, *f.verbose) }
+
 // Parse parses args with fs, after setting fs.Usage to print usage (the program's
 // description, including the environment variables it reads) followed by the
 // flags. It reports whether the program goes on, and otherwise the exit code: 0 after
@@ -104,6 +133,31 @@ func Parse(fs *flag.FlagSet, args []string, usage string) (exitCode int, ok bool
 		return 2, false
 	}
 	return 0, true
+}
+
+// usageError is a configuration the program cannot run with.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// UsageError returns an error for a configuration the program cannot run with (a
+// missing or malformed environment variable): ExitCode makes it exit 2.
+func UsageError(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// ExitCode prints err, if any, to stderr after the program's name and returns the
+// exit code for it: 0 for nil, 2 for a UsageError, 1 otherwise.
+func ExitCode(stderr io.Writer, program string, err error) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", program, err)
+	if errors.As(err, new(usageError)) {
+		return 2
+	}
+	return 1
 }
 
 // Logger returns the logger a program gives its clients: every HTTP attempt at debug

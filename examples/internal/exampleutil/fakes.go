@@ -23,15 +23,19 @@ func TKEY7Fake() (*tkey7test.Server, *tkey7test.Clock) {
 }
 
 // IdleRevokeWindows moves the fake TKEY7's clock on by half a revoke window n times,
-// and after each move waits for the next refresh the fake sees: the fake would revoke
-// the token if a whole window passed without one. It fails when ctx ends first.
+// and after each move waits for a refresh the fake saw at the new time: the fake would
+// revoke the token if a whole window of its clock passed without one. It fails when
+// ctx ends first.
 func IdleRevokeWindows(ctx context.Context, srv *tkey7test.Server, clock *tkey7test.Clock, n int) error {
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
+	refreshedSince := func(t time.Time) bool {
+		times := srv.RefreshTimes()
+		return len(times) > 0 && !times[len(times)-1].Before(t)
+	}
 	for range n {
-		clock.Advance(srv.RevokeAfter() / 2)
-		before := srv.Refreshes()
-		for srv.Refreshes() <= before {
+		now := clock.Advance(srv.RevokeAfter() / 2)
+		for !refreshedSince(now) {
 			select {
 			case <-ctx.Done():
 				return fmt.Errorf("waiting for the keep-alive to refresh: %w", ctx.Err())
