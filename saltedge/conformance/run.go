@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -294,36 +295,24 @@ func (r *runner) fetchAccounts(ctx context.Context) {
 	if !r.needToken(id, name, fid, fname) {
 		return
 	}
-	a, err := r.send(ctx, request{method: http.MethodGet, endpoint: "accounts", token: r.token,
-		data: map[string]any{"session_secret": r.session}})
-	if err != nil {
-		r.rep.add(id, name, false, err.Error())
-		r.rep.add(fid, fname, false, "not run: "+id+" failed")
-		return
-	}
-	data, detail, ok := dataAnswer(a)
 	var list []map[string]any
-	if ok {
-		if list, err = objects(data); err != nil {
-			detail, ok = err.Error(), false
-		} else if len(list) == 0 {
-			detail, ok = "no accounts: the test PSU needs at least one", false
-		} else {
-			detail = fmt.Sprintf("%d account(s)", len(list))
-		}
-	}
-	r.rep.add(id, name, ok, detail)
-	if !ok {
-		r.rep.add(fid, fname, false, "not run: "+id+" failed")
-		return
-	}
-	ids, problems := validateAccounts(list)
-	r.accounts = ids
-	if len(problems) > 0 {
-		r.rep.add(fid, fname, false, summarize(problems))
-		return
-	}
-	r.rep.add(fid, fname, true, "")
+	r.fetchData(ctx, request{method: http.MethodGet, endpoint: "accounts", token: r.token,
+		data: map[string]any{"session_secret": r.session}}, id, name, fid, fname,
+		func(data json.RawMessage) (string, error) {
+			var err error
+			if list, err = objects(data); err != nil {
+				return "", err
+			}
+			if len(list) == 0 {
+				return "", errors.New("no accounts: the test PSU needs at least one")
+			}
+			return fmt.Sprintf("%d account(s)", len(list)), nil
+		},
+		func() ([]string, string) {
+			ids, problems := validateAccounts(list)
+			r.accounts = ids
+			return problems, ""
+		})
 }
 
 func (r *runner) fetchTransactions(ctx context.Context) {
@@ -343,37 +332,23 @@ func (r *runner) fetchTransactions(ctx context.Context) {
 	}
 	const layout = "2006-01-02T15:04:05.000Z"
 	now := r.now().UTC()
-	a, err := r.send(ctx, request{method: http.MethodGet, endpoint: "transactions", token: r.token,
-		data: map[string]any{"session_secret": r.session, "account_id": account,
-			"from_date": now.AddDate(0, -3, 0).Format(layout), "to_date": now.Format(layout)}})
-	if err != nil {
-		r.rep.add(id, name, false, err.Error())
-		r.rep.add(fid, fname, false, "not run: "+id+" failed")
-		return
-	}
-	data, detail, ok := dataAnswer(a)
 	var list []map[string]any
-	if ok {
-		if list, err = objects(data); err != nil {
-			detail, ok = err.Error(), false
-		} else {
-			detail = fmt.Sprintf("%d transaction(s) over 3 months", len(list))
-		}
-	}
-	r.rep.add(id, name, ok, detail)
-	if !ok {
-		r.rep.add(fid, fname, false, "not run: "+id+" failed")
-		return
-	}
-	if problems := validateTransactions(list, account); len(problems) > 0 {
-		r.rep.add(fid, fname, false, summarize(problems))
-		return
-	}
-	if len(list) == 0 {
-		r.rep.add(fid, fname, true, "no transactions to check")
-		return
-	}
-	r.rep.add(fid, fname, true, "")
+	r.fetchData(ctx, request{method: http.MethodGet, endpoint: "transactions", token: r.token,
+		data: map[string]any{"session_secret": r.session, "account_id": account,
+			"from_date": now.AddDate(0, -3, 0).Format(layout), "to_date": now.Format(layout)}}, id, name, fid, fname,
+		func(data json.RawMessage) (string, error) {
+			var err error
+			if list, err = objects(data); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%d transaction(s) over 3 months", len(list)), nil
+		},
+		func() ([]string, string) {
+			if len(list) == 0 {
+				return nil, "no transactions to check"
+			}
+			return validateTransactions(list, account), ""
+		})
 }
 
 func (r *runner) fetchKYC(ctx context.Context) {
@@ -382,18 +357,33 @@ func (r *runner) fetchKYC(ctx context.Context) {
 	if !r.needToken(id, name, fid, fname) {
 		return
 	}
-	a, err := r.send(ctx, request{method: http.MethodGet, endpoint: "kyc", token: r.token,
-		data: map[string]any{"session_secret": r.session}})
-	if err != nil {
-		r.rep.add(id, name, false, err.Error())
-		r.rep.add(fid, fname, false, "not run: "+id+" failed")
-		return
-	}
-	data, detail, ok := dataAnswer(a)
 	var obj map[string]any
-	if ok {
-		if obj, err = object(data); err != nil {
-			detail, ok = err.Error(), false
+	r.fetchData(ctx, request{method: http.MethodGet, endpoint: "kyc", token: r.token,
+		data: map[string]any{"session_secret": r.session}}, id, name, fid, fname,
+		func(data json.RawMessage) (string, error) {
+			var err error
+			obj, err = object(data)
+			return "", err
+		},
+		func() ([]string, string) { return validateKYC(obj), "" })
+}
+
+// fetchData sends req, a GET the connector must answer 200 {"data": ...}, and records
+// two checks. The first (id, name) passes when read accepts the answer's data, with
+// the detail read gives, or fails with the send's, the answer's or read's error. The
+// second (fid, fname) is not run when the first failed; it passes when validate, which
+// looks at what read kept, finds no problem, with the detail validate gives.
+func (r *runner) fetchData(ctx context.Context, req request, id, name, fid, fname string,
+	read func(data json.RawMessage) (detail string, err error), validate func() (problems []string, detail string)) {
+	detail, ok := "", false
+	if a, err := r.send(ctx, req); err != nil {
+		detail = err.Error()
+	} else {
+		var data json.RawMessage
+		if data, detail, ok = dataAnswer(a); ok {
+			if detail, err = read(data); err != nil {
+				detail, ok = err.Error(), false
+			}
 		}
 	}
 	r.rep.add(id, name, ok, detail)
@@ -401,11 +391,12 @@ func (r *runner) fetchKYC(ctx context.Context) {
 		r.rep.add(fid, fname, false, "not run: "+id+" failed")
 		return
 	}
-	if problems := validateKYC(obj); len(problems) > 0 {
+	problems, detail := validate()
+	if len(problems) > 0 {
 		r.rep.add(fid, fname, false, summarize(problems))
 		return
 	}
-	r.rep.add(fid, fname, true, "")
+	r.rep.add(fid, fname, true, detail)
 }
 
 // JWT refusals, by what is wrong with the token.
