@@ -262,11 +262,7 @@ func TestKeepAliveStopsWhenRevoked(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer k.Close()
-	select {
-	case <-k.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the keep-alive did not stop")
-	}
+	await(t, k.done, "the keep-alive did not stop")
 	_, err = k.Token(context.Background())
 	assert.ErrorIs(t, err, ErrTokenRevoked)
 }
@@ -425,11 +421,7 @@ func TestKeepAliveAcquireHonoursContextDuringRefresh(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer func() { close(unblock); k.Close() }()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no refresh started")
-	}
+	await(t, entered, "no refresh started")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, _, err = k.Acquire(ctx)
@@ -452,11 +444,7 @@ func TestKeepAliveStop(t *testing.T) {
 	assert.ErrorIs(t, err, rejected)
 	_, _, err = k.Acquire(context.Background())
 	assert.ErrorIs(t, err, rejected)
-	select {
-	case <-k.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the refresher did not exit after Stop")
-	}
+	await(t, k.done, "the refresher did not exit after Stop")
 	clk.Advance(time.Hour)
 	assert.Equal(t, int32(1), n.Load(), "no refresh after Stop")
 }
@@ -511,18 +499,41 @@ func stopped(k *KeepAlive) bool {
 	}
 }
 
+// await returns what ch delivers (the zero value once it is closed), failing the
+// test with msg when nothing arrives within 10 s.
+func await[T any](t *testing.T, ch <-chan T, msg string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+		var zero T
+		return zero
+	}
+}
+
+// renewKeepAlive is a keep-alive of tok-0 on clk, refreshed by p every 20 s (its
+// revoke window: one minute), closed when the test ends: what the Renew tests start
+// from.
+func renewKeepAlive(t *testing.T, clk *fakeTime, p *provider) *KeepAlive {
+	t.Helper()
+	k, err := newKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Second, RevokeAfter: time.Minute,
+		Refresh: p.refresh,
+	}, clk)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = k.Close() })
+	return k
+}
+
 // Renew refreshes the rejected token at once, once for any number of concurrent
 // rejections of it; a rejection of a token the keep-alive has moved on from refreshes
 // nothing; the scheduled refreshes go on from the renewed token.
 func TestKeepAliveRenewRefreshesTheRejectedTokenOnce(t *testing.T) {
 	clk := newFakeTime()
 	p := newProviderAt(clk.Now, time.Minute, true)
-	k, err := newKeepAlive(KeepAliveConfig{
-		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Second, RevokeAfter: time.Minute,
-		Refresh: p.refresh,
-	}, clk)
-	require.NoError(t, err)
-	defer k.Close()
+	k := renewKeepAlive(t, clk, p)
 	ctx := context.Background()
 
 	const n = 10
@@ -538,12 +549,7 @@ func TestKeepAliveRenewRefreshesTheRejectedTokenOnce(t *testing.T) {
 		}()
 	}
 	for range n {
-		select {
-		case v := <-got:
-			assert.Equal(t, "tok-1", v)
-		case <-time.After(10 * time.Second):
-			t.Fatal("timed out waiting for Renew")
-		}
+		assert.Equal(t, "tok-1", await(t, got, "timed out waiting for Renew"))
 	}
 	assert.Len(t, p.refreshTimes(), 1, "one refresh for every rejection of tok-0")
 	assert.Equal(t, int64(1), k.Refreshes())
@@ -568,15 +574,10 @@ func TestKeepAliveRenewRefusedStops(t *testing.T) {
 	clk := newFakeTime()
 	p := newProviderAt(clk.Now, time.Minute, true)
 	p.revoked = true
-	k, err := newKeepAlive(KeepAliveConfig{
-		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Second, RevokeAfter: time.Minute,
-		Refresh: p.refresh,
-	}, clk)
-	require.NoError(t, err)
-	defer k.Close()
+	k := renewKeepAlive(t, clk, p)
 	ctx := context.Background()
 
-	_, err = k.Renew(ctx, Token{Value: "tok-0"})
+	_, err := k.Renew(ctx, Token{Value: "tok-0"})
 	require.ErrorIs(t, err, ErrTokenRevoked)
 	_, err = k.Token(ctx)
 	assert.ErrorIs(t, err, ErrTokenRevoked)
@@ -584,11 +585,7 @@ func TestKeepAliveRenewRefusedStops(t *testing.T) {
 	assert.ErrorIs(t, err, ErrTokenRevoked)
 	_, err = k.Renew(ctx, Token{Value: "tok-0"})
 	assert.ErrorIs(t, err, ErrTokenRevoked)
-	select {
-	case <-k.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the refresher did not exit after a refused Renew")
-	}
+	await(t, k.done, "the refresher did not exit after a refused Renew")
 	assert.Zero(t, k.Refreshes())
 }
 
@@ -598,15 +595,10 @@ func TestKeepAliveRenewFailureKeepsTheToken(t *testing.T) {
 	clk := newFakeTime()
 	p := newProviderAt(clk.Now, time.Minute, true)
 	p.failNext = 1
-	k, err := newKeepAlive(KeepAliveConfig{
-		Initial: Token{Value: "tok-0"}, Interval: 20 * time.Second, RevokeAfter: time.Minute,
-		Refresh: p.refresh,
-	}, clk)
-	require.NoError(t, err)
-	defer k.Close()
+	k := renewKeepAlive(t, clk, p)
 	ctx := context.Background()
 
-	_, err = k.Renew(ctx, Token{Value: "tok-0"})
+	_, err := k.Renew(ctx, Token{Value: "tok-0"})
 	require.ErrorContains(t, err, "503")
 	assert.NotErrorIs(t, err, ErrTokenRevoked)
 	tok, err := k.Token(ctx)
@@ -662,11 +654,7 @@ func TestKeepAliveRefusedRefreshStopsBeforeRequestsGoOn(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer k.Close()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no refresh started")
-	}
+	await(t, entered, "no refresh started")
 	type result struct {
 		tok Token
 		err error
@@ -681,13 +669,9 @@ func TestKeepAliveRefusedRefreshStopsBeforeRequestsGoOn(t *testing.T) {
 		close(acquired)
 	}()
 	close(answer)
-	select {
-	case r := <-res:
-		assert.ErrorIs(t, r.err, ErrTokenRevoked, "the request got the refusal")
-		assert.Empty(t, r.tok.Value, "the refused token was not handed out")
-	case <-time.After(10 * time.Second):
-		t.Fatal("timed out waiting for the request")
-	}
+	r := await(t, res, "timed out waiting for the request")
+	assert.ErrorIs(t, r.err, ErrTokenRevoked, "the request got the refusal")
+	assert.Empty(t, r.tok.Value, "the refused token was not handed out")
 }
 
 // With a Store, Renew refreshes under the store's lease and publishes the result;
@@ -761,12 +745,7 @@ func TestGateLockHonoursContext(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- g.lockCtx(ctx) }()
 	cancel()
-	select {
-	case err := <-errc:
-		assert.ErrorIs(t, err, context.Canceled)
-	case <-time.After(10 * time.Second):
-		t.Fatal("lockCtx did not give up")
-	}
+	assert.ErrorIs(t, await(t, errc, "lockCtx did not give up"), context.Canceled)
 	release()
 	// Nothing is held: a writer and then a reader get the gate.
 	g.lock()
@@ -814,11 +793,7 @@ func TestGateWriterWaitsForReadersOfAnAbandonedGeneration(t *testing.T) {
 	_, err = g.rlock(waitCtx)
 	require.ErrorIs(t, err, context.DeadlineExceeded, "a new reader waits while a writer is taking the gate")
 	oldReader()
-	select {
-	case <-locked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the writer did not get the gate once the last reader left")
-	}
+	await(t, locked, "the writer did not get the gate once the last reader left")
 	g.unlock()
 	release, err := g.rlock(context.Background())
 	require.NoError(t, err)

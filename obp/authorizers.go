@@ -65,14 +65,14 @@ const (
 // forget it (auth.Cache can: the login-based mode's cache logs in again), and asks
 // for no replay when src cannot.
 func directLoginToken(src auth.Source) rest.HeaderToken {
-	return rest.HeaderToken{Source: src, Header: directLoginHeader, Prefix: directLoginPrefix}
+	return rest.NewHeaderToken(src, directLoginHeader, directLoginPrefix)
 }
 
 // checkDirectLoginToken refuses, before anything is sent, a token from a user's
 // source that OBP would misread (OBP splits the DirectLogin header on commas and
 // strips quotes). The error names the rule, never the token.
 var checkDirectLoginToken = rest.AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
-	tok, ok := directLoginToken(nil).Sent(req)
+	tok, ok := rest.HeaderToken{Header: directLoginHeader, Prefix: directLoginPrefix}.Sent(req)
 	if !ok {
 		return errors.New("obp: DirectLogin token: missing")
 	}

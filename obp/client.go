@@ -407,10 +407,10 @@ func NewClient(opts ...Option) (*Client, error) {
 		authz = append(authz, directLoginToken(o.dlToken), checkDirectLoginToken)
 		cfg.CredentialRejected = directLoginRejected
 	case o.accessToken != nil:
-		authz = append(authz, rest.HeaderToken{Source: o.accessToken, Header: "Authorization", Prefix: "Bearer "})
+		authz = append(authz, rest.NewHeaderToken(o.accessToken, "Authorization", "Bearer "))
 		cfg.CredentialRejected = unauthorized
 	case o.consent != nil:
-		authz = append(authz, rest.HeaderToken{Source: o.consent, Header: consentJWTHeader})
+		authz = append(authz, rest.NewHeaderToken(o.consent, consentJWTHeader, ""))
 		cfg.CredentialRejected = unauthorized
 		cfg.HTTP1Only = true
 	}
@@ -494,7 +494,8 @@ func Do[T any](ctx context.Context, c *Client, method, path string, body any) (T
 
 // apiPath builds /obp/<version>/<segs...>, each segment escaped.
 func (c *Client) apiPath(version string, segs ...string) (string, error) {
-	return rest.Path(append([]string{"obp", version}, segs...)...)
+	var buf [8]string // room for every path of the API without allocating
+	return rest.Path(append(append(buf[:0], "obp", version), segs...)...)
 }
 
 // accessVersion is the version of the v4.0.0 account-access paths: the client's,

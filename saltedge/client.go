@@ -142,7 +142,7 @@ func WithAppSecretSource(src auth.Source) Option {
 		if src == nil {
 			return errors.New("app secret source: must not be nil")
 		}
-		o.appSecret = rest.HeaderToken{Source: appSecretSource{src}, Header: "App-Secret"}
+		o.appSecret = rest.NewHeaderToken(appSecretSource{src}, "App-Secret", "")
 		return nil
 	}
 }

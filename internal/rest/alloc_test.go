@@ -169,3 +169,35 @@ func TestJoinPathKeepsTheEscapedPath(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "https://api.example/v1", u.String())
 }
+
+func TestHeaderValueReadsBothFormsWithoutAllocating(t *testing.T) {
+	h := http.Header{}
+	h.Set("X-Request-Id", "canonical")
+	h["DirectLogin"] = []string{"direct"}
+	h["X_Odd.Name"] = []string{"odd"}
+	assert.Equal(t, "canonical", HeaderValue(h, "x-request-id"))
+	assert.Equal(t, "canonical", HeaderValue(h, "X-Request-ID"))
+	assert.Equal(t, "direct", HeaderValue(h, "DirectLogin"))
+	assert.Equal(t, "odd", HeaderValue(h, "X_Odd.Name"))
+	assert.Empty(t, HeaderValue(h, "Missing"))
+	h["Directlogin"] = []string{"canonical wins"}
+	assert.Equal(t, "canonical wins", HeaderValue(h, "DirectLogin"), "as Header.Get first")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = HeaderValue(h, "X-Request-ID") }))
+}
+
+func FuzzCanonicalKey(f *testing.F) {
+	for _, s := range []string{"", "x-request-id", "DirectLogin", "a--b", "-x", "ÄÖ", "a b", "X_Y", "9-a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got, ok := canonicalKey(nil, name)
+		if ok {
+			require.Equal(t, http.CanonicalHeaderKey(name), string(got), "%q", name)
+		}
+		h := http.Header{}
+		h.Set(name, "v")
+		if http.CanonicalHeaderKey(name) != "" {
+			require.Equal(t, h.Get(name), HeaderValue(h, name), "%q", name)
+		}
+	})
+}

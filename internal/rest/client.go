@@ -148,8 +148,9 @@ type Response struct {
 	// Body is the open answer body for Stream; nil for Do.
 	Body io.ReadCloser
 
-	provider, method string   // for UndecodableSuccess
-	url              *url.URL // as built by the pipeline, before any Authorizer; redacted when reported
+	provider, method string      // for UndecodableSuccess
+	url              *url.URL    // as built by the pipeline, before any Authorizer; redacted when reported
+	body             limitedBody // what Do reads the body through, made with the Response
 }
 
 // UndecodableSuccess is the error for a 2xx answer whose body the caller could not use
@@ -439,7 +440,8 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, limit))
 		return nil
 	}
-	body := &limitedBody{r: resp.Body, left: limit}
+	body := &meta.body
+	*body = limitedBody{r: resp.Body, left: limit}
 	switch o := out.(type) {
 	case *[]byte:
 		data, _ := body.readAll(resp.ContentLength)
@@ -469,11 +471,14 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		// body to its end, so that the connection can be reused.
 		err = errTrailingData
 	}
-	var syntaxErr *json.SyntaxError
-	if errors.As(err, &syntaxErr) && onlySpace(io.MultiReader(dec.Buffered(), body)) {
-		// The first value failed: a body of nothing but white space, as bytes.TrimSpace
-		// counts it (\v, \f, U+00A0 ... which JSON does not), is an empty body.
-		err = io.EOF
+	if err != nil {
+		var syntaxErr *json.SyntaxError
+		if errors.As(err, &syntaxErr) && onlySpace(io.MultiReader(dec.Buffered(), body)) {
+			// The first value failed: a body of nothing but white space, as
+			// bytes.TrimSpace counts it (\v, \f, U+00A0 ... which JSON does not), is an
+			// empty body.
+			err = io.EOF
+		}
 	}
 	if err != nil && err != io.EOF {
 		// Read the rest within the limit, as if the body had been read whole first: a

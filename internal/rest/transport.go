@@ -326,7 +326,44 @@ func headerNames(names []string) []headerName {
 // HeaderValue reads a header set either canonically (Header.Set) or by direct map
 // assignment under a non-canonical name (OBP's "DAuth"), whichever is present.
 func HeaderValue(h http.Header, name string) string {
+	var buf [64]byte
+	if c, ok := canonicalKey(buf[:0], name); ok {
+		// A map index by string(bytes) does not allocate.
+		if vs := h[string(c)]; len(vs) > 0 && vs[0] != "" {
+			return vs[0]
+		}
+		if vs := h[name]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
 	return headerValue(h, http.CanonicalHeaderKey(name), name, true)
+}
+
+// canonicalKey appends to buf the canonical form of a header name made of letters,
+// digits and '-' (what http.CanonicalHeaderKey returns for it), without allocating
+// when buf has room; ok is false for any other name.
+func canonicalKey(buf []byte, name string) (key []byte, ok bool) {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
+				c += 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return nil, false
+		}
+		buf = append(buf, c)
+		upper = c == '-'
+	}
+	return buf, len(name) > 0
 }
 
 // headerValue is HeaderValue (or Header.Get, without direct) with the canonical name
