@@ -33,10 +33,8 @@ func setupOutcome(t *testing.T) outcomeEnv {
 	t.Cleanup(bank.Close)
 	upstream := bank.Client().Transport.(*http.Transport)
 	t.Cleanup(upstream.CloseIdleConnections)
-	proxy, err := fake.NewBreakingProxy(bank.URL(),
+	proxy := testkit.BreakingProxy(t, bank.URL(),
 		fake.WithTLS(bank.PKI().ServerTLSConfig()), fake.WithUpstreamTransport(upstream))
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
 	c, err := kh.NewClient(
 		kh.WithBaseURL(proxy.URL()),
 		kh.WithClientCertificate(bank.ClientCertificate()),

@@ -31,9 +31,7 @@ func setupOutcome(t *testing.T) outcomeEnv {
 	t.Helper()
 	fk := saltedgetest.NewServer(fakeOptions()...)
 	t.Cleanup(fk.Close)
-	proxy, err := fake.NewBreakingProxy(fk.URL())
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
+	proxy := testkit.BreakingProxy(t, fk.URL())
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
 	client, err := saltedge.NewClient(

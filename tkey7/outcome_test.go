@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
@@ -28,9 +27,7 @@ func TestCreateOutcome(t *testing.T) {
 		Start: func(t *testing.T) testkit.OutcomeRun[json.RawMessage] {
 			srv := tkey7test.NewServer()
 			t.Cleanup(srv.Close)
-			proxy, err := fake.NewBreakingProxy(srv.Origin())
-			require.NoError(t, err)
-			t.Cleanup(proxy.Close)
+			proxy := testkit.BreakingProxy(t, srv.Origin())
 			issuedAt := time.Now()
 			client, err := tkey7.NewClient(
 				tkey7.WithBaseURL(proxy.URL()+tkey7test.BasePath),

@@ -32,9 +32,7 @@ func setupOutcome(t *testing.T) outcomeEnv {
 	t.Helper()
 	portal := tpvtest.NewServer()
 	t.Cleanup(portal.Close)
-	proxy, err := fake.NewBreakingProxy(portal.URL())
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
+	proxy := testkit.BreakingProxy(t, portal.URL())
 	c, err := tpv.NewClient(tpv.WithBaseURL(proxy.URL()),
 		tpv.WithCredentials(portal.AppToken(), portal.AppSecret()),
 		tpv.WithRetry(2, time.Millisecond, 5*time.Millisecond),

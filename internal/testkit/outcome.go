@@ -54,6 +54,16 @@ type OutcomeRun[R any] struct {
 	Resent func(t *testing.T, result R)
 }
 
+// BreakingProxy starts a fake.NewBreakingProxy in front of origin, closed when the
+// test ends.
+func BreakingProxy(t *testing.T, origin string, opts ...fake.Option) *fake.Server {
+	t.Helper()
+	proxy, err := fake.NewBreakingProxy(origin, opts...)
+	require.NoError(t, err)
+	t.Cleanup(proxy.Close)
+	return proxy
+}
+
 // StatusOf returns an OutcomeCall.APIStatus for the provider error type E, e.g.
 // StatusOf(func(e *tpv.APIError) int { return e.StatusCode }).
 func StatusOf[E error](status func(E) int) func(error) (int, bool) {
