@@ -291,9 +291,11 @@ func againstFake(ctx context.Context, stdout io.Writer, logger *slog.Logger) err
 	steps.Begin("tokens/index: the connector lists its tokens")
 	page, err := client.Tokens.Index(ctx, saltedge.TokensQuery{})
 	if err != nil {
+		// Salt Edge's answer, when there is one, is an *APIError: compare its
+		// class with Has (ClassTokenMissing, ClassConfigurationError, ...).
 		var apiErr *saltedge.APIError
 		if errors.As(err, &apiErr) {
-			return steps.Fail(fmt.Errorf("Salt Edge answered %s: %w", apiErr.Class, err))
+			return steps.Fail(fmt.Errorf("refused with class %s: %w", apiErr.Class, err))
 		}
 		return steps.Fail(err)
 	}

@@ -109,7 +109,7 @@ func (f *Flags) Context() (context.Context, context.CancelFunc) {
 // Logger returns the logger a program gives its clients, writing to stderr: every
 // HTTP attempt at debug level with -v (banksdk never logs secrets), warnings and
 // errors otherwise.
-func (f *Flags) Logger() *slog.Logger { return Logger(f.stderr, *f.verbose) }
+func (f *Flags) Logger() *slog.Logger { return newLogger(f.stderr, *f.verbose) }
 
 // Parse parses args with fs, after setting fs.Usage to print usage (the program's
 // description, including the environment variables it reads) followed by the
@@ -160,9 +160,9 @@ func ExitCode(stderr io.Writer, program string, err error) int {
 	return 1
 }
 
-// Logger returns the logger a program gives its clients: every HTTP attempt at debug
+// newLogger returns the logger a program gives its clients: every HTTP attempt at debug
 // level when verbose (banksdk never logs secrets), warnings and errors otherwise.
-func Logger(w io.Writer, verbose bool) *slog.Logger {
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
 	level := slog.LevelWarn
 	if verbose {
 		level = slog.LevelDebug
