@@ -284,7 +284,18 @@ func (c *Client) Close() error {
 // authorizer signs one call: every attempt carries App-Id and App-Secret and a fresh
 // JWT {"data": data, "exp": now+TTL}.
 func (c *Client) authorizer(data json.RawMessage) rest.Authorizer {
-	return rest.Chain{c.app, jwtAuthorizer{minter: c.minter, data: data}}
+	a := &callAuthorizer{jwt: jwtAuthorizer{minter: c.minter, data: data}}
+	a.members = [2]rest.Authorizer{c.app, &a.jwt}
+	a.chain = a.members[:]
+	return &a.chain
+}
+
+// callAuthorizer holds one call's rest.Chain (the application's headers, then the
+// JWT) and its members in one allocation; the pipeline gets &chain.
+type callAuthorizer struct {
+	chain   rest.Chain
+	members [2]rest.Authorizer
+	jwt     jwtAuthorizer
 }
 
 // jwtAuthorizer is Salt Edge's per-call credential: "Authorization: Bearer <JWT>"
@@ -325,8 +336,10 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 	if t, err := time.Parse(time.RFC3339Nano, raw.Time); err == nil {
 		m.Time = t
 	}
+	// raw.NextID is absent or one valid JSON value: ID reads it without a second pass
+	// of json.Unmarshal over it.
 	var id ID
-	if json.Unmarshal(raw.NextID, &id) == nil {
+	if len(raw.NextID) > 0 && id.UnmarshalJSON(raw.NextID) == nil {
 		if n, err := strconv.ParseInt(string(id), 10, 64); err == nil && n > 0 {
 			m.NextID = n
 		}
@@ -342,7 +355,8 @@ type envelope struct {
 // call sends one callback: payload travels in the JWT's data claim (no body, as in
 // Salt Edge's own examples); Salt Edge's answer {"data", "meta"} is returned.
 func (c *Client) call(ctx context.Context, method string, segs []string, payload any, hdr http.Header, idem *bool) (*envelope, *rest.Response, error) {
-	path, err := rest.Path(append(append([]string(nil), callbackBase...), segs...)...)
+	var buf [8]string // room for every callback path without allocating
+	path, err := rest.Path(append(append(buf[:0], callbackBase...), segs...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("saltedge: %w", err)
 	}
