@@ -124,7 +124,10 @@ func runKH(ctx context.Context) error {
 			return err
 		}
 	}
-	up, err = c.Consents.Authorisations.Update(ctx, txc.ConsentID, a.AuthorisationID, kh.OTP(otp))
+	if up.ScaStatus != kh.ScaMethodSelected {
+		return fmt.Errorf("SCA %s", up.ScaStatus)
+	}
+	up, err = c.Consents.Authorisations.Update(ctx, txc.ConsentID, a.AuthorisationID, kh.OTP(otp)) // the code the PSU received
 	if err != nil {
 		return err
 	}
