@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -455,8 +453,8 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		if err := c.bodyError(resp, meta, body); err != nil {
 			return err
 		}
-		if len(bytes.TrimSpace(data)) == 0 {
-			return nil
+		if len(bytes.TrimLeft(data, jsonSpace)) == 0 {
+			return nil // an empty body leaves out untouched
 		}
 		if !json.Valid(data) {
 			return c.undecodable(meta, errors.New("decoding response: body is not valid JSON"))
@@ -470,15 +468,6 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		// Only white space may follow the value. The second Decode also reads the
 		// body to its end, so that the connection can be reused.
 		err = errTrailingData
-	}
-	if err != nil {
-		var syntaxErr *json.SyntaxError
-		if errors.As(err, &syntaxErr) && onlySpace(io.MultiReader(dec.Buffered(), body)) {
-			// The first value failed: a body of nothing but white space, as
-			// bytes.TrimSpace counts it (\v, \f, U+00A0 ... which JSON does not), is an
-			// empty body.
-			err = io.EOF
-		}
 	}
 	if err != nil && err != io.EOF {
 		// Read the rest within the limit, as if the body had been read whole first: a
@@ -497,20 +486,10 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 	return c.undecodable(meta, fmt.Errorf("decoding response: %w", err))
 }
 
-// onlySpace reports whether r holds only Unicode white space, reading it up to the
-// first character that is not.
-func onlySpace(r io.Reader) bool {
-	br := bufio.NewReader(r)
-	for {
-		c, _, err := br.ReadRune()
-		if err != nil {
-			return err == io.EOF
-		}
-		if !unicode.IsSpace(c) { // an invalid byte reads as utf8.RuneError, not a space
-			return false
-		}
-	}
-}
+// jsonSpace is the white space JSON allows around a value. A body of nothing else is
+// empty; any other character (\v, U+00A0 ...) makes it undecodable, as it makes a JSON
+// text invalid.
+const jsonSpace = " \t\r\n"
 
 // errTrailingData is a body holding more than one JSON value.
 var errTrailingData = errors.New("invalid data after the JSON value")
