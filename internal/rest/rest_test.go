@@ -701,10 +701,17 @@ func FuzzParseRetryAfter(f *testing.F) {
 }
 
 func TestAttemptTimeoutStartsAfterAuthorization(t *testing.T) {
+	// The authorizer takes longer than the per-attempt timeout (a slow login); the
+	// attempt still gets its whole timeout afterwards. The timeout is long enough for a
+	// loopback request on a loaded machine, so only the rule decides the outcome.
+	const timeout = time.Second
+	var authorized atomic.Int32
 	h := setup(t, nil, func(c *Config) {
-		require.NoError(t, c.SetTimeout(100*time.Millisecond))
+		require.NoError(t, c.SetTimeout(timeout))
 		c.Authorizer = AuthorizerFunc(func(ctx context.Context, req *http.Request, body []byte) error {
-			time.Sleep(150 * time.Millisecond) // a slow login inside the authorizer
+			if authorized.Add(1) == 1 {
+				time.Sleep(timeout + timeout/2) // a slow login inside the first authorization
+			}
 			return nil
 		})
 	})
@@ -712,13 +719,13 @@ func TestAttemptTimeoutStartsAfterAuthorization(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, resp.Attempts)
 
-	h.srv.Inject(1, fake.Delay(time.Second))
+	h.srv.Inject(1, fake.Delay(time.Minute)) // ends when the client gives up
 	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "slow"}, nil)
 	require.NoError(t, err, "the timed-out GET attempt was retried")
 	var ne interface{ Timeout() bool }
-	h.srv.Inject(1, fake.Delay(time.Second))
+	h.srv.Inject(1, fake.Delay(time.Minute))
 	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "slow"}, nil)
 	require.ErrorAs(t, err, &ne)
 	assert.True(t, ne.Timeout())
-	assert.Contains(t, err.Error(), "attempt timed out after 100ms")
+	assert.Contains(t, err.Error(), "attempt timed out after 1s")
 }
