@@ -5,18 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"maps"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
-	"slices"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/banksdk/banksdk"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/tkey7"
 )
 
@@ -47,56 +41,30 @@ func benchAccounts(n int) []byte {
 // benchEnv is a loopback server answering GET digital-accounts with body to the
 // bearer token, and the two ways of calling it.
 type benchEnv struct {
-	srv    *httptest.Server
+	srv    *testkit.BenchServer
 	plain  *http.Client
 	client *tkey7.Client
-	mu     sync.Mutex
-	seen   []http.Header // the headers of the first requests
 }
 
-func newBenchEnv(b *testing.B, body []byte) *benchEnv {
+func newBenchEnv(b *testing.B, body []byte, accounts int) *benchEnv {
 	b.Helper()
 	e := &benchEnv{}
-	length := strconv.Itoa(len(body))
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = testkit.NewBenchServer(b, body, nil, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Header.Get("Authorization") != "Bearer "+benchToken || r.URL.Path != "/api/digital-accounts" {
 			w.WriteHeader(http.StatusUnauthorized)
-			return
+			return false
 		}
-		e.mu.Lock()
-		if len(e.seen) < 2 {
-			e.seen = append(e.seen, r.Header.Clone())
-		}
-		e.mu.Unlock()
-		h := w.Header()
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{length}
-		_, _ = w.Write(body)
-	}))
-	b.Cleanup(e.srv.Close)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	b.Cleanup(tr.CloseIdleConnections)
-	e.plain = &http.Client{Transport: tr}
+		return true
+	})
+	e.plain = &http.Client{Transport: testkit.NewTransport(b)}
 	c, err := tkey7.NewClient(tkey7.WithBaseURL(e.srv.URL+"/api"), tkey7.WithAccessToken(benchToken, time.Now()),
-		tkey7.WithHTTPClient(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}))
+		tkey7.WithHTTPClient(&http.Client{Transport: testkit.NewTransport(b)}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = c.Close() })
 	e.client = c
-	// Both send the same headers.
-	ctx := context.Background()
-	if _, err := e.sdk(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := e.plainList(ctx); err != nil {
-		b.Fatal(err)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.seen) != 2 || !maps.EqualFunc(e.seen[0], e.seen[1], slices.Equal) {
-		b.Fatalf("the baseline sends other headers than the client: %v", e.seen)
-	}
+	testkit.CheckSameHeaders(b, e.srv, e.impls(), countOf(accounts))
 	return e
 }
 
@@ -110,55 +78,29 @@ func (e *benchEnv) sdk(ctx context.Context) ([]json.RawMessage, error) {
 
 // plainList is the floor: the same request by hand, one decode, the body drained.
 func (e *benchEnv) plainList(ctx context.Context) ([]json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/digital-accounts", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header["Accept"] = []string{"application/json"}
-	req.Header["User-Agent"] = []string{"banksdk-go/" + banksdk.Version}
-	req.Header["Authorization"] = []string{"Bearer " + benchToken}
-	resp, err := e.plain.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	var out []json.RawMessage
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return out, err
+	return testkit.GetJSON[[]json.RawMessage](ctx, e.plain, e.srv.URL+"/api/digital-accounts", func(h http.Header) {
+		h["Authorization"] = []string{"Bearer " + benchToken}
+	})
 }
 
-func (e *benchEnv) impls() []struct {
-	name string
-	list func(context.Context) ([]json.RawMessage, error)
-} {
-	return []struct {
-		name string
-		list func(context.Context) ([]json.RawMessage, error)
-	}{{"impl=plain", e.plainList}, {"impl=sdk", e.sdk}}
+func (e *benchEnv) impls() []testkit.Impl[[]json.RawMessage] {
+	return []testkit.Impl[[]json.RawMessage]{{Name: "plain", Call: e.plainList}, {Name: "sdk", Call: e.sdk}}
+}
+
+// countOf checks that a list holds n accounts.
+func countOf(n int) func([]json.RawMessage) error {
+	return func(list []json.RawMessage) error {
+		if len(list) != n {
+			return fmt.Errorf("%d accounts, want %d", len(list), n)
+		}
+		return nil
+	}
 }
 
 func benchList(b *testing.B, accounts int) {
 	body := benchAccounts(accounts)
-	e := newBenchEnv(b, body)
-	for _, impl := range e.impls() {
-		b.Run(impl.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				list, err := impl.list(ctx)
-				if err != nil || len(list) != accounts {
-					b.Fatal(len(list), err)
-				}
-			}
-		})
-	}
+	e := newBenchEnv(b, body, accounts)
+	testkit.RunImpls(b, e.impls(), len(body), countOf(accounts))
 }
 
 // BenchmarkListSmall is a GET of a small answer: two digital accounts.
@@ -173,9 +115,9 @@ func BenchmarkList100KB(b *testing.B) { benchList(b, 800) }
 func BenchmarkListRetained(b *testing.B) {
 	const accounts = 100_000
 	body := benchAccounts(accounts)
-	e := newBenchEnv(b, body)
+	e := newBenchEnv(b, body, accounts)
 	for _, impl := range e.impls() {
-		b.Run(impl.name, func(b *testing.B) {
+		b.Run("impl="+impl.Name, func(b *testing.B) {
 			ctx := context.Background()
 			var retained uint64
 			var ms runtime.MemStats
@@ -184,7 +126,7 @@ func BenchmarkListRetained(b *testing.B) {
 				runtime.GC()
 				runtime.ReadMemStats(&ms)
 				before := ms.HeapAlloc
-				list, err := impl.list(ctx)
+				list, err := impl.Call(ctx)
 				if err != nil || len(list) != accounts {
 					b.Fatal(len(list), err)
 				}
