@@ -9,15 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strconv"
-	"sync"
 	"testing"
 
-	"github.com/banksdk/banksdk"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/tpv"
 )
 
@@ -53,68 +49,46 @@ func benchProducts(n int) []byte {
 // benchEnv is a loopback portal (login, and GET api/v1/products for the auth token
 // with the signature of the empty body) and the two ways of calling it.
 type benchEnv struct {
-	srv    *httptest.Server
+	srv    *testkit.BenchServer
 	plain  *http.Client
 	client *tpv.Client
-	mu     sync.Mutex
-	seen   []http.Header // the headers of the first products requests
 }
 
 func newBenchEnv(b *testing.B, body []byte) *benchEnv {
 	b.Helper()
 	e := &benchEnv{}
-	length := strconv.Itoa(len(body))
 	wantSig := signature("")
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h["Content-Type"] = []string{"application/json"}
-		switch {
-		case r.URL.Path == "/api/v1/auth" && r.Method == http.MethodPost:
+	e.srv = testkit.NewBenchServer(b, body, nil, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/v1/products" && r.Method == http.MethodGet &&
+			r.Header.Get("Authorization") == benchAuthToken && r.Header.Get("Signature") == wantSig {
+			return true
+		}
+		w.Header()["Content-Type"] = []string{"application/json"}
+		if r.URL.Path == "/api/v1/auth" && r.Method == http.MethodPost {
 			q := r.URL.Query()
 			if q.Get("token") != benchAppToken ||
 				q.Get("_signature") != tpv.LoginSignature(benchAppToken, benchAppSecret, mustInt(q.Get("timestamp"))) {
 				w.WriteHeader(http.StatusBadRequest)
-				return
+				return false
 			}
 			_, _ = io.WriteString(w, `{"auth_token":"`+benchAuthToken+`"}`)
-		case r.URL.Path == "/api/v1/products" && r.Method == http.MethodGet &&
-			r.Header.Get("Authorization") == benchAuthToken && r.Header.Get("Signature") == wantSig:
-			e.mu.Lock()
-			if len(e.seen) < 2 {
-				e.seen = append(e.seen, r.Header.Clone())
-			}
-			e.mu.Unlock()
-			h["Content-Length"] = []string{length}
-			_, _ = w.Write(body)
-		default:
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"error":"invalid auth token."}`)
+			return false
 		}
-	}))
-	b.Cleanup(e.srv.Close)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	b.Cleanup(tr.CloseIdleConnections)
-	e.plain = &http.Client{Transport: tr}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":"invalid auth token."}`)
+		return false
+	})
+	e.plain = &http.Client{Transport: testkit.NewTransport(b)}
 	c, err := tpv.NewClient(tpv.WithBaseURL(e.srv.URL), tpv.WithCredentials(benchAppToken, benchAppSecret),
 		tpv.WithEndpointMethod(tpv.EndpointProducts, http.MethodGet),
-		tpv.WithHTTPClient(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}))
+		tpv.WithHTTPClient(&http.Client{Transport: testkit.NewTransport(b)}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = c.Close() })
 	e.client = c
-	ctx := context.Background()
-	if _, err := e.sdk(ctx); err != nil { // logs in
-		b.Fatal(err)
-	}
-	if _, err := e.plainProducts(ctx); err != nil {
-		b.Fatal(err)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.seen) != 2 || !maps.EqualFunc(e.seen[0], e.seen[1], slices.Equal) {
-		b.Fatalf("the baseline sends other headers than the client: %v", e.seen)
-	}
+	// The client logs in on its first call, before the products request.
+	testkit.CheckSameHeaders(b, e.srv, e.impls(), wholeSuccess(body))
 	return e
 }
 
@@ -136,58 +110,46 @@ func (e *benchEnv) sdk(ctx context.Context) (json.RawMessage, error) {
 	return res.Success, err
 }
 
+// productsAnswer is the members of the portal's answer the client reads.
+type productsAnswer struct {
+	Success json.RawMessage `json:"success"`
+	Error   *string         `json:"error"`
+}
+
 // plainProducts is the floor: the same request by hand (signed afresh), one decode
 // of the members the client reads, the body drained.
 func (e *benchEnv) plainProducts(ctx context.Context) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/v1/products", nil)
+	out, err := testkit.GetJSON[productsAnswer](ctx, e.plain, e.srv.URL+"/api/v1/products", func(h http.Header) {
+		h["Authorization"] = []string{benchAuthToken}
+		h["Signature"] = []string{signature("")}
+	})
 	if err != nil {
-		return nil, err
-	}
-	req.Header["Accept"] = []string{"application/json"}
-	req.Header["User-Agent"] = []string{"banksdk-go/" + banksdk.Version}
-	req.Header["Authorization"] = []string{benchAuthToken}
-	req.Header["Signature"] = []string{signature("")}
-	resp, err := e.plain.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	var out struct {
-		Success json.RawMessage `json:"success"`
-		Error   *string         `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return nil, err
 	}
 	if out.Error != nil && out.Success == nil {
 		return nil, fmt.Errorf("portal error %q", *out.Error)
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return out.Success, err
+	return out.Success, nil
+}
+
+func (e *benchEnv) impls() []testkit.Impl[json.RawMessage] {
+	return []testkit.Impl[json.RawMessage]{{Name: "plain", Call: e.plainProducts}, {Name: "sdk", Call: e.sdk}}
+}
+
+// wholeSuccess checks that the "success" member read is about the whole body.
+func wholeSuccess(body []byte) func(json.RawMessage) error {
+	return func(s json.RawMessage) error {
+		if len(s) < len(body)-20 {
+			return fmt.Errorf("success of %d bytes in a body of %d", len(s), len(body))
+		}
+		return nil
+	}
 }
 
 func benchProductsGET(b *testing.B, n int) {
 	body := benchProducts(n)
 	e := newBenchEnv(b, body)
-	for _, impl := range []struct {
-		name string
-		get  func(context.Context) (json.RawMessage, error)
-	}{{"impl=plain", e.plainProducts}, {"impl=sdk", e.sdk}} {
-		b.Run(impl.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				s, err := impl.get(ctx)
-				if err != nil || len(s) < len(body)-20 {
-					b.Fatal(len(s), err)
-				}
-			}
-		})
-	}
+	testkit.RunImpls(b, e.impls(), len(body), wholeSuccess(body))
 }
 
 // BenchmarkProductsSmall is a GET of a small answer: two products.
