@@ -6,20 +6,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"maps"
 	"net/http"
-	"net/http/httptest"
-	"slices"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/banksdk/banksdk"
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/kh/khtest"
 )
@@ -42,11 +35,9 @@ const benchAccountsBody = `{"accounts":[` +
 	`{"resourceId":"acc-2","iban":"FI5542345670000081","currency":"EUR","name":"Savings","product":"Savings account","cashAccountType":"SVGS","status":"enabled","usage":"PRIV","_links":{"balances":{"href":"/v1/accounts/acc-2/balances"}}}]}`
 
 type benchEnv struct {
-	srv    *httptest.Server
+	srv    *testkit.BenchServer
 	plain  *http.Client
 	client *kh.Client
-	mu     sync.Mutex
-	seen   []http.Header // the headers of the first requests
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
@@ -60,35 +51,22 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		b.Fatal(err)
 	}
 	e := &benchEnv{}
-	body := []byte(benchAccountsBody)
-	length := strconv.Itoa(len(body))
-	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || !r.TLS.PeerCertificates[0].Equal(leaf) ||
-			r.Header.Get("Authorization") != "Bearer "+benchConsentToken || r.Header.Get("Consent-ID") != benchConsentID ||
-			r.Header.Get("X-Request-ID") == "" || r.URL.Path != "/v1/accounts" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		e.mu.Lock()
-		if len(e.seen) < 2 {
-			e.seen = append(e.seen, r.Header.Clone())
-		}
-		e.mu.Unlock()
-		h := w.Header()
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{length}
-		h["X-Request-ID"] = r.Header["X-Request-ID"]
-		_, _ = w.Write(body)
-	}))
-	e.srv.TLS = &tls.Config{ClientAuth: tls.RequireAnyClientCert}
-	e.srv.StartTLS()
-	b.Cleanup(e.srv.Close)
+	e.srv = testkit.NewBenchServer(b, []byte(benchAccountsBody), &tls.Config{ClientAuth: tls.RequireAnyClientCert},
+		func(w http.ResponseWriter, r *http.Request) bool {
+			if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || !r.TLS.PeerCertificates[0].Equal(leaf) ||
+				r.Header.Get("Authorization") != "Bearer "+benchConsentToken || r.Header.Get("Consent-ID") != benchConsentID ||
+				r.Header.Get("X-Request-ID") == "" || r.URL.Path != "/v1/accounts" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return false
+			}
+			w.Header()["X-Request-ID"] = r.Header["X-Request-ID"]
+			return true
+		})
 	roots := x509.NewCertPool()
 	roots.AddCert(e.srv.Certificate())
 
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := testkit.NewTransport(b)
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, RootCAs: roots}
-	b.Cleanup(tr.CloseIdleConnections)
 	e.plain = &http.Client{Transport: tr}
 
 	c, err := kh.NewClient(kh.WithBaseURL(e.srv.URL), kh.WithClientCertificate(cert), kh.WithRootCAs(roots),
@@ -106,31 +84,9 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		b.Fatal(err)
 	}
 	e.client = c
-	ctx := context.Background()
-	if _, err := e.sdk(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := e.plainList(ctx); err != nil {
-		b.Fatal(err)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.seen) != 2 || !sameHeaders(e.seen[0], e.seen[1]) {
-		b.Fatalf("the baseline sends other headers than the client: %v", e.seen)
-	}
+	// X-Request-ID is fresh for every request.
+	testkit.CheckSameHeaders(b, e.srv, e.impls(), twoAccounts, "X-Request-Id")
 	return e
-}
-
-// sameHeaders compares two requests' headers, but for the values of X-Request-ID,
-// which are fresh for every request.
-func sameHeaders(a, b http.Header) bool {
-	a, b = a.Clone(), b.Clone()
-	if len(a["X-Request-Id"]) != 1 || len(b["X-Request-Id"]) != 1 {
-		return false
-	}
-	delete(a, "X-Request-Id")
-	delete(b, "X-Request-Id")
-	return maps.EqualFunc(a, b, slices.Equal)
 }
 
 func (e *benchEnv) sdk(ctx context.Context) (int, error) {
@@ -144,50 +100,31 @@ func (e *benchEnv) sdk(ctx context.Context) (int, error) {
 // plainList is the floor: the same request by hand (with a fresh request id), one
 // decode into the client's own types, the body drained.
 func (e *benchEnv) plainList(ctx context.Context) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/v1/accounts", nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header["Accept"] = []string{"application/json"}
-	req.Header["User-Agent"] = []string{"banksdk-go/" + banksdk.Version}
-	req.Header["X-Request-ID"] = []string{newRequestID()}
-	req.Header["Consent-ID"] = []string{benchConsentID}
-	req.Header["Authorization"] = []string{"Bearer " + benchConsentToken}
-	resp, err := e.plain.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	var out kh.AccountList
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return 0, err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
+	out, err := testkit.GetJSON[kh.AccountList](ctx, e.plain, e.srv.URL+"/v1/accounts", func(h http.Header) {
+		h["X-Request-ID"] = []string{newRequestID()}
+		h["Consent-ID"] = []string{benchConsentID}
+		h["Authorization"] = []string{"Bearer " + benchConsentToken}
+	})
 	return len(out.Accounts), err
+}
+
+func (e *benchEnv) impls() []testkit.Impl[int] {
+	return []testkit.Impl[int]{{Name: "plain", Call: e.plainList}, {Name: "sdk", Call: e.sdk}}
+}
+
+// twoAccounts checks the number of accounts listed.
+func twoAccounts(n int) error {
+	if n != 2 {
+		return fmt.Errorf("%d accounts, want 2", n)
+	}
+	return nil
 }
 
 // BenchmarkAccountsList is a GET of a small JSON answer (two accounts) over mutual
 // TLS.
 func BenchmarkAccountsList(b *testing.B) {
 	e := newBenchEnv(b)
-	for _, impl := range []struct {
-		name string
-		list func(context.Context) (int, error)
-	}{{"impl=plain", e.plainList}, {"impl=sdk", e.sdk}} {
-		b.Run(impl.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				n, err := impl.list(ctx)
-				if err != nil || n != 2 {
-					b.Fatal(n, err)
-				}
-			}
-		})
-	}
+	testkit.RunImpls(b, e.impls(), 0, twoAccounts)
 }
 
 // newRequestID returns a random UUID version 4, as a careful caller makes one.
