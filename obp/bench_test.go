@@ -2,20 +2,14 @@ package obp_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"net/http/httptest"
-	"slices"
-	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-retryablehttp"
 
-	"github.com/banksdk/banksdk"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/obp"
 )
 
@@ -37,150 +31,84 @@ const benchUserBody = `{"user_id":"9ca9a7e4-6d02-40e3-a129-0b2bf89de9b1","email"
 	`"views":{"list":[{"bank_id":"gh.29.uk","account_id":"8ca8a7e4-6d02-40e3-a129-0b2bf89de9f0","view_id":"owner"}]}}`
 
 type benchEnv struct {
-	srv    *httptest.Server
+	srv    *testkit.BenchServer
 	plain  *http.Client
 	retry  *retryablehttp.Client
 	client *obp.Client
-	mu     sync.Mutex
-	seen   []http.Header // the headers of the first requests
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	e := &benchEnv{}
-	body := []byte(benchUserBody)
-	length := strconv.Itoa(len(body))
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = testkit.NewBenchServer(b, []byte(benchUserBody), nil, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Header.Get("DirectLogin") != "token="+benchDirectLoginToken || r.URL.Path != "/obp/v4.0.0/users/current" {
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = io.WriteString(w, `{"code":401,"message":"OBP-20001: User not logged in. Authentication is required!"}`)
-			return
+			return false
 		}
-		e.mu.Lock()
-		if len(e.seen) < 3 {
-			e.seen = append(e.seen, r.Header.Clone())
-		}
-		e.mu.Unlock()
-		h := w.Header()
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{length}
-		_, _ = w.Write(body)
-	}))
-	b.Cleanup(e.srv.Close)
+		return true
+	})
+	e.plain = &http.Client{Transport: testkit.NewTransport(b)}
 
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	b.Cleanup(tr.CloseIdleConnections)
-	e.plain = &http.Client{Transport: tr}
-
-	rtr := http.DefaultTransport.(*http.Transport).Clone()
-	b.Cleanup(rtr.CloseIdleConnections)
 	e.retry = retryablehttp.NewClient()
-	e.retry.HTTPClient = &http.Client{Transport: rtr}
+	e.retry.HTTPClient = &http.Client{Transport: testkit.NewTransport(b)}
 	e.retry.Logger = nil
 	e.retry.RetryMax = 3
 
 	c, err := obp.NewClient(obp.WithBaseURL(e.srv.URL), obp.WithDirectLoginToken(benchDirectLoginToken),
-		obp.WithHTTPClient(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}))
+		obp.WithHTTPClient(&http.Client{Transport: testkit.NewTransport(b)}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = c.Close() })
 	e.client = c
-	ctx := context.Background()
-	for _, impl := range e.impls() {
-		if err := impl.get(ctx); err != nil {
-			b.Fatal(impl.name, err)
-		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.seen) != 3 || !maps.EqualFunc(e.seen[0], e.seen[2], slices.Equal) || !maps.EqualFunc(e.seen[1], e.seen[2], slices.Equal) {
-		b.Fatalf("the baselines send other headers than the client: %v", e.seen)
-	}
+	testkit.CheckSameHeaders(b, e.srv, e.impls(), twoEntitlements)
 	return e
 }
 
-func (e *benchEnv) impls() []struct {
-	name string
-	get  func(context.Context) error
-} {
-	return []struct {
-		name string
-		get  func(context.Context) error
-	}{{"impl=plain", e.plainCurrent}, {"impl=retryablehttp", e.retryCurrent}, {"impl=sdk", e.sdk}}
+func (e *benchEnv) impls() []testkit.Impl[*obp.User] {
+	return []testkit.Impl[*obp.User]{
+		{Name: "plain", Call: e.plainCurrent}, {Name: "retryablehttp", Call: e.retryCurrent}, {Name: "sdk", Call: e.client.Users.Current},
+	}
 }
 
-func (e *benchEnv) sdk(ctx context.Context) error {
-	u, err := e.client.Users.Current(ctx)
-	if err == nil && len(u.Entitlements) != 2 {
-		err = fmt.Errorf("user %+v", u)
-	}
-	return err
-}
-
-func (e *benchEnv) header(h http.Header) {
-	h["Accept"] = []string{"application/json"}
-	h["User-Agent"] = []string{"banksdk-go/" + banksdk.Version}
-	h["DirectLogin"] = []string{"token=" + benchDirectLoginToken}
-}
-
-func readUser(resp *http.Response) error {
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	var u obp.User
-	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
-		return err
-	}
+// twoEntitlements checks the user read.
+func twoEntitlements(u *obp.User) error {
 	if len(u.Entitlements) != 2 {
 		return fmt.Errorf("user %+v", u)
 	}
-	_, err := io.Copy(io.Discard, resp.Body)
-	return err
+	return nil
+}
+
+func header(h http.Header) {
+	h["DirectLogin"] = []string{"token=" + benchDirectLoginToken}
 }
 
 // plainCurrent is the floor: the same request with net/http, one decode, the body
 // drained.
-func (e *benchEnv) plainCurrent(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/obp/v4.0.0/users/current", nil)
-	if err != nil {
-		return err
-	}
-	e.header(req.Header)
-	resp, err := e.plain.Do(req)
-	if err != nil {
-		return err
-	}
-	return readUser(resp)
+func (e *benchEnv) plainCurrent(ctx context.Context) (*obp.User, error) {
+	u, err := testkit.GetJSON[obp.User](ctx, e.plain, e.srv.URL+"/obp/v4.0.0/users/current", header)
+	return &u, err
 }
 
 // retryCurrent is the same request through go-retryablehttp.
-func (e *benchEnv) retryCurrent(ctx context.Context) error {
+func (e *benchEnv) retryCurrent(ctx context.Context) (*obp.User, error) {
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/obp/v4.0.0/users/current", nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	e.header(req.Header)
+	testkit.SetSDKHeaders(req.Header)
+	header(req.Header)
 	resp, err := e.retry.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return readUser(resp)
+	u, err := testkit.DecodeJSON[obp.User](resp)
+	return &u, err
 }
 
 // BenchmarkUsersCurrent is a GET of a small JSON answer with a DirectLogin token.
 func BenchmarkUsersCurrent(b *testing.B) {
 	e := newBenchEnv(b)
-	for _, impl := range e.impls() {
-		b.Run(impl.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := impl.get(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	testkit.RunImpls(b, e.impls(), 0, twoEntitlements)
 }
