@@ -6,12 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"io"
-	"maps"
 	"net/http"
-	"net/http/httptest"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/banksdk/banksdk"
+	"github.com/banksdk/banksdk/internal/testkit"
 )
 
 // The benchmarks pair Salt Edge's two credential paths with their floors in the same
@@ -57,149 +52,94 @@ var benchKey = sync.OnceValue(func() *rsa.PrivateKey {
 })
 
 type benchEnv struct {
-	srv    *httptest.Server
+	srv    *testkit.BenchServer
 	plain  *http.Client
 	client *Client
-	mu     sync.Mutex
-	seen   []http.Header // the headers of the first requests
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	key := benchKey()
 	e := &benchEnv{}
-	body := []byte(benchTokensBody)
-	length := strconv.Itoa(len(body))
 	parser := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired())
 	keyFunc := func(*jwt.Token) (any, error) { return &key.PublicKey, nil }
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = testkit.NewBenchServer(b, []byte(benchTokensBody), nil, func(w http.ResponseWriter, r *http.Request) bool {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || r.Header.Get("App-Id") != benchAppID || r.Header.Get("App-Secret") != benchAppSecret ||
 			r.URL.Path != "/api/connectors/v1/tokens/index" {
 			w.WriteHeader(http.StatusUnauthorized)
-			return
+			return false
 		}
 		if _, err := parser.Parse(tok, keyFunc); err != nil {
 			w.WriteHeader(http.StatusUnauthorized)
-			return
+			return false
 		}
-		e.mu.Lock()
-		if len(e.seen) < 2 {
-			e.seen = append(e.seen, r.Header.Clone())
-		}
-		e.mu.Unlock()
-		h := w.Header()
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{length}
-		_, _ = w.Write(body)
-	}))
-	b.Cleanup(e.srv.Close)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	b.Cleanup(tr.CloseIdleConnections)
-	e.plain = &http.Client{Transport: tr}
+		return true
+	})
+	e.plain = &http.Client{Transport: testkit.NewTransport(b)}
 	c, err := NewClient(WithBaseURL(e.srv.URL), WithAppID(benchAppID), WithAppSecret(benchAppSecret), WithPrivateKey(key),
-		WithHTTPClient(&http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}))
+		WithHTTPClient(&http.Client{Transport: testkit.NewTransport(b)}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = c.Close() })
 	e.client = c
-	ctx := context.Background()
-	if err := e.sdk(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := e.plainIndex(ctx); err != nil {
-		b.Fatal(err)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.seen) != 2 || !sameHeaders(e.seen[0], e.seen[1]) {
-		b.Fatalf("the baseline sends other headers than the client: %v", e.seen)
-	}
+	// The JWTs are fresh for every request.
+	testkit.CheckSameHeaders(b, e.srv, e.impls(), twoTokens, "Authorization")
 	return e
 }
 
-// sameHeaders compares two requests' headers, but for the JWTs, fresh for every
-// request.
-func sameHeaders(a, b http.Header) bool {
-	a, b = a.Clone(), b.Clone()
-	if len(a["Authorization"]) != 1 || len(b["Authorization"]) != 1 {
-		return false
+func (e *benchEnv) sdk(ctx context.Context) ([]json.RawMessage, error) {
+	p, err := e.client.Tokens.Index(ctx, TokensQuery{})
+	if err != nil {
+		return nil, err
 	}
-	delete(a, "Authorization")
-	delete(b, "Authorization")
-	return maps.EqualFunc(a, b, slices.Equal)
+	return p.Tokens, nil
 }
 
-func (e *benchEnv) sdk(ctx context.Context) error {
-	p, err := e.client.Tokens.Index(ctx, TokensQuery{})
-	if err == nil && len(p.Tokens) != 2 {
-		err = fmt.Errorf("%d tokens", len(p.Tokens))
-	}
-	return err
+// tokensAnswer is the answer of tokens/index.
+type tokensAnswer struct {
+	Data struct {
+		Tokens []json.RawMessage `json:"tokens"`
+	} `json:"data"`
+	Meta Meta `json:"meta"`
 }
 
 // plainIndex is the floor: the same request by hand with a JWT of the same claims
 // from golang-jwt, one decode, the body drained.
-func (e *benchEnv) plainIndex(ctx context.Context) error {
+func (e *benchEnv) plainIndex(ctx context.Context) ([]json.RawMessage, error) {
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
 		"data": json.RawMessage(`{}`),
 		"exp":  time.Now().Add(DefaultTokenTTL).Unix(),
 	}).SignedString(benchKey())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/connectors/v1/tokens/index", nil)
-	if err != nil {
-		return err
+	out, err := testkit.GetJSON[tokensAnswer](ctx, e.plain, e.srv.URL+"/api/connectors/v1/tokens/index", func(h http.Header) {
+		h["App-Id"] = []string{benchAppID}
+		h["App-Secret"] = []string{benchAppSecret}
+		h["Authorization"] = []string{"Bearer " + tok}
+	})
+	return out.Data.Tokens, err
+}
+
+func (e *benchEnv) impls() []testkit.Impl[[]json.RawMessage] {
+	return []testkit.Impl[[]json.RawMessage]{{Name: "plain", Call: e.plainIndex}, {Name: "sdk", Call: e.sdk}}
+}
+
+// twoTokens checks the number of tokens listed.
+func twoTokens(tokens []json.RawMessage) error {
+	if len(tokens) != 2 {
+		return fmt.Errorf("%d tokens, want 2", len(tokens))
 	}
-	req.Header["Accept"] = []string{"application/json"}
-	req.Header["User-Agent"] = []string{"banksdk-go/" + banksdk.Version}
-	req.Header["App-Id"] = []string{benchAppID}
-	req.Header["App-Secret"] = []string{benchAppSecret}
-	req.Header["Authorization"] = []string{"Bearer " + tok}
-	resp, err := e.plain.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	var out struct {
-		Data struct {
-			Tokens []json.RawMessage `json:"tokens"`
-		} `json:"data"`
-		Meta Meta `json:"meta"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return err
-	}
-	if len(out.Data.Tokens) != 2 {
-		return fmt.Errorf("%d tokens", len(out.Data.Tokens))
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
+	return nil
 }
 
 // BenchmarkTokensIndex is a callback-side GET of a small answer, with a JWT minted
 // for the request.
 func BenchmarkTokensIndex(b *testing.B) {
 	e := newBenchEnv(b)
-	for _, impl := range []struct {
-		name string
-		get  func(context.Context) error
-	}{{"impl=plain", e.plainIndex}, {"impl=sdk", e.sdk}} {
-		b.Run(impl.name, func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := impl.get(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
+	testkit.RunImpls(b, e.impls(), 0, twoTokens)
 }
 
 // benchConnector stands in for a connector; verification never calls it.
