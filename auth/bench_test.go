@@ -18,9 +18,10 @@ import (
 //
 //	go test -run '^$' -bench . -count 10 ./auth/ | tee auth.txt && benchstat auth.txt
 
-// BenchmarkKeepAliveAcquireRelease is the lease every tkey7 request takes: Acquire
-// and release of the current token while no refresh is under way.
-func BenchmarkKeepAliveAcquireRelease(b *testing.B) {
+// newBenchKeepAlive returns a KeepAlive holding "tok-0" that no refresh replaces
+// during a benchmark, closed when b ends.
+func newBenchKeepAlive(b *testing.B) *auth.KeepAlive {
+	b.Helper()
 	k, err := auth.NewKeepAlive(auth.KeepAliveConfig{
 		Initial:  auth.Token{Value: "tok-0"},
 		Refresh:  func(context.Context, auth.Token) (auth.Token, error) { return auth.Token{}, nil },
@@ -30,6 +31,25 @@ func BenchmarkKeepAliveAcquireRelease(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = k.Close() })
+	return k
+}
+
+// newBenchCache returns a Cache that already holds "tok-0", valid for an hour.
+func newBenchCache(b *testing.B) *auth.Cache {
+	b.Helper()
+	c := auth.NewCache(auth.SourceFunc(func(context.Context) (auth.Token, error) {
+		return auth.Token{Value: "tok-0", Expiry: time.Now().Add(time.Hour)}, nil
+	}))
+	if _, err := c.Token(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkKeepAliveAcquireRelease is the lease every tkey7 request takes: Acquire
+// and release of the current token while no refresh is under way.
+func BenchmarkKeepAliveAcquireRelease(b *testing.B) {
+	k := newBenchKeepAlive(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -44,15 +64,7 @@ func BenchmarkKeepAliveAcquireRelease(b *testing.B) {
 // BenchmarkKeepAliveAcquireReleaseParallel is the same lease taken by concurrent
 // requests (one shared counter, no mutex).
 func BenchmarkKeepAliveAcquireReleaseParallel(b *testing.B) {
-	k, err := auth.NewKeepAlive(auth.KeepAliveConfig{
-		Initial:  auth.Token{Value: "tok-0"},
-		Refresh:  func(context.Context, auth.Token) (auth.Token, error) { return auth.Token{}, nil },
-		Interval: time.Hour, RevokeAfter: 2 * time.Hour,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = k.Close() })
+	k := newBenchKeepAlive(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -70,13 +82,8 @@ func BenchmarkKeepAliveAcquireReleaseParallel(b *testing.B) {
 // BenchmarkCacheToken is the baseline: a cached token with an expiry (so every call
 // reads the clock to never serve an expired token).
 func BenchmarkCacheToken(b *testing.B) {
-	c := auth.NewCache(auth.SourceFunc(func(context.Context) (auth.Token, error) {
-		return auth.Token{Value: "tok-0", Expiry: time.Now().Add(time.Hour)}, nil
-	}))
+	c := newBenchCache(b)
 	ctx := context.Background()
-	if _, err := c.Token(ctx); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	for b.Loop() {
 		tok, err := c.Token(ctx)
@@ -88,13 +95,8 @@ func BenchmarkCacheToken(b *testing.B) {
 
 // BenchmarkCacheTokenParallel is the baseline of the parallel lease.
 func BenchmarkCacheTokenParallel(b *testing.B) {
-	c := auth.NewCache(auth.SourceFunc(func(context.Context) (auth.Token, error) {
-		return auth.Token{Value: "tok-0", Expiry: time.Now().Add(time.Hour)}, nil
-	}))
+	c := newBenchCache(b)
 	ctx := context.Background()
-	if _, err := c.Token(ctx); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
