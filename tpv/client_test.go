@@ -89,36 +89,14 @@ func hmacHex(secret, msg string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// seedSale is the documentation's example body.
+// seedSale is the documentation's example body, decoded from its JSON (seedBody): the
+// tests that send it then check that encoding gives the same JSON back.
 func seedSale() tpv.Enrollment {
-	return tpv.Enrollment{
-		DigitalDelivery:      "email",
-		Channel:              tpv.ChannelDTD,
-		Language:             tpv.LanguageEnglish,
-		ExternalID:           nil,
-		Market:               tpv.MarketResidential,
-		CompanyName:          nil,
-		AuthorizingFirstName: "Bill",
-		AuthorizingLastName:  "Jones",
-		BillingFirstName:     "Bill",
-		BillingLastName:      "Jones",
-		BTN:                  "19181112222",
-		EmailAddress:         "bill@jones.com",
-		ServiceAddress:       "123 Main St.",
-		ServiceCity:          "New York",
-		ServiceState:         "NY",
-		ServiceZip:           "10001",
-		BillingAddress:       "123 Main St.",
-		BillingCity:          "New York",
-		BillingState:         "NY",
-		BillingZip:           "10001",
-		Vendor:               "TPV Test",
-		SalesAgentID:         "testest",
-		Products: []tpv.Product{{
-			ProgramCode:    "555",
-			AccountNumbers: []tpv.AccountNumber{{AccountNumber: "123123123123123", AccountNumberLabel: "Account Number"}},
-		}},
+	var e tpv.Enrollment
+	if err := json.Unmarshal([]byte(seedBody), &e); err != nil {
+		panic("tpvtest/testdata/seed_example.json: " + err.Error())
 	}
+	return e
 }
 
 // seedBody is the TPV documentation's example submission (shared with the fake's
