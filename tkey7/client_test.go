@@ -101,13 +101,24 @@ func TestListAndGetDigitalAccounts(t *testing.T) {
 	e := setup(t, nil)
 	list, err := e.client.DigitalAccounts.List(ctx(t))
 	require.NoError(t, err)
-	require.Len(t, list.Accounts, len(tkey7test.DefaultAccountIDs()))
-	for i, id := range tkey7test.DefaultAccountIDs() {
+	require.True(t, list.IsArray())
+	require.Equal(t, len(tkey7test.DefaultAccountIDs()), list.Len())
+	var ids []string
+	for i, raw := range list.All() {
 		var doc struct{ ID string }
-		require.NoError(t, json.Unmarshal(list.Accounts[i], &doc))
-		assert.Equal(t, id, doc.ID)
+		require.NoError(t, json.Unmarshal(raw, &doc), i)
+		assert.Equal(t, len(ids), i)
+		ids = append(ids, doc.ID)
 	}
-	assert.True(t, json.Valid(list.Raw))
+	assert.Equal(t, tkey7test.DefaultAccountIDs(), ids)
+	// Every account decoded at once into the caller's own type, from Raw.
+	var mine []struct{ ID, Currency string }
+	require.NoError(t, json.Unmarshal(list.Raw, &mine))
+	require.Len(t, mine, list.Len())
+	for i, id := range tkey7test.DefaultAccountIDs() {
+		assert.Equal(t, id, mine[i].ID)
+	}
+	assert.Equal(t, []string{"USD", "USD", "EUR"}, []string{mine[0].Currency, mine[1].Currency, mine[2].Currency})
 
 	doc, err := e.client.DigitalAccounts.Get(ctx(t), "da-0002")
 	require.NoError(t, err)
@@ -134,7 +145,11 @@ func TestListKeepsAnUndocumentedShapeRaw(t *testing.T) {
 	srv.Inject(1, fake.Status(200, `{"items":[{"id":"x"}],"next":null}`).On("GET", tkey7test.Path("digital-accounts")))
 	list, err := c.DigitalAccounts.List(ctx(t))
 	require.NoError(t, err)
-	assert.Nil(t, list.Accounts)
+	assert.False(t, list.IsArray())
+	assert.Zero(t, list.Len())
+	for range list.All() {
+		t.Fatal("All yielded a document of an answer that is not an array")
+	}
 	assert.JSONEq(t, `{"items":[{"id":"x"}],"next":null}`, string(list.Raw))
 }
 
@@ -237,7 +252,10 @@ func TestForbiddenRestrictionsAreAPIErrorsAndKeepTheToken(t *testing.T) {
 	// A 403 does not end the token's life.
 	list, err := c.DigitalAccounts.List(ctx(t))
 	require.NoError(t, err)
-	assert.Len(t, list.Accounts, 1)
+	require.Equal(t, 1, list.Len())
+	for _, raw := range list.All() {
+		assert.Contains(t, string(raw), `"da-0001"`)
+	}
 }
 
 func TestUserAgent(t *testing.T) {

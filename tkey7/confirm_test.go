@@ -49,7 +49,7 @@ func TestStray401IsConfirmedByOneRefreshAndReplayed(t *testing.T) {
 
 			list, err := e.client.DigitalAccounts.List(ctx(t))
 			require.NoError(t, err)
-			assert.Len(t, list.Accounts, 3)
+			assert.Equal(t, 3, list.Len())
 
 			reqs := e.srv.Requests()
 			require.Len(t, reqs, 3, "the call, one refresh, the call again")

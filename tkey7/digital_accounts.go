@@ -1,11 +1,11 @@
 package tkey7
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 
 	"github.com/banksdk/banksdk/internal/rest"
@@ -15,53 +15,82 @@ import (
 // their schema, so documents are returned as raw JSON for the caller to decode.
 type DigitalAccountsService service
 
-// DigitalAccountList is the answer of GET digital-accounts.
+// DigitalAccountList is the answer of GET digital-accounts. It keeps the answer's
+// bytes only: the account documents are read from Raw when they are walked, so a list
+// of any size costs its body and a few words.
+//
+// When the answer is a JSON array (a "list of objects", as the documentation says),
+// Len counts its documents and All walks them. To decode every account into a type of
+// your own, unmarshal Raw into a slice of it: json.Unmarshal(list.Raw, &accounts).
+//
+// Len, IsArray and All report what List found: a DigitalAccountList that List did not
+// make holds no accounts, and Raw must not be changed while they are used.
 type DigitalAccountList struct {
-	// Accounts holds each digital account document when the answer is a JSON array
-	// (a "list of objects", as the documentation says); nil otherwise. The documents
-	// are parts of Raw, sharing its memory rather than copying it: change neither
-	// in place if the other is used.
-	Accounts []json.RawMessage
 	// Raw is the whole answer, whatever its shape.
 	Raw json.RawMessage
+
+	n     int  // the number of documents in Raw
+	array bool // Raw is a JSON array
 }
 
-// List returns the digital accounts the token may see (GET digital-accounts).
+// Len returns the number of account documents: the length of the JSON array, or 0
+// when the answer is not an array.
+func (l *DigitalAccountList) Len() int { return l.n }
+
+// IsArray reports whether the answer is a JSON array of account documents. The
+// documentation describes a list; another shape is kept whole in Raw.
+func (l *DigitalAccountList) IsArray() bool { return l.array }
+
+// All walks the account documents in the answer's order, with their index. Each
+// document is a part of Raw, without the white space around it, sharing Raw's memory
+// rather than copying it (and capped at its end, so appending to one copies it): keep
+// or change one only after copying it. Every call walks Raw again; nothing is
+// yielded when the answer is not an array.
+func (l *DigitalAccountList) All() iter.Seq2[int, json.RawMessage] {
+	return func(yield func(int, json.RawMessage) bool) {
+		if !l.array {
+			return
+		}
+		raw, i := l.Raw, 0
+		scanArray(raw, func(start, end int) bool {
+			ok := yield(i, raw[start:end:end])
+			i++
+			return ok
+		})
+	}
+}
+
+// List returns the digital accounts the token may see (GET digital-accounts). An
+// answer that starts as a JSON array but is not a well-formed one is an error.
 func (s *DigitalAccountsService) List(ctx context.Context) (*DigitalAccountList, error) {
 	var raw json.RawMessage
 	if _, err := s.client.do(ctx, &rest.Request{Method: http.MethodGet, Path: "digital-accounts"}, &raw); err != nil {
 		return nil, err
 	}
-	list := &DigitalAccountList{Raw: raw}
-	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' {
-		accounts, ok := arrayElements(t)
-		if !ok {
-			return nil, errors.New("tkey7: digital accounts: decoding list: the answer is not a well-formed JSON array")
-		}
-		list.Accounts = accounts
-	}
-	return list, nil
+	return newDigitalAccountList(raw)
 }
 
-// arrayElements returns the elements of the JSON array raw, without the white space
-// around them, as parts of raw (each capped at its end, so that appending to one
-// cannot overwrite the next). ok is false when raw is not an array. raw must be
-// valid JSON (the pipeline checked it): the scan finds the elements' boundaries
-// and does not check the elements themselves.
-func arrayElements(raw []byte) (elems []json.RawMessage, ok bool) {
-	n := 0
-	if !scanArray(raw, func(int, int) { n++ }) {
-		return nil, false
+// newDigitalAccountList checks the answer raw and counts its documents when it is an
+// array. raw must be valid JSON (the pipeline checked it): the scan finds the
+// elements' boundaries and does not check the elements themselves.
+func newDigitalAccountList(raw json.RawMessage) (*DigitalAccountList, error) {
+	list := &DigitalAccountList{Raw: raw}
+	if i := skipSpace(raw, 0); i == len(raw) || raw[i] != '[' {
+		return list, nil
 	}
-	elems = make([]json.RawMessage, 0, n)
-	scanArray(raw, func(start, end int) { elems = append(elems, raw[start:end:end]) })
-	return elems, true
+	n := 0
+	if !scanArray(raw, func(int, int) bool { n++; return true }) {
+		return nil, errors.New("tkey7: digital accounts: decoding list: the answer is not a well-formed JSON array")
+	}
+	list.n, list.array = n, true
+	return list, nil
 }
 
 // scanArray calls emit with the bounds of each top-level element of the JSON array
 // raw, and reports whether raw is an array with well-placed brackets, commas and
-// strings.
-func scanArray(raw []byte, emit func(start, end int)) bool {
+// strings. When emit returns false the scan stops there and reports true: the rest
+// of raw is not checked.
+func scanArray(raw []byte, emit func(start, end int) bool) bool {
 	i := skipSpace(raw, 0)
 	if i == len(raw) || raw[i] != '[' {
 		return false
@@ -99,7 +128,9 @@ func scanArray(raw []byte, emit func(start, end int)) bool {
 			case c != ']':
 				return false
 			case start >= 0:
-				emit(start, end)
+				if !emit(start, end) {
+					return true
+				}
 			case comma:
 				return false // [1,]
 			}
@@ -111,7 +142,9 @@ func scanArray(raw []byte, emit func(start, end int)) bool {
 			if start < 0 {
 				return false // [,1] or [1,,2]
 			}
-			emit(start, end)
+			if !emit(start, end) {
+				return true
+			}
 			start, comma = -1, true
 			continue
 		default:

@@ -38,7 +38,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, raw := range list.Accounts {
+	for _, raw := range list.All() {
 		var acct struct {
 			ID   string `json:"id"`
 			Name string `json:"name"`
@@ -206,6 +206,6 @@ func ExampleWithAccessTokenSource() {
 	mu.Unlock()
 
 	list, err := client.DigitalAccounts.List(context.Background())
-	fmt.Println(err == nil, len(list.Accounts))
+	fmt.Println(err == nil, list.Len())
 	// Output: true 3
 }

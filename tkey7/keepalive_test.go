@@ -69,7 +69,7 @@ func TestIdleClientKeepsTokenAliveAcrossWindows(t *testing.T) {
 			// The token works, and the client sends the current one.
 			list, err := e.client.DigitalAccounts.List(ctx(t))
 			require.NoError(t, err)
-			assert.Len(t, list.Accounts, 3)
+			assert.Equal(t, 3, list.Len())
 			assert.Zero(t, e.srv.RetiredTokenUses())
 			assert.Zero(t, e.srv.Unauthorized())
 			assert.Equal(t, 1, e.srv.Count("GET", "digital-accounts"), "the user made one call")

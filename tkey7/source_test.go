@@ -88,7 +88,7 @@ func TestRevokedTokenReplacedFromSource(t *testing.T) {
 
 	list, err := c.DigitalAccounts.List(ctx(t))
 	require.NoError(t, err, "healed without a new client")
-	assert.Len(t, list.Accounts, 3)
+	assert.Equal(t, 3, list.Len())
 	assert.Equal(t, int32(2), store.calls.Load(), "the source was asked once more, when the token was found dead")
 	assert.Equal(t, []string{first, first, second}, bearers(srv, tkey7test.Path("digital-accounts")),
 		"the call, refused, then sent once more with the new token")

@@ -29,7 +29,7 @@ func init() {
 		if err != nil {
 			return steps.Fail(err)
 		}
-		steps.Done("%d account documents (raw JSON: the schema is not documented)", len(list.Accounts))
+		steps.Done("%d account documents (raw JSON: the schema is not documented)", list.Len())
 
 		steps.Begin("an unknown account: *tkey7.APIError")
 		_, err = c.DigitalAccounts.Get(ctx, "no-such-account")

@@ -149,7 +149,7 @@ func mainFlow(ctx context.Context, steps *exampleutil.Steps, client *tkey7.Clien
 	}
 	// The account documents' schema is not documented: each is kept as raw JSON.
 	var ids []string
-	for _, raw := range list.Accounts {
+	for _, raw := range list.All() {
 		var doc struct {
 			ID string `json:"id"`
 		}
@@ -157,10 +157,10 @@ func mainFlow(ctx context.Context, steps *exampleutil.Steps, client *tkey7.Clien
 			ids = append(ids, doc.ID)
 		}
 	}
-	if list.Accounts == nil {
+	if !list.IsArray() {
 		steps.Done("answer is not a JSON array (%d bytes, kept raw)", len(list.Raw))
 	} else {
-		steps.Done("%d accounts: %s", len(list.Accounts), exampleutil.Shorten(strings.Join(ids, ", "), 60))
+		steps.Done("%d accounts: %s", list.Len(), exampleutil.Shorten(strings.Join(ids, ", "), 60))
 	}
 
 	if len(ids) > 0 {
@@ -236,7 +236,7 @@ func fakeOnlyFlow(ctx context.Context, steps *exampleutil.Steps, client *tkey7.C
 		return steps.Fail(explain(err))
 	}
 	steps.Done("%d accounts with the new token, same client; its session ends %s",
-		len(list.Accounts), client.SessionEnd().UTC().Format(time.RFC3339))
+		list.Len(), client.SessionEnd().UTC().Format(time.RFC3339))
 	return nil
 }
 

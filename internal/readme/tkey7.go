@@ -18,6 +18,7 @@ func runTKEY7(ctx context.Context) error {
 	defer srv.Close()
 	baseURL, token, issuedAt := srv.URL(), srv.IssueToken(), time.Now()
 	var accounts []json.RawMessage
+	save := func(doc json.RawMessage) { accounts = append(accounts, doc) }
 
 	// readme:begin tkey7
 	c, err := tkey7.NewClient(
@@ -33,11 +34,13 @@ func runTKEY7(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	accounts = list.Accounts // []json.RawMessage: the schema is not documented
+	for _, account := range list.All() { // json.RawMessage: the schema is not documented
+		save(account) // or every account at once: json.Unmarshal(list.Raw, &yourAccounts)
+	}
 	// readme:end tkey7
 
-	if len(accounts) == 0 {
-		return fmt.Errorf("tkey7: no accounts listed")
+	if len(accounts) == 0 || len(accounts) != list.Len() {
+		return fmt.Errorf("tkey7: %d accounts walked, %d listed", len(accounts), list.Len())
 	}
 	return nil
 }
