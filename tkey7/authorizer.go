@@ -19,7 +19,10 @@ import (
 // access token source's answer.
 const confirmTimeout = 30 * time.Second
 
-// bearer reads back the token an attempt carried ("Authorization: Bearer <token>").
+// bearer reads back the token an attempt carried ("Authorization: Bearer <token>"),
+// and is the template of the refresh call's one-off authorizer. The client's
+// authorizer is made with rest.NewHeaderToken instead, so that it builds the header
+// value once per token rather than once per attempt.
 var bearer = rest.HeaderToken{Header: "Authorization", Prefix: "Bearer "}
 
 // authorizer attaches the current session's token to every attempt (holding it until
@@ -32,9 +35,7 @@ type authorizer struct {
 }
 
 func newAuthorizer(s *sessions) *authorizer {
-	h := bearer
-	h.Source = s
-	return &authorizer{HeaderToken: h, s: s}
+	return &authorizer{HeaderToken: rest.NewHeaderToken(s, bearer.Header, bearer.Prefix), s: s}
 }
 
 // Renew implements rest.Renewer for a 401 to one of the client's requests; it reports
