@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -11,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -107,17 +107,28 @@ func LoadRSAPublicKey(pemData []byte) (*rsa.PublicKey, error) {
 // (any crypto.Signer whose Public() is an *rsa.PublicKey and that signs a SHA-256
 // digest with PKCS#1 v1.5 when given crypto.SHA256, as the standard library's
 // convention is). It is safe for concurrent use if the signer is.
+//
+// A token is the JWS compact serialisation header.claims.signature: the header
+// {"alg":"RS256","kid":kid,"typ":"JWT"} (kid only when set) is encoded once, when the
+// minter is made, and each token encodes its claims and the signer's signature of
+// the two; golang-jwt's SignedString gives the same bytes for the same header and
+// claims.
 type JWTMinter struct {
 	key crypto.Signer
 	ttl time.Duration
 	kid string
 	now func() time.Time
+	// header is the encoded header segment; sigLen the length of a signature (the
+	// modulus's size), which sizes a token's buffer.
+	header string
+	sigLen int
 }
 
 // MinterOption configures a JWTMinter.
 type MinterOption func(*JWTMinter) error
 
-// WithTTL sets exp = now + d on every token that has no exp claim of its own.
+// WithTTL sets exp = now + d on every token that Mint signs from claims without an
+// exp claim of their own, and the time Expiry gives.
 func WithTTL(d time.Duration) MinterOption {
 	return func(m *JWTMinter) error {
 		if d < 0 {
@@ -160,56 +171,98 @@ func NewJWTMinter(key crypto.Signer, opts ...MinterOption) (*JWTMinter, error) {
 	if pub.N.BitLen() < 2048 {
 		return nil, fmt.Errorf("JWT minter: RSA key has %d bits; at least 2048 are required", pub.N.BitLen())
 	}
-	m := &JWTMinter{key: key, now: time.Now}
+	m := &JWTMinter{key: key, now: time.Now, sigLen: pub.Size()}
 	for _, o := range opts {
 		if err := o(m); err != nil {
 			return nil, err
 		}
 	}
+	// The members in golang-jwt's order (it marshals a map, whose keys encoding/json
+	// sorts), so that its parser and ours read the same header.
+	header := map[string]string{"alg": "RS256", "typ": "JWT"}
+	if m.kid != "" {
+		header["kid"] = m.kid
+	}
+	raw, err := json.Marshal(header)
+	if err != nil {
+		return nil, fmt.Errorf("JWT minter: encoding the header: %w", err)
+	}
+	m.header = base64.RawURLEncoding.EncodeToString(raw)
 	return m, nil
 }
 
 // Public returns the public half of the minter's key, for the party that verifies.
 func (m *JWTMinter) Public() *rsa.PublicKey { return m.key.Public().(*rsa.PublicKey) }
 
-// Mint signs claims (copied, never modified) as an RS256 JWT, adding exp when the
-// minter has a TTL and claims has none.
+// Expiry returns the exp of a token minted now with the minter's TTL (now + TTL, by
+// the minter's clock), or the zero time when the minter has no TTL. Mint sets it
+// itself; a caller of MintJSON puts it into its claims.
+func (m *JWTMinter) Expiry() time.Time {
+	if m.ttl <= 0 {
+		return time.Time{}
+	}
+	return m.now().Add(m.ttl)
+}
+
+// Mint signs claims (never modified) as an RS256 JWT, adding exp when the minter has
+// a TTL and claims has none. A nil map is signed as an empty claims object.
 func (m *JWTMinter) Mint(claims map[string]any) (string, error) {
-	mc := make(jwt.MapClaims, len(claims)+1)
-	maps.Copy(mc, claims)
-	if _, ok := mc["exp"]; !ok && m.ttl > 0 {
-		mc["exp"] = m.now().Add(m.ttl).Unix()
+	var payload []byte
+	if len(claims) == 0 {
+		payload = []byte("{}")
+	} else {
+		var err error
+		if payload, err = json.Marshal(claims); err != nil {
+			return "", fmt.Errorf("auth: signing JWT: encoding the claims: %w", err)
+		}
 	}
-	t := jwt.NewWithClaims(signerRS256{}, mc)
-	if m.kid != "" {
-		t.Header["kid"] = m.kid
+	if _, ok := claims["exp"]; !ok && m.ttl > 0 {
+		// json.Marshal of a map ends with the object's '}': exp is appended as its last
+		// member, in place of a copy of the map with exp in it.
+		payload = payload[:len(payload)-1]
+		if len(payload) > 1 {
+			payload = append(payload, ',')
+		}
+		payload = append(payload, `"exp":`...)
+		payload = strconv.AppendInt(payload, m.Expiry().Unix(), 10)
+		payload = append(payload, '}')
 	}
-	s, err := t.SignedString(m.key)
+	return m.sign(payload)
+}
+
+// MintJSON signs claims, the JSON text of one claims object, as an RS256 JWT: a
+// caller whose claims have a fixed shape encodes them itself (from a struct, or by
+// appending to a buffer) and no map is built per token. The claims are signed as they
+// are: nothing is added to them, so a minter's TTL is the caller's to apply (its exp
+// is Expiry). claims that are not a JSON object are refused; the error does not quote
+// them.
+func (m *JWTMinter) MintJSON(claims []byte) (string, error) {
+	if !json.Valid(claims) {
+		return "", errors.New("auth: signing JWT: the claims are not valid JSON")
+	}
+	if c := bytes.TrimLeft(claims, " \t\r\n"); c[0] != '{' {
+		return "", errors.New("auth: signing JWT: the claims are not a JSON object")
+	}
+	return m.sign(claims)
+}
+
+// sign returns header.claims.signature, the token built in one buffer of its final
+// size: the signing input is hashed where it lies, then the signature appended.
+func (m *JWTMinter) sign(claims []byte) (string, error) {
+	enc := base64.RawURLEncoding
+	size := len(m.header) + 1 + enc.EncodedLen(len(claims)) + 1 + enc.EncodedLen(m.sigLen)
+	tok := make([]byte, 0, size)
+	tok = append(tok, m.header...)
+	tok = append(tok, '.')
+	tok = enc.AppendEncode(tok, claims)
+	digest := sha256.Sum256(tok)
+	sig, err := m.key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
 		return "", fmt.Errorf("auth: signing JWT: %w", err)
 	}
-	return s, nil
-}
-
-// signerRS256 is RS256 over a crypto.Signer. golang-jwt's own RS256 method signs only
-// with an *rsa.PrivateKey; this one hands the SHA-256 digest to the signer, so the key
-// may live outside the process. It is used for signing only and never registered, so
-// parsing still resolves "RS256" to golang-jwt's method.
-type signerRS256 struct{}
-
-func (signerRS256) Alg() string { return "RS256" }
-
-func (signerRS256) Sign(signingString string, key any) ([]byte, error) {
-	s, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("RS256: key is %T, not a crypto.Signer", key)
-	}
-	digest := sha256.Sum256([]byte(signingString))
-	return s.Sign(rand.Reader, digest[:], crypto.SHA256)
-}
-
-func (signerRS256) Verify(signingString string, sig []byte, key any) error {
-	return jwt.SigningMethodRS256.Verify(signingString, sig, key)
+	tok = append(tok, '.')
+	tok = enc.AppendEncode(tok, sig)
+	return string(tok), nil
 }
 
 // String does not reveal the key.
