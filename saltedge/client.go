@@ -306,9 +306,17 @@ type jwtAuthorizer struct {
 	data   json.RawMessage
 }
 
-// Authorize implements rest.Authorizer.
+// Authorize implements rest.Authorizer. The claims {"data": <payload>, "exp": <now +
+// TTL>} are appended to a buffer on the stack (the payload is JSON already, encoded
+// once per call) and signed as they are.
 func (a jwtAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
-	tok, err := a.minter.Mint(map[string]any{"data": a.data})
+	var buf [256]byte
+	claims := append(buf[:0], `{"data":`...)
+	claims = append(claims, a.data...)
+	claims = append(claims, `,"exp":`...)
+	claims = strconv.AppendInt(claims, a.minter.Expiry().Unix(), 10)
+	claims = append(claims, '}')
+	tok, err := a.minter.MintJSON(claims)
 	if err != nil {
 		return err
 	}
@@ -347,23 +355,27 @@ func (m *Meta) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-type envelope struct {
-	Data json.RawMessage `json:"data"`
-	Meta Meta            `json:"meta"`
+// envelope is Salt Edge's answer {"data": ..., "meta": ...}, decoded in one pass with
+// its data member straight into T.
+type envelope[T any] struct {
+	Data T    `json:"data"`
+	Meta Meta `json:"meta"`
 }
 
-// call sends one callback: payload travels in the JWT's data claim (no body, as in
-// Salt Edge's own examples); Salt Edge's answer {"data", "meta"} is returned.
-func (c *Client) call(ctx context.Context, method string, segs []string, payload any, hdr http.Header, idem *bool) (*envelope, *rest.Response, error) {
+// send sends one callback: payload travels in the JWT's data claim (no body, as in
+// Salt Edge's own examples); Salt Edge's answer {"data", "meta"} is returned, its data
+// decoded into T. A success answer that does not fit T is an error of the pipeline's
+// decoding, which leaves a request that changes state with an unknown outcome.
+func send[T any](ctx context.Context, c *Client, method string, segs []string, payload any, hdr http.Header, idem *bool) (*envelope[T], *rest.Response, error) {
 	var buf [8]string // room for every callback path without allocating
 	path, err := rest.Path(append(append(buf[:0], callbackBase...), segs...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("saltedge: %w", err)
 	}
-	return c.callPath(ctx, method, path, payload, hdr, idem)
+	return sendPath[T](ctx, c, method, path, payload, hdr, idem)
 }
 
-func (c *Client) callPath(ctx context.Context, method, path string, payload any, hdr http.Header, idem *bool) (*envelope, *rest.Response, error) {
+func sendPath[T any](ctx context.Context, c *Client, method, path string, payload any, hdr http.Header, idem *bool) (*envelope[T], *rest.Response, error) {
 	if ctx == nil {
 		return nil, nil, errors.New("saltedge: nil context")
 	}
@@ -377,7 +389,7 @@ func (c *Client) callPath(ctx context.Context, method, path string, payload any,
 	if err != nil {
 		return nil, nil, fmt.Errorf("saltedge: encoding the payload: %w", err)
 	}
-	var env envelope
+	var env envelope[T]
 	resp, err := c.rest.Do(ctx, &rest.Request{Method: method, Path: path, Header: hdr,
 		Authorizer: c.authorizer(data), Idempotent: idem}, &env)
 	if err != nil {
@@ -388,7 +400,9 @@ func (c *Client) callPath(ctx context.Context, method, path string, payload any,
 
 // Do sends a callback the package does not type: method and a path relative to the
 // base URL (e.g. "api/connectors/v1/sessions/update"), with payload as the JWT's data
-// claim. The "data" member of the answer is decoded into T.
+// claim. The "data" member of the answer is decoded into T (zero when it is absent or
+// null); an answer that does not fit T is an error, which for a request that changes
+// state matches ErrOutcomeUnknown.
 func Do[T any](ctx context.Context, c *Client, method, path string, payload any) (T, error) {
 	var out T
 	if c == nil {
@@ -405,16 +419,11 @@ func Do[T any](ctx context.Context, c *Client, method, path string, payload any)
 	if method == "" {
 		return out, errors.New("saltedge: method: must not be empty")
 	}
-	env, resp, err := c.callPath(ctx, method, p, payload, nil, nil)
+	env, _, err := sendPath[T](ctx, c, method, p, payload, nil, nil)
 	if err != nil {
 		return out, err
 	}
-	if len(env.Data) > 0 && string(env.Data) != "null" {
-		if err := json.Unmarshal(env.Data, &out); err != nil {
-			return out, rest.UndecodableSuccess(resp, fmt.Errorf("saltedge: decoding the answer: %w", err))
-		}
-	}
-	return out, nil
+	return env.Data, nil
 }
 
 // CallbackResult is Salt Edge's acknowledgement of a callback.
@@ -427,6 +436,6 @@ type CallbackResult struct {
 	Attempts int
 }
 
-func result(env *envelope, resp *rest.Response) *CallbackResult {
+func result(env *envelope[json.RawMessage], resp *rest.Response) *CallbackResult {
 	return &CallbackResult{Time: env.Meta.Time, Data: env.Data, Attempts: resp.Attempts}
 }

@@ -29,25 +29,25 @@ type ClientInfo struct {
 	Time         time.Time
 }
 
+// clientInfoData is the data member of clients/info's answer.
+type clientInfoData struct {
+	Name      string   `json:"name"`
+	Scopes    []string `json:"scopes"`
+	PublicKey string   `json:"public_key"`
+}
+
 // Info sends clients/info (GET) for the client application clientID (the Client-Id
 // header of Salt Edge's requests) and parses its public key.
 func (s *ClientsService) Info(ctx context.Context, clientID int64) (*ClientInfo, error) {
 	if clientID <= 0 {
 		return nil, fmt.Errorf("saltedge: clients/info: client_id: must be positive, got %d", clientID)
 	}
-	env, _, err := s.client.call(ctx, http.MethodGet, []string{"clients", "info"},
+	env, _, err := send[clientInfoData](ctx, s.client, http.MethodGet, []string{"clients", "info"},
 		map[string]any{"client_id": clientID}, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	var d struct {
-		Name      string   `json:"name"`
-		Scopes    []string `json:"scopes"`
-		PublicKey string   `json:"public_key"`
-	}
-	if err := json.Unmarshal(env.Data, &d); err != nil {
-		return nil, fmt.Errorf("saltedge: clients/info: decoding the answer: %w", err)
-	}
+	d := env.Data
 	info := &ClientInfo{Name: d.Name, Scopes: d.Scopes, PublicKeyPEM: d.PublicKey, Time: env.Meta.Time}
 	if d.PublicKey == "" {
 		return nil, errors.New("saltedge: clients/info: the answer has no public_key")

@@ -75,8 +75,9 @@ func TestSessionSuccessOutcome(t *testing.T) {
 	})
 }
 
-// saltedge.Do decodes the data member itself: a success answer whose data does not fit
-// the caller's type leaves a POST's outcome unknown.
+// saltedge.Do decodes the data member into the caller's type in the same pass as the
+// answer: a success answer whose data does not fit that type leaves a POST's outcome
+// unknown.
 func TestDoUndecodableDataIsOutcomeUnknown(t *testing.T) {
 	e := setupOutcome(t)
 	e.fake.OpenSession("sess-2")
@@ -86,7 +87,7 @@ func TestDoUndecodableDataIsOutcomeUnknown(t *testing.T) {
 
 	require.Error(t, err)
 	assert.ErrorIs(t, err, saltedge.ErrOutcomeUnknown)
-	assert.Contains(t, err.Error(), "decoding the answer")
+	assert.Contains(t, err.Error(), "decoding response")
 	assert.Equal(t, 1, e.fake.CallbackCount("sessions/success"))
 	assert.Equal(t, 1, e.proxy.Count(http.MethodPost, successPath))
 }

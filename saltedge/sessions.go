@@ -183,7 +183,7 @@ func (s *SessionsService) Fail(ctx context.Context, p SessionFail) (*CallbackRes
 }
 
 func (c *Client) post(ctx context.Context, segs []string, payload any) (*CallbackResult, error) {
-	env, resp, err := c.call(ctx, http.MethodPost, segs, payload, nil, nil)
+	env, resp, err := send[json.RawMessage](ctx, c, http.MethodPost, segs, payload, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,17 @@ type TokensQuery struct {
 	CustomerID int64
 }
 
-func (q TokensQuery) payload() (map[string]any, error) {
+// tokensPayload is tokens/index's data claim, zero members left out. Its members are
+// in alphabetical order, the order they had when the claim was encoded from a map.
+type tokensPayload struct {
+	CustomerID int64  `json:"customer_id,omitempty"`
+	FromDate   string `json:"from_date,omitempty"`
+	FromID     int64  `json:"from_id,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	PerPage    int    `json:"per_page,omitempty"`
+}
+
+func (q TokensQuery) payload() (*tokensPayload, error) {
 	switch {
 	case q.FromID < 0:
 		return nil, errors.New("from_id: must not be negative")
@@ -39,21 +49,9 @@ func (q TokensQuery) payload() (map[string]any, error) {
 	case q.CustomerID < 0:
 		return nil, errors.New("customer_id: must not be negative")
 	}
-	p := map[string]any{}
-	if q.Kind != "" {
-		p["kind"] = q.Kind
-	}
-	if q.FromID > 0 {
-		p["from_id"] = q.FromID
-	}
+	p := &tokensPayload{Kind: q.Kind, FromID: q.FromID, PerPage: q.PerPage, CustomerID: q.CustomerID}
 	if !q.FromDate.IsZero() {
-		p["from_date"] = q.FromDate.UTC().Format(dateTimeLayout)
-	}
-	if q.PerPage > 0 {
-		p["per_page"] = q.PerPage
-	}
-	if q.CustomerID > 0 {
-		p["customer_id"] = q.CustomerID
+		p.FromDate = q.FromDate.UTC().Format(dateTimeLayout)
 	}
 	return p, nil
 }
@@ -97,27 +95,22 @@ func (p TokensPage) MarshalJSON() ([]byte, error) {
 	}{rest.Redacted, len(p.Tokens), p.NextID, p.Time})
 }
 
+// tokensData is the data member of tokens/index's answer.
+type tokensData struct {
+	Tokens []json.RawMessage `json:"tokens"`
+}
+
 // Index sends tokens/index (GET) with the query in the JWT's data claim.
 func (s *TokensService) Index(ctx context.Context, q TokensQuery) (*TokensPage, error) {
 	p, err := q.payload()
 	if err != nil {
 		return nil, fmt.Errorf("saltedge: tokens/index: %w", err)
 	}
-	env, _, err := s.client.call(ctx, http.MethodGet, []string{"tokens", "index"}, p, nil, nil)
+	env, _, err := send[tokensData](ctx, s.client, http.MethodGet, []string{"tokens", "index"}, p, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	page := &TokensPage{NextID: env.Meta.NextID, Time: env.Meta.Time}
-	if len(env.Data) > 0 && string(env.Data) != "null" {
-		var d struct {
-			Tokens []json.RawMessage `json:"tokens"`
-		}
-		if err := json.Unmarshal(env.Data, &d); err != nil {
-			return nil, fmt.Errorf("saltedge: tokens/index: decoding the answer: %w", err)
-		}
-		page.Tokens = d.Tokens
-	}
-	return page, nil
+	return &TokensPage{Tokens: env.Data.Tokens, NextID: env.Meta.NextID, Time: env.Meta.Time}, nil
 }
 
 // All iterates over every token matching q, page after page (FromID = the previous
@@ -151,6 +144,11 @@ type RevokeResult struct {
 	Time    time.Time
 }
 
+// revokeData is the data member of tokens/revoke's answer.
+type revokeData struct {
+	Revoked bool `json:"revoked"`
+}
+
 // Revoke tells Salt Edge that the connector revoked token (DELETE tokens/revoke with
 // the Token header and an empty data claim). DELETE is retried on transport errors;
 // a retry after a revoke that did go through answers ClassTokenRevoked, which means
@@ -162,20 +160,10 @@ func (s *TokensService) Revoke(ctx context.Context, token string) (*RevokeResult
 	if strings.ContainsAny(token, "\r\n\x00") {
 		return nil, errors.New("saltedge: tokens/revoke: token: must not contain control characters")
 	}
-	env, _, err := s.client.call(ctx, http.MethodDelete, []string{"tokens", "revoke"}, nil,
+	env, _, err := send[revokeData](ctx, s.client, http.MethodDelete, []string{"tokens", "revoke"}, nil,
 		http.Header{"Token": {token}}, nil)
 	if err != nil {
 		return nil, err
 	}
-	out := &RevokeResult{Time: env.Meta.Time}
-	if len(env.Data) > 0 && string(env.Data) != "null" {
-		var d struct {
-			Revoked bool `json:"revoked"`
-		}
-		if err := json.Unmarshal(env.Data, &d); err != nil {
-			return nil, fmt.Errorf("saltedge: tokens/revoke: decoding the answer: %w", err)
-		}
-		out.Revoked = d.Revoked
-	}
-	return out, nil
+	return &RevokeResult{Revoked: env.Data.Revoked, Time: env.Meta.Time}, nil
 }
