@@ -20,7 +20,9 @@
 //     HMACSHA256Hex give the hex form HMAC-signed logins use (TPV).
 //   - JWTMinter and JWTVerifier: RS256 only. The minter signs with any crypto.Signer
 //     whose public key is RSA (an *rsa.PrivateKey, or a key in an HSM, a KMS or a
-//     PKCS#11 token). The verifier pins the algorithm, requires exp, refuses an iat in
+//     PKCS#11 token); Mint takes a claims map, MintJSON and AppendJWT claims the
+//     caller encoded (no map per token; AppendJWT writes into the caller's buffer,
+//     after a "Bearer " say). The verifier pins the algorithm, requires exp, refuses an iat in
 //     the future, checks the issuer and a maximum lifetime when configured, and takes
 //     a KeySet (StaticKeySet, KeySetFunc) so that it follows an issuer's key rotation;
 //     it hands the library typed *rsa.PublicKeys, so "alg: none" and

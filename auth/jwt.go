@@ -237,32 +237,52 @@ func (m *JWTMinter) Mint(claims map[string]any) (string, error) {
 // is Expiry). claims that are not a JSON object are refused; the error does not quote
 // them.
 func (m *JWTMinter) MintJSON(claims []byte) (string, error) {
-	if !json.Valid(claims) {
-		return "", errors.New("auth: signing JWT: the claims are not valid JSON")
+	tok, err := m.AppendJWT(nil, claims)
+	if err != nil {
+		return "", err
 	}
-	if c := bytes.TrimLeft(claims, " \t\r\n"); c[0] != '{' {
-		return "", errors.New("auth: signing JWT: the claims are not a JSON object")
-	}
-	return m.sign(claims)
+	return string(tok), nil
 }
 
-// sign returns header.claims.signature, the token built in one buffer of its final
-// size: the signing input is hashed where it lies, then the signature appended.
+// AppendJWT appends to dst the RS256 JWT that MintJSON makes of claims and returns the
+// extended buffer, growing it once at most, so that a caller sending the token after
+// a prefix ("Bearer ") builds the whole value in a buffer of its own. On error, dst is
+// returned unchanged.
+func (m *JWTMinter) AppendJWT(dst, claims []byte) ([]byte, error) {
+	if !json.Valid(claims) {
+		return dst, errors.New("auth: signing JWT: the claims are not valid JSON")
+	}
+	if c := bytes.TrimLeft(claims, " \t\r\n"); c[0] != '{' {
+		return dst, errors.New("auth: signing JWT: the claims are not a JSON object")
+	}
+	return m.appendSigned(dst, claims)
+}
+
+// sign returns the token of claims as a string.
 func (m *JWTMinter) sign(claims []byte) (string, error) {
+	tok, err := m.appendSigned(nil, claims)
+	if err != nil {
+		return "", err
+	}
+	return string(tok), nil
+}
+
+// appendSigned appends header.claims.signature to dst, grown first to its final size:
+// the signing input is hashed where it lies, then the signature appended.
+func (m *JWTMinter) appendSigned(dst, claims []byte) ([]byte, error) {
 	enc := base64.RawURLEncoding
-	size := len(m.header) + 1 + enc.EncodedLen(len(claims)) + 1 + enc.EncodedLen(m.sigLen)
-	tok := make([]byte, 0, size)
+	start := len(dst)
+	tok := slices.Grow(dst, len(m.header)+1+enc.EncodedLen(len(claims))+1+enc.EncodedLen(m.sigLen))
 	tok = append(tok, m.header...)
 	tok = append(tok, '.')
 	tok = enc.AppendEncode(tok, claims)
-	digest := sha256.Sum256(tok)
+	digest := sha256.Sum256(tok[start:])
 	sig, err := m.key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return "", fmt.Errorf("auth: signing JWT: %w", err)
+		return dst, fmt.Errorf("auth: signing JWT: %w", err)
 	}
 	tok = append(tok, '.')
-	tok = enc.AppendEncode(tok, sig)
-	return string(tok), nil
+	return enc.AppendEncode(tok, sig), nil
 }
 
 // String does not reveal the key.

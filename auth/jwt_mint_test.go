@@ -3,6 +3,7 @@ package auth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -139,4 +140,35 @@ func TestJWTMintRefusesUnencodableClaims(t *testing.T) {
 	_, err = m.Mint(map[string]any{"f": func() {}})
 	require.ErrorContains(t, err, "encoding the claims")
 	assert.Zero(t, hsm.signs.Load())
+}
+
+// AppendJWT appends MintJSON's token to dst, in dst's own array when it has room:
+// a prefix and the token make one value; a failure leaves dst as it was.
+func TestJWTAppendJWT(t *testing.T) {
+	k, _ := testKeys(t)
+	m, err := NewJWTMinter(k, WithKeyID("kid-3"))
+	require.NoError(t, err)
+	claims := []byte(`{"data":{"n":1},"exp":1900000000}`)
+	want, err := m.MintJSON(claims)
+	require.NoError(t, err)
+
+	room := make([]byte, 0, 2048)
+	got, err := m.AppendJWT(append(room, "Bearer "...), claims)
+	require.NoError(t, err)
+	assert.Equal(t, "Bearer "+want, string(got))
+	assert.Same(t, &room[:1][0], &got[0], "appended in dst's array")
+
+	got, err = m.AppendJWT([]byte("Bearer "), claims)
+	require.NoError(t, err)
+	assert.Equal(t, "Bearer "+want, string(got), "grown when dst has no room")
+
+	got, err = m.AppendJWT([]byte("Bearer "), []byte(`[1]`))
+	require.Error(t, err)
+	assert.Equal(t, "Bearer ", string(got))
+
+	failing, err := NewJWTMinter(&hsmKey{inner: k, fail: errors.New("hsm: session closed")})
+	require.NoError(t, err)
+	got, err = failing.AppendJWT(append(room[:0], "Bearer "...), claims)
+	require.ErrorContains(t, err, "hsm: session closed")
+	assert.Equal(t, "Bearer ", string(got))
 }

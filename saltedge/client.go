@@ -308,19 +308,22 @@ type jwtAuthorizer struct {
 
 // Authorize implements rest.Authorizer. The claims {"data": <payload>, "exp": <now +
 // TTL>} are appended to a buffer on the stack (the payload is JSON already, encoded
-// once per call) and signed as they are.
+// once per call) and signed as they are; the header value "Bearer <JWT>" is built in
+// another, so that the value sent is the one string made per attempt (a buffer grows
+// onto the heap when a large payload needs it).
 func (a jwtAuthorizer) Authorize(_ context.Context, req *http.Request, _ []byte) error {
-	var buf [256]byte
-	claims := append(buf[:0], `{"data":`...)
+	var claimsBuf [256]byte
+	claims := append(claimsBuf[:0], `{"data":`...)
 	claims = append(claims, a.data...)
 	claims = append(claims, `,"exp":`...)
 	claims = strconv.AppendInt(claims, a.minter.Expiry().Unix(), 10)
 	claims = append(claims, '}')
-	tok, err := a.minter.MintJSON(claims)
+	var valueBuf [1024]byte // a 2048- or 4096-bit key's token with a small payload
+	value, err := a.minter.AppendJWT(append(valueBuf[:0], "Bearer "...), claims)
 	if err != nil {
 		return err
 	}
-	req.Header["Authorization"] = []string{"Bearer " + tok}
+	req.Header["Authorization"] = []string{string(value)}
 	return nil
 }
 
