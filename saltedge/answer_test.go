@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,13 +49,15 @@ func (a *answering) lastAuthorization(t *testing.T) string {
 	return a.authzs[len(a.authzs)-1]
 }
 
-func newAnsweringClient(t *testing.T, body string) (*saltedge.Client, *answering) {
-	t.Helper()
+func newAnsweringClient(tb testing.TB, body string) (*saltedge.Client, *answering) {
+	tb.Helper()
 	srv := &answering{body: body}
-	c, err := saltedge.NewClient(saltedge.WithBaseURL(newTestServer(t, srv)), saltedge.WithAppID("a"),
+	ts := httptest.NewServer(srv)
+	tb.Cleanup(ts.Close)
+	c, err := saltedge.NewClient(saltedge.WithBaseURL(ts.URL), saltedge.WithAppID("a"),
 		saltedge.WithAppSecret("s"), saltedge.WithPrivateKey(keys()[1]))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = c.Close() })
 	return c, srv
 }
 
@@ -157,4 +160,30 @@ func TestRevokeAndClientsInfoAnswers(t *testing.T) {
 	_, err = c.Clients.Info(ctxT(t), 5)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "no public_key", "the answer's shape is refused first")
+}
+
+// Whatever Salt Edge answers to tokens/index, Index neither panics nor reports a GET's
+// outcome as unknown, and a page it returns holds tokens that are JSON values.
+func FuzzTokensIndexAnswer(f *testing.F) {
+	for _, body := range []string{
+		`{"data":{"tokens":[{"id":"1"},{"id":"2"}]},"meta":{"time":"2026-01-01T00:00:00Z","next_id":"9"}}`,
+		`{"data":null,"meta":{"next_id":null}}`, `{"meta":{}}`, ``, ` `, `{"data":{"tokens":{"id":"1"}}}`,
+		`{"data":[1]}`, `{"data":{"tokens":[]}} {}`, `{"data":`, `{"data":5,"data":{"tokens":[1]}}`,
+		`{"DATA":{"Tokens":[true]}}`, "{\"data\":{\"tokens\":[\"\u3000\"]}}",
+	} {
+		f.Add(body)
+	}
+	c, srv := newAnsweringClient(f, "")
+	f.Fuzz(func(t *testing.T, body string) {
+		srv.answer(body)
+		page, err := c.Tokens.Index(ctxT(t), saltedge.TokensQuery{})
+		if err != nil {
+			assert.NotErrorIs(t, err, saltedge.ErrOutcomeUnknown)
+			return
+		}
+		for _, tok := range page.Tokens {
+			assert.True(t, json.Valid(tok), "token %q", tok)
+		}
+		assert.GreaterOrEqual(t, page.NextID, int64(0))
+	})
 }
