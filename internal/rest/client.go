@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-retryablehttp"
 )
@@ -31,6 +32,8 @@ type Client struct {
 	noHeader  http.Header // empty, for a request without headers of its own; never written
 
 	requestIDHeaders []headerName // cfg.RequestIDHeaders
+
+	attemptTimers sync.Pool // of *attemptTimer: the per-attempt timeout's parts, reused
 }
 
 // New validates cfg and builds the pipeline.

@@ -385,27 +385,26 @@ func (t cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ContentLength: int64(len(t.body)), Request: req}, nil
 }
 
+// newOverheadPair is the pair of BenchmarkOverhead: both sides over an in-memory
+// transport answering the small body.
+func newOverheadPair(tb testing.TB) *benchPair {
+	tb.Helper()
+	tr := cannedTransport{body: benchSmallBody}
+	cfg := DefaultConfig("bench")
+	require.NoError(tb, cfg.SetBaseURL("https://api.example/v1"))
+	require.NoError(tb, cfg.SetHTTPClient(&http.Client{Transport: tr}))
+	cfg.Authorizer = NewHeaderToken(auth.StaticSource(auth.Token{Value: benchToken}), "Authorization", "Bearer ")
+	c, err := New(cfg)
+	require.NoError(tb, err)
+	p, err := Path("accounts", "acc-1")
+	require.NoError(tb, err)
+	return &benchPair{srv: &httptest.Server{URL: "https://api.example"}, plain: &http.Client{Transport: tr}, pipeline: c, path: p}
+}
+
 // BenchmarkOverhead is the small GET over an in-memory transport: impl=pipeline minus
 // impl=plain is the pipeline's own cost per call.
 func BenchmarkOverhead(b *testing.B) {
-	tr := cannedTransport{body: benchSmallBody}
-	cfg := DefaultConfig("bench")
-	if err := cfg.SetBaseURL("https://api.example/v1"); err != nil {
-		b.Fatal(err)
-	}
-	if err := cfg.SetHTTPClient(&http.Client{Transport: tr}); err != nil {
-		b.Fatal(err)
-	}
-	cfg.Authorizer = NewHeaderToken(auth.StaticSource(auth.Token{Value: benchToken}), "Authorization", "Bearer ")
-	c, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := Path("accounts", "acc-1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	pair := &benchPair{srv: &httptest.Server{URL: "https://api.example"}, plain: &http.Client{Transport: tr}, pipeline: c, path: p}
+	pair := newOverheadPair(b)
 	for _, impl := range pair.impls() {
 		b.Run(impl.name, func(b *testing.B) {
 			ctx := context.Background()

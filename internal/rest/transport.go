@@ -8,6 +8,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -138,10 +139,12 @@ type attemptTransport struct {
 
 // attempt is one attempt's own copy of the request, made in one allocation: the
 // Authorizer may change its header and URL (retryablehttp sends the same request on
-// every attempt, and a RoundTripper must not modify it).
+// every attempt, and a RoundTripper must not modify it). It also holds the attempt's
+// context under the per-attempt timeout and the answer body's wrapper that ends it.
 type attempt struct {
 	req  http.Request
 	url  url.URL
+	ctx  attemptCtx
 	body cancelBody
 }
 
@@ -188,27 +191,32 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 // sendVia sends the authorised attempt r with ctx under the per-attempt timeout, which
 // starts now (after authorisation: a login inside Authorize has its own) and covers the
-// answer's body until it is closed. a.body is the body wrapper that stops the timer.
+// answer's body until it is closed. a.body is the body wrapper that ends the timeout.
 func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r *http.Request, a *attempt, n int, release func()) (*http.Response, error) {
 	start := time.Now()
 	timeout := t.client.cfg.Timeout
-	actx, cancel := ctx, context.CancelFunc(nil)
+	pool := &t.client.attemptTimers
+	timed := false
 	if dl, ok := ctx.Deadline(); !ok || dl.After(start.Add(timeout)) {
 		// Only when the caller's own deadline does not come first.
-		actx, cancel = context.WithDeadline(ctx, start.Add(timeout))
+		a.ctx.start(pool, ctx, start.Add(timeout), timeout)
+		r = r.WithContext(&a.ctx)
+		timed = true
+	} else {
+		r = r.WithContext(ctx)
 	}
-	r = r.WithContext(actx)
 	resp, err := rt.RoundTrip(r)
 	release()
 	if err != nil {
-		if cancel != nil {
-			if actx.Err() != nil && ctx.Err() == nil {
+		if timed {
+			if a.ctx.Err() != nil && ctx.Err() == nil {
 				err = &attemptTimeoutError{d: timeout, err: err}
 			}
-			cancel()
+			a.ctx.finish(pool)
 		}
-	} else if cancel != nil {
-		a.body = cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	} else if timed {
+		a.body = cancelBody{ReadCloser: resp.Body, pool: pool}
+		a.body.attempt.Store(&a.ctx)
 		resp.Body = &a.body
 	}
 	t.client.logAttempt(ctx, r, resp, err, n, time.Since(start))
@@ -218,15 +226,18 @@ func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r 
 	return resp, err
 }
 
-// cancelBody releases the attempt's timeout when the body is closed.
+// cancelBody ends the attempt's timeout when the body is closed.
 type cancelBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	attempt atomic.Pointer[attemptCtx] // nil once closed
+	pool    *sync.Pool
 }
 
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.cancel()
+	if a := b.attempt.Swap(nil); a != nil {
+		a.finish(b.pool)
+	}
 	return err
 }
 

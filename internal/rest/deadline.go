@@ -1,0 +1,114 @@
+package rest
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// attemptCtx is the context of one attempt under the per-attempt timeout: the call's
+// context, cancelled also when the timeout passes. It does what context.WithDeadline
+// does without its cost on every attempt: attemptCtx itself lives in the attempt's own
+// struct (allocated anyway), and the parts that cost allocations and locks (a cancel
+// context, its Done channel, the map of its children, a timer) are an attemptTimer
+// taken from the client's pool and given back when the attempt ends, if nothing
+// cancelled it.
+//
+// An attemptCtx is never reused: net/http may go on reading it after the attempt ended
+// (a dial it started for the attempt finishes in the background with the attempt's
+// values). Only the attemptTimer is, and a timer that was cancelled never is.
+type attemptCtx struct {
+	parent     context.Context // the call's context
+	deadline   time.Time       // when the attempt times out
+	t          *attemptTimer
+	stopParent func() bool // stops the propagation of parent's cancellation; nil when parent has none
+}
+
+// attemptTimer cancels a context at a deadline. Its fields are set when it is made and
+// never change, so an attemptCtx that ended may still read them.
+type attemptTimer struct {
+	inner   context.Context // a cancel context of context.Background(), never cancelled while pooled
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer // runs expire; stopped while pooled
+	expired atomic.Bool // the deadline passed (Err reports DeadlineExceeded)
+}
+
+func (t *attemptTimer) expire() {
+	t.expired.Store(true)
+	t.cancel(context.DeadlineExceeded)
+}
+
+// start sets a up as an attempt under parent that times out at deadline, which is d
+// from now, unless parent ends first. finish must be called once the attempt is over
+// (its answer's body closed, or its error returned).
+func (a *attemptCtx) start(pool *sync.Pool, parent context.Context, deadline time.Time, d time.Duration) {
+	t, _ := pool.Get().(*attemptTimer)
+	if t == nil {
+		t = new(attemptTimer)
+		t.inner, t.cancel = context.WithCancelCause(context.Background())
+		t.timer = time.AfterFunc(d, t.expire)
+	} else {
+		t.timer.Reset(d)
+	}
+	*a = attemptCtx{parent: parent, deadline: deadline, t: t}
+	if parent.Done() != nil {
+		a.stopParent = context.AfterFunc(parent, a.fromParent)
+	}
+}
+
+func (a *attemptCtx) fromParent() { a.t.cancel(context.Cause(a.parent)) }
+
+// finish ends the attempt: its timer and the watch on its parent stop, and the
+// attemptTimer goes back to pool if nothing cancelled it. It must be called once.
+func (a *attemptCtx) finish(pool *sync.Pool) {
+	t := a.t
+	reusable := t.timer.Stop()
+	if a.stopParent != nil {
+		reusable = a.stopParent() && reusable
+	}
+	if !reusable || t.inner.Err() != nil {
+		// Cancelled, or about to be: it stays with the attempt that saw it.
+		t.cancel(context.Canceled)
+		return
+	}
+	pool.Put(t)
+}
+
+// Deadline implements context.Context: the attempt's deadline, or the parent's when
+// that comes first.
+func (a *attemptCtx) Deadline() (time.Time, bool) {
+	if dl, ok := a.parent.Deadline(); ok && dl.Before(a.deadline) {
+		return dl, true
+	}
+	return a.deadline, true
+}
+
+// Done implements context.Context.
+func (a *attemptCtx) Done() <-chan struct{} { return a.t.inner.Done() }
+
+// Err implements context.Context: DeadlineExceeded once the attempt's timeout passed,
+// the parent's error once the parent ended.
+func (a *attemptCtx) Err() error {
+	if a.t.inner.Err() == nil {
+		return nil
+	}
+	if a.t.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	if err := a.parent.Err(); err != nil {
+		return err
+	}
+	return context.Canceled
+}
+
+// Value implements context.Context. The cancel context's own key is answered by the
+// timer's context (so that net/http's context for the attempt joins its children
+// rather than watching it from a goroutine, and context.Cause finds the cause); every
+// other key by the parent.
+func (a *attemptCtx) Value(key any) any {
+	if v := a.t.inner.Value(key); v != nil {
+		return v
+	}
+	return a.parent.Value(key)
+}
