@@ -18,11 +18,14 @@ import (
 // An attemptCtx is never reused: net/http may go on reading it after the attempt ended
 // (a dial it started for the attempt finishes in the background with the attempt's
 // values). Only the attemptTimer is, and a timer that was cancelled never is.
+//
+// Until start, and when the caller's deadline comes before the timeout, an attemptCtx
+// is its parent (t is nil).
 type attemptCtx struct {
 	parent     context.Context // the call's context
 	deadline   time.Time       // when the attempt times out
-	t          *attemptTimer
-	stopParent func() bool // stops the propagation of parent's cancellation; nil when parent has none
+	t          *attemptTimer   // nil without a timeout of its own
+	stopParent func() bool     // stops the propagation of parent's cancellation; nil when parent has none
 }
 
 // attemptTimer cancels a context at a deadline. Its fields are set when it is made and
@@ -78,6 +81,9 @@ func (a *attemptCtx) finish(pool *sync.Pool) {
 // Deadline implements context.Context: the attempt's deadline, or the parent's when
 // that comes first.
 func (a *attemptCtx) Deadline() (time.Time, bool) {
+	if a.t == nil {
+		return a.parent.Deadline()
+	}
 	if dl, ok := a.parent.Deadline(); ok && dl.Before(a.deadline) {
 		return dl, true
 	}
@@ -85,11 +91,19 @@ func (a *attemptCtx) Deadline() (time.Time, bool) {
 }
 
 // Done implements context.Context.
-func (a *attemptCtx) Done() <-chan struct{} { return a.t.inner.Done() }
+func (a *attemptCtx) Done() <-chan struct{} {
+	if a.t == nil {
+		return a.parent.Done()
+	}
+	return a.t.inner.Done()
+}
 
 // Err implements context.Context: DeadlineExceeded once the attempt's timeout passed,
 // the parent's error once the parent ended.
 func (a *attemptCtx) Err() error {
+	if a.t == nil {
+		return a.parent.Err()
+	}
 	if a.t.inner.Err() == nil {
 		return nil
 	}
@@ -107,6 +121,9 @@ func (a *attemptCtx) Err() error {
 // rather than watching it from a goroutine, and context.Cause finds the cause); every
 // other key by the parent.
 func (a *attemptCtx) Value(key any) any {
+	if a.t == nil {
+		return a.parent.Value(key)
+	}
 	if v := a.t.inner.Value(key); v != nil {
 		return v
 	}

@@ -137,12 +137,11 @@ type attemptTransport struct {
 	client *Client
 }
 
-// attempt is one attempt's own copy of the request, made in one allocation: the
-// Authorizer may change its header and URL (retryablehttp sends the same request on
-// every attempt, and a RoundTripper must not modify it). It also holds the attempt's
+// attempt is what one attempt owns besides its copy of the request: the URL (the
+// Authorizer may change the request's header and URL; retryablehttp sends the same
+// request on every attempt, and a RoundTripper must not modify it), the attempt's
 // context under the per-attempt timeout and the answer body's wrapper that ends it.
 type attempt struct {
-	req  http.Request
 	url  url.URL
 	ctx  attemptCtx
 	body cancelBody
@@ -154,12 +153,15 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx := req.Context()
 	st := stateFrom(ctx)
 	if st == nil { // not a request built by this package: only the timeout applies
-		return t.sendVia(ctx, t.base, req, &attempt{}, 1, noRelease)
+		a := &attempt{ctx: attemptCtx{parent: ctx}}
+		return t.sendVia(ctx, t.base, req.WithContext(&a.ctx), a, 1, noRelease)
 	}
 	n := int(st.attempts.Add(1))
 	st.gotConn.Store(false)
-	a := &attempt{req: *req, url: *req.URL}
-	r := &a.req
+	// The attempt's copy of the request is made with its context, which follows ctx
+	// until sendVia starts the timeout.
+	a := &attempt{url: *req.URL, ctx: attemptCtx{parent: ctx}}
+	r := req.WithContext(&a.ctx)
 	r.URL = &a.url
 	r.Header = st.attemptHeader(t.client)
 	release := noRelease
@@ -189,9 +191,10 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return t.sendVia(sctx, rt, r, a, n, release)
 }
 
-// sendVia sends the authorised attempt r with ctx under the per-attempt timeout, which
-// starts now (after authorisation: a login inside Authorize has its own) and covers the
-// answer's body until it is closed. a.body is the body wrapper that ends the timeout.
+// sendVia sends the authorised attempt r, whose context is a.ctx, with ctx under the
+// per-attempt timeout, which starts now (after authorisation: a login inside Authorize
+// has its own) and covers the answer's body until it is closed. a.body is the body
+// wrapper that ends the timeout.
 func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r *http.Request, a *attempt, n int, release func()) (*http.Response, error) {
 	start := time.Now()
 	timeout := t.client.cfg.Timeout
@@ -200,10 +203,9 @@ func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r 
 	if dl, ok := ctx.Deadline(); !ok || dl.After(start.Add(timeout)) {
 		// Only when the caller's own deadline does not come first.
 		a.ctx.start(pool, ctx, start.Add(timeout), timeout)
-		r = r.WithContext(&a.ctx)
 		timed = true
 	} else {
-		r = r.WithContext(ctx)
+		a.ctx.parent = ctx
 	}
 	resp, err := rt.RoundTrip(r)
 	release()
