@@ -39,7 +39,9 @@ func TestRunAgainstFake(t *testing.T) {
 	_, err := fmt.Sscanf(details[3], "%d refreshes in the background, 0 retired tokens sent", &refreshes)
 	require.NoError(t, err, details[3])
 	assert.GreaterOrEqual(t, refreshes, 7)
-	assert.Contains(t, details[4], "401 TOKEN_REVOKED; 2 calls, 2 requests reached TKEY7")
+	// The first call reaches TKEY7 unless a background refresh learnt of the revocation
+	// first; the second never does.
+	assert.Regexp(t, `^401 TOKEN_REVOKED; 2 calls, [01] reached TKEY7 \(the second failed without being sent\)`, details[4])
 	assert.Regexp(t, `^\d+ accounts with the new token`, details[5])
 }
 
