@@ -22,22 +22,23 @@
 //     whose public key is RSA (an *rsa.PrivateKey, or a key in an HSM, a KMS or a
 //     PKCS#11 token); Mint takes a claims map, MintJSON and AppendJWT claims the
 //     caller encoded (no map per token; AppendJWT writes into the caller's buffer,
-//     after a "Bearer " say). The verifier pins the algorithm, requires exp, refuses an iat in
-//     the future, checks the issuer and a maximum lifetime when configured, and takes
-//     a KeySet (StaticKeySet, KeySetFunc) so that it follows an issuer's key rotation;
+//     after a "Bearer " say). The verifier pins the algorithm, requires exp, refuses
+//     an iat in the future, checks the issuer and a maximum lifetime when configured,
+//     and takes a KeySet (StaticKeySet, KeySetFunc) so that it follows an issuer's key
+//     rotation;
 //     it hands the library typed *rsa.PublicKeys, so "alg: none" and
 //     HS256-with-the-public-key forgeries fail. LoadRSAPrivateKey (PKCS#1, PKCS#8) and
 //     LoadRSAPublicKey (PKIX, PKCS#1, certificate) read PEM.
-//
-// Every client in banksdk takes each credential it uses from one of these pieces, so a
-// key or secret can stay in the user's HSM, KMS or secret manager; the in-memory
-// options (a token string, an *rsa.PrivateKey) are conveniences on top.
 //   - Store and MemoryStore: a shared home for one credential used by several replicas
 //     (load, save, compare-and-swap by version, refresh lease). With a Store, a
 //     KeepAlive bounds every store call made while requests are held by its grace,
 //     refreshes on its own when the store stays unreachable close to the revoke
 //     deadline, reports a *StoreError (not ErrTokenRevoked) when the outage still cost
 //     it the token, and replaces records that cannot be read (ErrUnreadable).
+//
+// Every client in banksdk takes each credential it uses from one of these pieces, so a
+// key or secret can stay in the user's HSM, KMS or secret manager; the in-memory
+// options (a token string, an *rsa.PrivateKey) are conveniences on top.
 //
 // Example:
 //
