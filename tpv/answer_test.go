@@ -28,6 +28,27 @@ func mapAnswer(raw []byte) (a answer, ok bool) {
 	return a, true
 }
 
+// The answer reader's uses, one body at a time, for the fuzz tests.
+
+// parseConfirmation reads {"success": "<code>"}.
+func parseConfirmation(raw []byte) (string, error) {
+	a, _ := readAnswer(raw)
+	return a.confirmation()
+}
+
+// isJSONObject reports whether raw is a JSON object.
+func isJSONObject(raw []byte) bool {
+	a, ok := readAnswer(raw)
+	return ok && a.object
+}
+
+// errorOnly reports the message of a 2xx answer that follows the failure convention:
+// a JSON object with a non-empty "error" string and no "success" member.
+func errorOnly(raw []byte) (string, bool) {
+	a, _ := readAnswer(raw)
+	return a.errorOnly()
+}
+
 func TestReadAnswer(t *testing.T) {
 	for _, raw := range []string{
 		`{"success":"00090894407"}`,

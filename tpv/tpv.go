@@ -213,12 +213,6 @@ func (c *Client) SubmitTPV(ctx context.Context, e Enrollment) (Confirmation, err
 	return Confirmation{Code: code, Raw: raw}, nil
 }
 
-// parseConfirmation reads {"success": "<code>"}.
-func parseConfirmation(raw []byte) (string, error) {
-	a, _ := readAnswer(raw)
-	return a.confirmation()
-}
-
 // confirmation reads the code of {"success": "<code>"}.
 func (a answer) confirmation() (string, error) {
 	if !a.object {
@@ -243,19 +237,6 @@ func (a answer) confirmation() (string, error) {
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Name == "" && a.Address == s
-}
-
-// isJSONObject reports whether raw is a JSON object.
-func isJSONObject(raw []byte) bool {
-	a, ok := readAnswer(raw)
-	return ok && a.object
-}
-
-// errorOnly reports the message of a 2xx answer that follows the failure convention:
-// a JSON object with a non-empty "error" string and no "success" member.
-func errorOnly(raw []byte) (string, bool) {
-	a, _ := readAnswer(raw)
-	return a.errorOnly()
 }
 
 // answer is a 2xx answer body, read once: whether it is a JSON object and, if so,
