@@ -182,6 +182,24 @@ func TestNoReplayWithoutAWayToRenew(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.True(t, ae.Has(kh.CodeTokenUnknown))
 	assert.Len(t, e.srv.Requests(), 1)
+
+	// A consent token given with SetToken, on a client with no application token (so
+	// no status call) and no consent-token source: the bank's rejection is final too.
+	id := e.psuConsent()
+	toks := e.srv.ConsentTokens(id)
+	require.NotEmpty(t, toks)
+	consentOnly := e.newClient(t)
+	require.NoError(t, consentOnly.Consents.SetToken(id, kh.TokenPSUIdentification, toks[len(toks)-1]))
+	_, err = consentOnly.Accounts.List(e.ctx, id)
+	require.NoError(t, err)
+	e.srv.ExpireToken(toks[len(toks)-1])
+	statusCalls := e.srv.StatusCalls(id)
+	e.srv.ResetRequests()
+	_, err = consentOnly.Accounts.List(e.ctx, id)
+	require.ErrorAs(t, err, &ae, "the bank's answer, not a failed renewal")
+	assert.True(t, ae.Has(kh.CodeTokenUnknown))
+	assert.Len(t, e.srv.Requests(), 1, "no replay")
+	assert.Equal(t, statusCalls, e.srv.StatusCalls(id), "no status call")
 }
 
 func TestLostPaymentAnswerIsNotResent(t *testing.T) {
