@@ -91,6 +91,10 @@ func TestErrorsDropEchoedCredentials(t *testing.T) {
 		{"DirectLogin opaque token", func(t *testing.T, s *obptest.Server) (*obp.Client, []string) {
 			return newClient(t, s, obp.WithDirectLoginToken("opaque-directlogin-token-4711")), []string{"opaque-directlogin-token-4711"}
 		}, current},
+		{"DirectLogin token source", func(t *testing.T, s *obptest.Server) (*obp.Client, []string) {
+			src := auth.StaticSource(auth.Token{Value: "opaque-directlogin-source-4712"})
+			return newClient(t, s, obp.WithDirectLoginTokenSource(src)), []string{"opaque-directlogin-source-4712"}
+		}, current},
 		{"OAuth2 bearer", func(t *testing.T, s *obptest.Server) (*obp.Client, []string) {
 			uid, _ := s.UserID(obptest.DefaultUsername, s.LocalProvider())
 			s.AddBearerToken("opaque-oauth2-access-token-0042", uid)
@@ -106,6 +110,13 @@ func TestErrorsDropEchoedCredentials(t *testing.T) {
 			s.AddConsent("consent-id-opaque-31337", uid)
 			return newClient(t, s, obp.WithConsentJWT("consent-id-opaque-31337"), obp.WithConsumerKey(s.ConsumerKey())),
 				[]string{"consent-id-opaque-31337"}
+		}, grantUnknownBank},
+		{"Consent-JWT source", func(t *testing.T, s *obptest.Server) (*obp.Client, []string) {
+			uid, _ := s.UserID(obptest.DefaultUsername, s.LocalProvider())
+			s.AddConsent("consent-id-source-31338", uid)
+			src := auth.StaticSource(auth.Token{Value: "consent-id-source-31338"})
+			return newClient(t, s, obp.WithConsentJWTSource(src), obp.WithConsumerKey(s.ConsumerKey())),
+				[]string{"consent-id-source-31338"}
 		}, grantUnknownBank},
 	}
 	for _, m := range modes {
