@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/banksdk/banksdk/internal/rest"
 	"github.com/banksdk/banksdk/saltedge"
 )
 
@@ -356,20 +356,7 @@ func summarize(problems []string) string {
 	return strings.Join(problems[:show], "; ") + fmt.Sprintf("; and %d more", len(problems)-show)
 }
 
-// clip keeps printable text, at most n bytes.
-func clip(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
+// clip makes the connector's text safe to show in one line of a report: bytes that
+// are not UTF-8 become spaces, then rest.Clip (control characters to spaces, white
+// space folded, at most n runes).
+func clip(s string, n int) string { return rest.Clip(strings.ToValidUTF8(s, " "), n) }
