@@ -273,12 +273,7 @@ func (c *Client) SCARedirectURL(ctx context.Context, link string, opts ...Reques
 	if err := c.life.Err(); err != nil {
 		return "", err
 	}
-	ro := &reqOpts{}
-	for _, o := range opts {
-		if o != nil {
-			o(ro)
-		}
-	}
+	ro := applyOpts(opts)
 	if ro.err != nil {
 		return "", ro.err
 	}
