@@ -1,12 +1,10 @@
 package obp_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,17 +93,7 @@ func TestBearerRenewedOnceOn401(t *testing.T) {
 	s := setup(t)
 	me, _ := s.UserID(obptest.DefaultUsername, s.LocalProvider())
 	s.AddBearerToken("good-token", me)
-	var mu sync.Mutex
-	issued := []string{"stale-token", "good-token"}
-	cache := auth.NewCache(auth.SourceFunc(func(context.Context) (auth.Token, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		tok := issued[0]
-		if len(issued) > 1 {
-			issued = issued[1:]
-		}
-		return auth.Token{Value: tok}, nil
-	}))
+	cache := auth.NewCache(auth.SourceFunc(tokensInTurn("stale-token", "good-token")))
 	c := newClient(t, s, obp.WithAccessTokenSource(cache))
 	u, err := c.Users.Current(ctx(t))
 	require.NoError(t, err)

@@ -54,6 +54,20 @@ func fixedToken(v string) func(context.Context) (auth.Token, error) {
 	return func(context.Context) (auth.Token, error) { return auth.Token{Value: v}, nil }
 }
 
+// tokensInTurn hands out values one after the other, then the last one again.
+func tokensInTurn(values ...string) func(context.Context) (auth.Token, error) {
+	var mu sync.Mutex
+	return func(context.Context) (auth.Token, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		v := values[0]
+		if len(values) > 1 {
+			values = values[1:]
+		}
+		return auth.Token{Value: v}, nil
+	}
+}
+
 // A DAuth key behind a crypto.Signer signs every attempt, retries included, of the
 // current-user and account-access calls; the fake verifies each signature with the
 // public key it trusts.
@@ -292,17 +306,7 @@ func TestConsentJWTSourceRenewsThroughACache(t *testing.T) {
 	s := setup(t)
 	me, _ := s.UserID(obptest.DefaultUsername, s.LocalProvider())
 	s.AddConsent("good-consent-id", me)
-	var mu sync.Mutex
-	issued := []string{"revoked-consent-id", "good-consent-id"}
-	src := &countingSource{next: func(context.Context) (auth.Token, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		v := issued[0]
-		if len(issued) > 1 {
-			issued = issued[1:]
-		}
-		return auth.Token{Value: v}, nil
-	}}
+	src := &countingSource{next: tokensInTurn("revoked-consent-id", "good-consent-id")}
 	c := newClient(t, s, obp.WithConsentJWTSource(auth.NewCache(src)), obp.WithConsumerKey(s.ConsumerKey()))
 	id, err := c.Users.CurrentID(ctx(t))
 	require.NoError(t, err)
