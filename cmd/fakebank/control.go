@@ -186,7 +186,7 @@ func (c *control) serveProvider(w http.ResponseWriter, r *http.Request) {
 		se.OpenSession(req.SessionSecret)
 		writeJSON(w, http.StatusCreated, req)
 	default:
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown control action %q; one of faults, requests, reset, clock", action))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown control action %q; one of faults, requests, reset, clock, and sessions for saltedge", action))
 	}
 }
 

@@ -84,7 +84,7 @@ func TestControlErrorsAreJSON(t *testing.T) {
 		contains                 string
 	}{
 		{"unknown provider", "GET", "/nope/requests", "", 404, `unknown provider "nope"`},
-		{"unknown action", "GET", "/tpv/nope", "", 404, `unknown control action "nope"`},
+		{"unknown action", "GET", "/tpv/nope", "", 404, `unknown control action "nope"; one of faults, requests, reset, clock, and sessions`},
 		{"unknown path", "GET", "/a/b/c", "", 404, "no control endpoint /a/b/c"},
 		{"wrong method", "PUT", "/tpv/faults", "", 405, "want POST or DELETE"},
 		{"unknown field", "POST", "/tpv/faults", `{"kind":"status","status":503,"sttaus":1}`, 400, `unknown field "sttaus"`},
