@@ -705,13 +705,18 @@ func (s *Server) echoBody(code, short, long, endpoint, member, tok string) []byt
 	return b
 }
 
-// bearerToken returns the token of a single "Authorization: Bearer" header, or "".
+// bearerToken returns the token of exactly one "Authorization: Bearer <token>"
+// header, or "" when the request has no such header, several, or another form.
 func bearerToken(r *http.Request) string {
 	vals := r.Header.Values("Authorization")
 	if len(vals) != 1 || !strings.HasPrefix(vals[0], "Bearer ") {
 		return ""
 	}
-	return strings.TrimSpace(strings.TrimPrefix(vals[0], "Bearer "))
+	tok := strings.TrimPrefix(vals[0], "Bearer ")
+	if strings.TrimSpace(tok) == "" {
+		return ""
+	}
+	return tok
 }
 
 // refreshed reports a refresh call to the OnRefresh hook.
@@ -866,14 +871,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // authenticate checks the bearer token and answers 401 itself when it fails.
 func (s *Server) authenticate(c *reqCtx) (string, *token, bool) {
-	vals := c.r.Header.Values("Authorization")
-	if len(vals) != 1 || !strings.HasPrefix(vals[0], "Bearer ") ||
-		strings.TrimSpace(strings.TrimPrefix(vals[0], "Bearer ")) == "" {
+	tok := bearerToken(c.r)
+	if tok == "" {
 		s.fail(c, http.StatusUnauthorized, CodeUnauthorized, "Unauthorized",
 			"Pass the OAuth token with each request as exactly one header 'Authorization: Bearer <OAuth-token>'.")
 		return "", nil, false
 	}
-	tok := strings.TrimPrefix(vals[0], "Bearer ")
 	now := s.now()
 	s.mu.Lock()
 	t, ok := s.tokens[tok]
