@@ -19,6 +19,7 @@ import (
 
 	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/fake"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/kh"
 	"github.com/banksdk/banksdk/kh/khtest"
 )
@@ -589,7 +590,7 @@ func TestRegisterAppAndUseIt(t *testing.T) {
 		RedirectHost: "budget.example.com"})
 	require.NoError(t, err)
 	assert.NotEmpty(t, app.ID)
-	assert.NotContains(t, fmtAll(app), app.Token.Reveal())
+	testkit.AssertNoSecret(t, "the registered application", app, []string{app.Token.Reveal()})
 	require.NoError(t, c.UseApplication(app.ID, app.Token.Reveal()))
 	_, err = c.Payments.Initiate(e.ctx, e.single(), kh.PSUIPAddress(psuIP), kh.RedirectPreferred(true),
 		kh.RedirectURI("https://budget.example.com/cb"))

@@ -3,7 +3,6 @@ package kh_test
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -12,30 +11,20 @@ import (
 
 	"github.com/banksdk/banksdk/auth"
 	"github.com/banksdk/banksdk/fake"
+	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/kh"
 )
 
-func fmtAll(vs ...any) string {
-	var b strings.Builder
-	for _, v := range vs {
-		fmt.Fprintf(&b, "%v %+v %#v %s\n", v, v, v, v)
-	}
-	return b.String()
-}
-
-// printAll is fmtAll plus json.Marshal and slog's text and JSON handlers.
+// printAll renders vs every way a secret could leak (testkit.Renderings: fmt's verbs,
+// json.Marshal, slog's text and JSON handlers); each value must marshal to JSON.
 func printAll(t *testing.T, vs ...any) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString(fmtAll(vs...))
-	logger := slog.New(slog.NewJSONHandler(&b, nil))
-	text := slog.New(slog.NewTextHandler(&b, nil))
 	for _, v := range vs {
-		js, err := json.Marshal(v)
-		require.NoError(t, err)
-		b.Write(js)
-		logger.Info("value", "v", v)
-		text.Info("value", "v", v)
+		for how, text := range testkit.Renderings(v) {
+			require.NotEqual(t, "json.Marshal error", how, "%T does not marshal: %s", v, text)
+			b.WriteString(text + "\n")
+		}
 	}
 	return b.String()
 }
@@ -103,7 +92,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	bal := e.validConsent(kh.BalanceConsent("2999-12-31", e.ref(0)))
 	res, err := e.c.Accounts.Balances(e.ctx, bal, "acc-huf-1")
 	require.NoError(t, err)
-	outputs = append(outputs, fmtAll(e.c, res, e.c.Consents, e.c.Payments))
+	outputs = append(outputs, printAll(t, e.c, res, e.c.Consents, e.c.Payments))
 
 	// Token renewal (consent and app), then API errors.
 	e.srv.ExpireTokens()
