@@ -410,7 +410,7 @@ func (s *Server) InjectError(n, status int, method, pathPrefix string) {
 		full = ""
 	}
 	body := s.errorBody(codeForStatus(status), http.StatusText(status),
-		"Injected failure.", s.fs.URL()+full, s.cfg.member)
+		"Injected failure.", s.fs.URL()+full, s.cfg.member, "")
 	s.fs.Inject(n, fake.Status(status, string(body)).On(method, full))
 }
 
@@ -674,8 +674,10 @@ type apiError struct {
 	TroubleshootingID    string `json:"troubleshooting_id"`
 }
 
-func (s *Server) errorBody(code, short, long, endpoint, member string) []byte {
-	b, _ := json.Marshal(apiError{
+// errorBody is the documented error body. With echo set (WithTokenEcho), each text
+// field also quotes echo, the token the request carried.
+func (s *Server) errorBody(code, short, long, endpoint, member, echo string) []byte {
+	e := apiError{
 		BuildVersion:         BuildVersion,
 		Code:                 code,
 		EndpointURL:          endpoint,
@@ -685,23 +687,18 @@ func (s *Server) errorBody(code, short, long, endpoint, member string) []byte {
 		ShortMessage:         short,
 		Timestamp:            s.now().UnixMilli(),
 		TroubleshootingID:    "ts-" + randHex(8),
-	})
-	return b
-}
-
-// echoBody is errorBody with tok quoted in every text field (WithTokenEcho).
-func (s *Server) echoBody(code, short, long, endpoint, member, tok string) []byte {
-	b, _ := json.Marshal(apiError{
-		BuildVersion:         BuildVersion + "+" + tok,
-		Code:                 code + ":" + tok,
-		EndpointURL:          endpoint + "?access_token=" + tok,
-		LongMessage:          long + " The request carried the token " + tok + ".",
-		MemberIdentification: member + "/" + tok,
-		ServiceName:          ServiceName + "/" + tok,
-		ShortMessage:         short + " (" + tok + ")",
-		Timestamp:            s.now().UnixMilli(),
-		TroubleshootingID:    "ts-" + randHex(8) + "-" + tok,
-	})
+	}
+	if echo != "" {
+		e.BuildVersion += "+" + echo
+		e.Code += ":" + echo
+		e.EndpointURL += "?access_token=" + echo
+		e.LongMessage += " The request carried the token " + echo + "."
+		e.MemberIdentification += "/" + echo
+		e.ServiceName += "/" + echo
+		e.ShortMessage += " (" + echo + ")"
+		e.TroubleshootingID += "-" + echo
+	}
+	b, _ := json.Marshal(e)
 	return b
 }
 
@@ -767,12 +764,11 @@ func (s *Server) fail(c *reqCtx, status int, code, short, long string) {
 		member = s.cfg.member
 	}
 	endpoint := s.fs.URL() + c.r.URL.Path
-	var body []byte
-	if tok := bearerToken(c.r); s.cfg.echoToken && tok != "" {
-		body = s.echoBody(code, short, long, endpoint, member, tok)
-	} else {
-		body = s.errorBody(code, short, long, endpoint, member)
+	var echo string
+	if s.cfg.echoToken {
+		echo = bearerToken(c.r)
 	}
+	body := s.errorBody(code, short, long, endpoint, member, echo)
 	if status == http.StatusUnauthorized {
 		c.w.Header().Set("WWW-Authenticate", `Bearer realm="tkey7"`)
 	}

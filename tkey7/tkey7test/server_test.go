@@ -535,3 +535,23 @@ func TestInjectedFaultsPassThrough(t *testing.T) {
 	srv.ResetRequests()
 	assert.Empty(t, srv.Requests())
 }
+
+// WithTokenEcho quotes the request's token in every text field of an error answer, so
+// that a client's scrubbing is tested on each of them; without it, none quotes it.
+func TestTokenEchoQuotesTheTokenInEveryTextField(t *testing.T) {
+	for _, echo := range []bool{false, true} {
+		var opts []tkey7test.Option
+		if echo {
+			opts = append(opts, tkey7test.WithTokenEcho())
+		}
+		srv := setup(t, opts...)
+		tok := srv.IssueToken()
+		a := call(t, "GET", srv.URL()+"/digital-accounts/nope", tok, "")
+		require.Equal(t, http.StatusNotFound, a.status)
+		f := a.errorFields(t)
+		for _, k := range []string{"build_version", "code", "endpoint_url", "long_message",
+			"member_identification", "service_name", "short_message", "troubleshooting_id"} {
+			assert.Equal(t, echo, strings.Contains(f[k].(string), tok), "echo %v: %s", echo, k)
+		}
+	}
+}
