@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/banksdk/banksdk/fake"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -321,7 +321,7 @@ func TestSharedKeepAliveStoreOutageNearRevokeDeadline(t *testing.T) {
 	p := newProviderAt(clk.Now, 3*time.Second, true)
 	p.lenient = true
 	fs := &faultyStore{Store: newMemoryStoreAt(clk.Now)}
-	logs := &syncBuffer{}
+	logs := &fake.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	kas := sharedReplicas(t, clk, 3, fs, sharedConfig(p, fs, start, log))
 	clk.runUntil(t, 3, start.Add(10*time.Second), func() bool { return len(p.refreshTimes()) >= 1 && allLive(p, kas) })
@@ -408,7 +408,7 @@ func TestSharedKeepAliveReplacesUnreadableRecord(t *testing.T) {
 	start := clk.Now()
 	p := newProviderAt(clk.Now, 3*time.Second, true)
 	fs := &faultyStore{Store: newMemoryStoreAt(clk.Now)}
-	logs := &syncBuffer{}
+	logs := &fake.LogBuffer{}
 	kas := sharedReplicas(t, clk, 2, fs, sharedConfig(p, fs, start, slog.New(slog.NewTextHandler(logs, nil))))
 	fs.unreadable.Store(true)
 	clk.runUntil(t, 2, start.Add(10*time.Second), func() bool { return len(p.refreshTimes()) >= 3 && allLive(p, kas) })
@@ -447,7 +447,7 @@ func TestSharedKeepAliveIgnoresFutureStampedRecord(t *testing.T) {
 func TestSharedKeepAliveHangingStoreHoldsRequestsAtMostTheGrace(t *testing.T) {
 	p := newProvider(time.Hour, false)
 	fs := &faultyStore{Store: NewMemoryStore()}
-	logs := &syncBuffer{}
+	logs := &fake.LogBuffer{}
 	k, err := NewKeepAlive(KeepAliveConfig{
 		Initial: Token{Value: "tok-0"}, Refresh: p.refresh, Interval: time.Second, RevokeAfter: time.Hour,
 		Store: fs, StoreKey: "k", Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -524,22 +524,4 @@ func TestKeepAliveSyncWaitsForTheLeaseHolder(t *testing.T) {
 	tok, err := k.Token(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "tok-1", tok.Value)
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -12,12 +12,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 	"github.com/redis/go-redis/v9"
@@ -100,30 +100,12 @@ func (r *redisProc) stop() {
 	}
 }
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // faultReplica is a TKEY7 client sharing its token through the private Redis, on a
 // go-redis client with default options (it does not honour context deadlines: a
 // paused server makes a call wait the 3 s read timeout), logging to log.
 type faultReplica struct {
 	c   *tkey7.Client
-	log *logBuffer
+	log *fake.LogBuffer
 }
 
 const (
@@ -147,7 +129,7 @@ func faultReplicas(t *testing.T, r *redisProc, srv *tkey7test.Server, n int) ([]
 	tok := srv.IssueToken(tkey7test.IssuedAt(issued))
 	var rs []faultReplica
 	for i := range n {
-		log := &logBuffer{}
+		log := &fake.LogBuffer{}
 		c, err := tkey7.NewClient(tkey7.WithBaseURL(srv.URL()), tkey7.WithAccessToken(tok, issued),
 			tkey7.WithUserAgent(fmt.Sprintf("replica/%d", i)), tkey7.WithLogger(slog.New(slog.NewTextHandler(log, nil))),
 			tkey7.WithRevokeAfter(faultWindow), tkey7.WithRefreshInterval(faultInterval),
