@@ -332,14 +332,8 @@ func (s *Server) walkPage(ctx context.Context, redirectURL, action string) (stri
 	if err != nil || base.Scheme != "https" || base.Host == "" {
 		return "", errors.New("khtest: the redirect URL is not an absolute https URL")
 	}
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return "", fmt.Errorf("khtest: %w", err)
-	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.pki.RootCAs(), MinVersion: tls.VersionTLS12}}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := s.psuBrowser()
+	defer hc.CloseIdleConnections()
 	psuID, password, otp := s.PSU()
 
 	resp, err := browse(ctx, hc, http.MethodGet, base, nil)
@@ -380,6 +374,16 @@ func (s *Server) walkPage(ctx context.Context, redirectURL, action string) (stri
 		resp, err = browse(ctx, hc, http.MethodPost, next, form)
 	}
 	return "", errors.New("khtest: the redirect screen did not redirect after its steps")
+}
+
+// psuBrowser returns an HTTP client that stands for the PSU's browser on the screen:
+// a cookie jar, the bank's roots, no client certificate, and redirects not followed
+// (the caller reads where the screen sends it).
+func (s *Server) psuBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil) // never fails without options
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.pki.RootCAs(), MinVersion: tls.VersionTLS12}}
+	return &http.Client{Transport: tr, Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 type pageResponse struct {

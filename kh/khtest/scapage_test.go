@@ -2,16 +2,13 @@ package khtest
 
 import (
 	"context"
-	"crypto/tls"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,12 +23,9 @@ type browser struct {
 
 func newBrowser(t *testing.T, srv *Server) *browser {
 	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.RootCAs(), MinVersion: tls.VersionTLS12}}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &browser{t: t, hc: &http.Client{Transport: tr, Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	hc := srv.psuBrowser()
+	t.Cleanup(hc.CloseIdleConnections)
+	return &browser{t: t, hc: hc}
 }
 
 // shown is one answer of the screen.
