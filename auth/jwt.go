@@ -227,7 +227,11 @@ func (m *JWTMinter) Mint(claims map[string]any) (string, error) {
 		payload = strconv.AppendInt(payload, m.Expiry().Unix(), 10)
 		payload = append(payload, '}')
 	}
-	return m.sign(payload)
+	tok, err := m.appendSigned(nil, payload)
+	if err != nil {
+		return "", err
+	}
+	return string(tok), nil
 }
 
 // MintJSON signs claims, the JSON text of one claims object, as an RS256 JWT: a
@@ -256,15 +260,6 @@ func (m *JWTMinter) AppendJWT(dst, claims []byte) ([]byte, error) {
 		return dst, errors.New("auth: signing JWT: the claims are not a JSON object")
 	}
 	return m.appendSigned(dst, claims)
-}
-
-// sign returns the token of claims as a string.
-func (m *JWTMinter) sign(claims []byte) (string, error) {
-	tok, err := m.appendSigned(nil, claims)
-	if err != nil {
-		return "", err
-	}
-	return string(tok), nil
 }
 
 // appendSigned appends header.claims.signature to dst, grown first to its final size:
