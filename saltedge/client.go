@@ -385,8 +385,17 @@ func sendPath[T any](ctx context.Context, c *Client, method, path string, payloa
 	if err := c.life.Err(); err != nil {
 		return nil, nil, err
 	}
-	if payload == nil {
+	switch p := payload.(type) {
+	case nil:
 		payload = struct{}{}
+	case SessionSuccess:
+		// SessionSuccess encodes its tokens as [REDACTED] for logs; the callback
+		// carries them.
+		payload = sessionSuccessWire(p)
+	case *SessionSuccess:
+		if p != nil {
+			payload = (*sessionSuccessWire)(p)
+		}
 	}
 	data, err := json.Marshal(payload)
 	if err != nil {
@@ -403,9 +412,10 @@ func sendPath[T any](ctx context.Context, c *Client, method, path string, payloa
 
 // Do sends a callback the package does not type: method and a path relative to the
 // base URL (e.g. "api/connectors/v1/sessions/update"), with payload as the JWT's data
-// claim. The "data" member of the answer is decoded into T (zero when it is absent or
-// null); an answer that does not fit T is an error, which for a request that changes
-// state matches ErrOutcomeUnknown.
+// claim (a SessionSuccess is sent with its tokens, which it shows as [REDACTED]
+// everywhere else). The "data" member of the answer is decoded into T (zero when it
+// is absent or null); an answer that does not fit T is an error, which for a request
+// that changes state matches ErrOutcomeUnknown.
 func Do[T any](ctx context.Context, c *Client, method, path string, payload any) (T, error) {
 	var out T
 	if c == nil {

@@ -487,6 +487,47 @@ func TestDoEscapeHatch(t *testing.T) {
 	assert.JSONEq(t, `{"session_secret":"s-do","status":"custom"}`, string(sess.Updates[0]))
 }
 
+// A SessionSuccess shows its tokens as [REDACTED] when it is logged or encoded, but
+// the callback carries them, whether it goes through Sessions.Success or through Do
+// (by value or by pointer): Salt Edge sends the token back in Access-Token.
+func TestSessionSuccessCarriesItsTokens(t *testing.T) {
+	e := setup(t)
+	ctx := ctxT(t)
+	send := map[string]func(saltedge.SessionSuccess) error{
+		"Sessions.Success": func(p saltedge.SessionSuccess) error {
+			_, err := e.client.Sessions.Success(ctx, p)
+			return err
+		},
+		"Do": func(p saltedge.SessionSuccess) error {
+			_, err := saltedge.Do[json.RawMessage](ctx, e.client, http.MethodPost, "api/connectors/v1/sessions/success", p)
+			return err
+		},
+		"Do with a pointer": func(p saltedge.SessionSuccess) error {
+			_, err := saltedge.Do[json.RawMessage](ctx, e.client, http.MethodPost, "api/connectors/v1/sessions/success", &p)
+			return err
+		},
+	}
+	for name, call := range send {
+		secret := "sess-wire-" + strings.ReplaceAll(name, " ", "-")
+		e.fake.OpenSession(secret)
+		p := saltedge.SessionSuccess{SessionSecret: secret, Token: "access-" + secret, RefreshToken: "refresh-" + secret}
+		logged, err := json.Marshal(p)
+		require.NoError(t, err)
+		require.NotContains(t, string(logged), p.Token, "json.Marshal redacts")
+
+		require.NoError(t, call(p), name)
+		sess, ok := e.fake.Session(secret)
+		require.True(t, ok, name)
+		var got struct {
+			Token        string `json:"token"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		require.NoError(t, json.Unmarshal(sess.Result, &got), name)
+		assert.Equal(t, p.Token, got.Token, name)
+		assert.Equal(t, p.RefreshToken, got.RefreshToken, name)
+	}
+}
+
 func TestClientConcurrentCallbacks(t *testing.T) {
 	e := setup(t)
 	ctx := ctxT(t)

@@ -73,7 +73,7 @@ func (u *SessionUpdate) validate() error {
 // seed's sample carries only session_secret, beneficiary_id and identifiers; the
 // other fields are those of Salt Edge's connector SDK. A SessionSuccess shows its
 // tokens as [REDACTED] under fmt, slog and json.Marshal (the client encodes the
-// callback itself, with the tokens).
+// callback itself, with the tokens: Sessions.Success, and Do given a SessionSuccess).
 type SessionSuccess struct {
 	SessionSecret  string          `json:"session_secret"`
 	Token          string          `json:"token,omitempty"`
