@@ -1,12 +1,10 @@
 package obp_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -113,28 +111,6 @@ func verifyDAuth(t *testing.T, pub *rsa.PublicKey, tok string) jwt.MapClaims {
 	require.NoError(t, err)
 	require.True(t, parsed.Valid)
 	return claims
-}
-
-// logBuffer is a debug slog handler writing to a buffer, safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // keyFragments returns pieces of an RSA private key that must never be printed: its

@@ -21,7 +21,7 @@ import (
 // in any log line, error string or printed client.
 func TestSecretsNeverLeak(t *testing.T) {
 	s := setup(t)
-	logs := &logBuffer{}
+	var logs fake.LogBuffer
 	var printed []string
 	record := func(err error) {
 		if err != nil {
@@ -30,13 +30,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	// DAuth: success, API error (a key the server does not trust), transport error.
-	dc := dauthClient(t, s, obp.WithLogger(logs.logger()))
+	dc := dauthClient(t, s, obp.WithLogger(logs.Logger()))
 	_, err := dc.Users.Current(ctx(t))
 	require.NoError(t, err)
 	untrusted := obptest.NewServer()
 	t.Cleanup(untrusted.Close)
 	bad := dauthConfig(untrusted)
-	badClient := newClient(t, s, obp.WithDAuth(bad), obp.WithLogger(logs.logger()))
+	badClient := newClient(t, s, obp.WithDAuth(bad), obp.WithLogger(logs.Logger()))
 	_, err = badClient.Users.Current(ctx(t))
 	require.Error(t, err)
 	record(err)
@@ -56,18 +56,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 	printed = append(printed, fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg))
 
 	// DirectLogin: success, renewal, API errors, transport error.
-	lc := loginClient(t, s, obp.WithLogger(logs.logger()))
+	lc := loginClient(t, s, obp.WithLogger(logs.Logger()))
 	tok, err := lc.DirectLogin(ctx(t))
 	require.NoError(t, err)
 	printed = append(printed, fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok))
 	s.ExpireDirectLoginTokens()
 	_, err = lc.Users.Current(ctx(t))
 	require.NoError(t, err)
-	wrong := newClient(t, s, obp.WithDirectLogin(obptest.DefaultUsername, "Wrong-Secret-Password", s.ConsumerKey()), obp.WithLogger(logs.logger()))
+	wrong := newClient(t, s, obp.WithDirectLogin(obptest.DefaultUsername, "Wrong-Secret-Password", s.ConsumerKey()), obp.WithLogger(logs.Logger()))
 	_, err = wrong.Users.Current(ctx(t))
 	require.Error(t, err)
 	record(err)
-	static := newClient(t, s, obp.WithDirectLoginToken(tok.Value), obp.WithLogger(logs.logger()))
+	static := newClient(t, s, obp.WithDirectLoginToken(tok.Value), obp.WithLogger(logs.Logger()))
 	_, err = static.Users.Current(ctx(t)) // expired: the fake echoes the token
 	require.ErrorIs(t, err, obp.ErrDirectLoginInvalidToken)
 	record(err)
@@ -76,7 +76,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	require.Error(t, err)
 	s.ClearFaults()
 	record(err)
-	fresh := loginClient(t, s, obp.WithLogger(logs.logger()))
+	fresh := loginClient(t, s, obp.WithLogger(logs.Logger()))
 	s.Inject(1, fake.DropAfter().On(http.MethodPost, "/my/logins/direct"))
 	_, err = fresh.Users.Current(ctx(t))
 	require.Error(t, err)
@@ -84,7 +84,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	printed = append(printed, fmt.Sprintf("%v %+v %#v %s", lc, lc, lc, lc), fmt.Sprintf("%v %+v %#v", static, static, static))
 
 	// Consent-JWT client.
-	cc := newClient(t, s, obp.WithConsentJWT("consent-jwt-secret-value"), obp.WithLogger(logs.logger()))
+	cc := newClient(t, s, obp.WithConsentJWT("consent-jwt-secret-value"), obp.WithLogger(logs.Logger()))
 	_, err = cc.Users.Current(ctx(t))
 	record(err)
 	printed = append(printed, fmt.Sprintf("%v %+v %#v", cc, cc, cc))
