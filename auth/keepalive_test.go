@@ -489,6 +489,48 @@ func TestKeepAliveExpiryAtSessionCapCausesNoStorm(t *testing.T) {
 	assert.Equal(t, int32(3), n.Load(), "one refresh per interval until the cap (100, 200, 300 ms), not a storm")
 }
 
+// On the wall clock, Token serves a token it has checked without reading the wall
+// clock again until the revoke deadline or the session cap, whichever comes first:
+// past it, Token fails even while the background refresh hangs (so nothing stops the
+// keep-alive), and however often Token was called before.
+func TestKeepAliveTokenEndsAtTheDeadlineOnTheWallClock(t *testing.T) {
+	for name, tc := range map[string]struct {
+		revokeAfter, sessionLength time.Duration
+		want                       error
+	}{
+		"revoke deadline": {time.Second, time.Hour, ErrTokenRevoked},
+		"session cap":     {10 * time.Second, time.Second, ErrSessionExpired},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			entered := make(chan struct{})
+			unblock := make(chan struct{})
+			issued := time.Now()
+			k, err := NewKeepAlive(KeepAliveConfig{
+				Initial: Token{Value: "tok-0"}, IssuedAt: issued, Interval: 100 * time.Millisecond,
+				RevokeAfter: tc.revokeAfter, SessionLength: tc.sessionLength,
+				Refresh: func(context.Context, Token) (Token, error) {
+					close(entered)
+					<-unblock // hangs, deaf to its context, until the test ends
+					return Token{}, errors.New("refresh abandoned")
+				},
+			})
+			require.NoError(t, err)
+			defer func() { close(unblock); _ = k.Close() }()
+			for range 3 {
+				tok, err := k.Token(context.Background())
+				require.NoError(t, err, "a second before the deadline")
+				require.Equal(t, "tok-0", tok.Value)
+			}
+			await(t, entered, "no refresh started")
+			time.Sleep(time.Until(issued.Add(time.Second)) + 10*time.Millisecond)
+			_, err = k.Token(context.Background())
+			assert.ErrorIs(t, err, tc.want)
+			assert.False(t, stopped(k), "the refresh still hangs: the keep-alive did not stop itself")
+		})
+	}
+}
+
 // stopped reports whether k's refresher has exited.
 func stopped(k *KeepAlive) bool {
 	select {
