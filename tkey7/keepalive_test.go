@@ -52,8 +52,17 @@ func TestIdleClientKeepsTokenAliveAcrossWindows(t *testing.T) {
 
 			// Idle (the point of the test): 7 half windows of the fake's 15 minutes.
 			for i := range 7 {
-				clock.Advance(tkey7test.DefaultRevokeAfter / 2)
-				rec.waitOK(t, countOK(rec.all())+1) // a refresh after the clock moved
+				now := clock.Advance(tkey7test.DefaultRevokeAfter / 2)
+				// A refresh the fake handled at the new time: one it handled before the
+				// move may report only now, and must not count.
+				rec.waitFor(t, "a refresh after the clock moved", func(evs []tkey7test.RefreshEvent) bool {
+					for _, ev := range evs {
+						if ev.Status == 200 && !ev.At.Before(now) {
+							return true
+						}
+					}
+					return false
+				})
 				require.Equal(t, tkey7test.StateActive, e.srv.State(e.srv.CurrentToken(e.token)), "after half window %d", i+1)
 			}
 			evs := rec.all()
