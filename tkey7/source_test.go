@@ -3,6 +3,7 @@ package tkey7_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/banksdk/banksdk/auth"
+	"github.com/banksdk/banksdk/fake"
 	"github.com/banksdk/banksdk/tkey7"
 	"github.com/banksdk/banksdk/tkey7/tkey7test"
 )
@@ -185,6 +187,31 @@ func TestSourceWithNothingNew(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(4), store.calls.Load())
 	assert.Equal(t, []string{first, second}, bearers(srv, tkey7test.Path("digital-accounts")))
+}
+
+// A source whose error quotes the dead token (as a secret manager's might): the token
+// stays out of the call's error and of the client's log. The token is opaque, so
+// that nothing but the client's knowledge of it can remove it.
+func TestSourceErrorQuotingTheTokenIsScrubbed(t *testing.T) {
+	var logs fake.LogBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := tkey7test.NewServer(tkey7test.WithOpaqueTokens())
+	t.Cleanup(srv.Close)
+	first := srv.IssueToken()
+	store := &secretStore{token: first}
+	c := sourceClient(t, srv, store, tkey7.WithRevokeAfter(slack), tkey7.WithRefreshInterval(slack/2),
+		tkey7.WithLogger(logger))
+
+	srv.Revoke(first)
+	store.fail(errors.New("vault: lease for " + first + " expired"))
+	for range 2 { // the call that finds the token dead, and one sent no more
+		_, err := c.DigitalAccounts.List(ctx(t))
+		require.ErrorIs(t, err, tkey7.ErrTokenRevoked)
+		assert.Contains(t, err.Error(), "vault: lease for [REDACTED] expired")
+		assert.NotContains(t, err.Error(), first)
+	}
+	require.Contains(t, logs.String(), "its source failed", "the source's failure was logged")
+	assert.NotContains(t, logs.String(), first)
 }
 
 // The source's first token is required and checked: NewClient fails when the source
