@@ -244,6 +244,25 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// TestNilAnswerFromTheCallersTransportIsAnError: a transport of the caller's HTTP
+// client that returns neither an answer nor an error fails the call, as http.Client
+// does, instead of crashing the pipeline.
+func TestNilAnswerFromTheCallersTransportIsAnError(t *testing.T) {
+	var calls atomic.Int32
+	h := setup(t, nil, func(c *Config) {
+		require.NoError(t, c.SetHTTPClient(&http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return nil, nil
+		})}))
+		require.NoError(t, c.SetRetry(0, time.Millisecond, time.Millisecond))
+	})
+	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, nil)
+	var te *TransportError
+	require.ErrorAs(t, err, &te)
+	assert.ErrorContains(t, err, "rest.roundTripFunc returned a nil *http.Response with a nil error")
+	assert.Equal(t, int32(1), calls.Load())
+}
+
 // TestPipelineAllocatesNoMoreThanPlainNetHTTP: a small GET through the pipeline, with
 // its per-attempt timeout, authorisation and decoding, allocates at most as much as
 // the same call by hand with net/http and encoding/json (the in-memory transport of

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -209,6 +210,11 @@ func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r 
 	}
 	resp, err := rt.RoundTrip(r)
 	release()
+	if resp == nil && err == nil {
+		// A RoundTripper breaking its contract (a caller's transport): an error, as
+		// http.Client reports it, rather than a nil answer the pipeline would read.
+		err = fmt.Errorf("RoundTripper %T returned a nil *http.Response with a nil error", rt)
+	}
 	if err != nil {
 		if timed {
 			if a.ctx.Err() != nil && ctx.Err() == nil {
