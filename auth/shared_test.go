@@ -525,3 +525,32 @@ func TestKeepAliveSyncWaitsForTheLeaseHolder(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "tok-1", tok.Value)
 }
+
+// retryGrid is a schedule every replica derives from the shared refresh time alone:
+// RetryMin after the missed refresh, the step doubling up to RetryMax and to at most a
+// quarter of RevokeAfter - Interval; a replica retries at its first point after now,
+// so replicas that failed at different moments within one step retry together.
+func TestSharedKeepAliveRetryGrid(t *testing.T) {
+	issued := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	due := issued.Add(time.Second)
+	for name, tc := range map[string]struct {
+		retryMax time.Duration
+		grid     []time.Duration // after due
+	}{
+		"capped by RetryMax":                   {300 * time.Millisecond, []time.Duration{100, 300, 600, 900, 1200}},
+		"capped by a quarter of the remainder": {10 * time.Second, []time.Duration{100, 300, 700, 1200, 1700}},
+	} {
+		k := &KeepAlive{cfg: KeepAliveConfig{Interval: time.Second, RevokeAfter: 3 * time.Second,
+			RetryMin: 100 * time.Millisecond, RetryMax: tc.retryMax}}
+		k.cur.Store(&kaState{refreshedAt: issued})
+		prev := due
+		for _, ms := range tc.grid {
+			point := due.Add(ms * time.Millisecond)
+			for _, now := range []time.Time{prev, prev.Add(time.Millisecond), point.Add(-time.Nanosecond)} {
+				assert.Equal(t, point, k.retryGrid(now), "%s: at due%+v", name, now.Sub(due))
+			}
+			prev = point
+		}
+	}
+}
+
