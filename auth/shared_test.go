@@ -553,4 +553,3 @@ func TestSharedKeepAliveRetryGrid(t *testing.T) {
 		}
 	}
 }
-
