@@ -19,6 +19,14 @@ import (
 // (a dial it started for the attempt finishes in the background with the attempt's
 // values). Only the attemptTimer is, and a timer that was cancelled never is.
 //
+// Unlike a context.WithDeadline cancelled when the attempt ends, an attempt whose timer
+// went back to the pool is never done: what was derived from it and is still waiting
+// joins the timer's cancel context, and is cancelled only when a later attempt that
+// took the timer times out or is cancelled. net/http cancels what it derives from an
+// attempt's context itself; a caller's RoundTripper (Config.HTTPClient) that registers
+// work on the request's context past the answer must stop it itself, as it must for a
+// caller's context that never ends.
+//
 // Until start, and when the caller's deadline comes before the timeout, an attemptCtx
 // is its parent (t is nil).
 type attemptCtx struct {
