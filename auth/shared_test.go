@@ -553,3 +553,49 @@ func TestSharedKeepAliveRetryGrid(t *testing.T) {
 		}
 	}
 }
+
+// publishBeforeLease is a Store on which, the first time a lease is asked for once
+// armed, another replica publishes tok and releases its lease just before: the
+// lease is free, and the record newer than what the asker loaded a moment ago.
+type publishBeforeLease struct {
+	Store
+	armed atomic.Bool
+	tok   Token
+}
+
+func (s *publishBeforeLease) TryLease(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, bool, error) {
+	if s.armed.CompareAndSwap(true, false) {
+		rec, err := s.Load(ctx, key)
+		if err != nil {
+			return nil, false, err
+		}
+		if _, err := s.CompareAndSwap(ctx, key, rec.Version, s.tok); err != nil {
+			return nil, false, err
+		}
+	}
+	return s.Store.TryLease(ctx, key, ttl)
+}
+
+// Sync that finds the lease free looks at the store once more: a holder may have
+// published and released between its load and its lease, and Sync returns that token,
+// not the rejected one.
+func TestKeepAliveSyncSeesATokenPublishedJustBeforeTheLease(t *testing.T) {
+	store := &publishBeforeLease{Store: NewMemoryStore(), tok: Token{Value: "tok-1"}}
+	k, err := NewKeepAlive(KeepAliveConfig{
+		Initial: Token{Value: "tok-0"}, IssuedAt: time.Now(), Interval: time.Minute, RevokeAfter: 2 * time.Minute,
+		Refresh: func(context.Context, Token) (Token, error) { return Token{}, nil },
+		Store:   store, StoreKey: "k", StorePoll: 5 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	defer k.Close()
+	ctx := context.Background()
+
+	store.armed.Store(true)
+	cur, err := k.Sync(ctx, Token{Value: "tok-0"})
+	require.NoError(t, err)
+	require.False(t, store.armed.Load(), "Sync asked for the lease")
+	assert.Equal(t, "tok-1", cur.Value)
+	tok, err := k.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "tok-1", tok.Value)
+}
