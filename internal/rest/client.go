@@ -358,7 +358,11 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 		if st.retryAfter > 0 {
 			return nil, nil, &RetryAfterError{RetryAfter: st.retryAfter, MaxWait: c.cfg.RetryWaitMax, Err: apiErr}
 		}
-		if replay == 0 && !req.NoAuthReplay && c.cfg.CredentialRejected != nil && c.cfg.CredentialRejected(resp, apiErr) {
+		// A status that leaves the outcome of a request that changes state unknown (a
+		// gateway's 502 or 504, a 500) is never taken for a rejected credential, whatever
+		// its body says: the server may have acted, so the request is not replayed.
+		mayHaveActed := !idem && outcomeUnknownStatus(resp)
+		if replay == 0 && !req.NoAuthReplay && !mayHaveActed && c.cfg.CredentialRejected != nil && c.cfg.CredentialRejected(resp, apiErr) {
 			// The one place that decides renew-and-replay: the Authorizer that attached
 			// the credential renews it, and the request is replayed at most once.
 			if rn, ok := authz.(Renewer); ok {
@@ -374,7 +378,7 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 				}
 			}
 		}
-		if !idem && outcomeUnknownStatus(resp) {
+		if mayHaveActed {
 			// A gateway can answer 502 or 504, and a server 500, after the request was
 			// carried out: the caller must look before sending it again.
 			return nil, nil, &OutcomeUnknownError{Provider: c.cfg.Provider, Method: method, URL: redactURL(u),

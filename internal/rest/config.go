@@ -61,7 +61,9 @@ type Config struct {
 	// CredentialRejected classifies an error answer: true means the provider refused
 	// the credential the attempt carried (expired, revoked, unknown). It must be a
 	// pure function of the answer; what follows is decided by the request's
-	// Authorizer through Renewer.
+	// Authorizer through Renewer. It is not asked about an answer that leaves the
+	// outcome of a request that changes state unknown (500, 502, 503 without
+	// Retry-After, 504): such a request is never replayed.
 	CredentialRejected func(resp *http.Response, apiErr error) bool
 	// MaxResponseBytes limits a decoded success body.
 	MaxResponseBytes int64

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -728,4 +729,44 @@ func TestAttemptTimeoutStartsAfterAuthorization(t *testing.T) {
 	require.ErrorAs(t, err, &ne)
 	assert.True(t, ne.Timeout())
 	assert.Contains(t, err.Error(), "attempt timed out after 1s")
+}
+
+// TestRejectionWithAnOutcomeUnknownStatusIsNotReplayed: a POST answered 500, 502 or
+// 504 whose body the provider's classifier would read as a rejected credential is sent
+// once and reported with an unknown outcome; the Authorizer is not asked to renew.
+func TestRejectionWithAnOutcomeUnknownStatusIsNotReplayed(t *testing.T) {
+	for _, status := range []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var renews atomic.Int32
+			h := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, `{"error":"token expired"}`)
+			}), func(c *Config) {
+				c.Authorizer = renewingHeader{renews: &renews}
+				c.CredentialRejected = func(*http.Response, error) bool { return true } // classifies by body alone
+			})
+			_, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "pay", Body: []byte(`{}`)}, nil)
+			require.ErrorIs(t, err, ErrOutcomeUnknown)
+			assert.Equal(t, 1, h.srv.Count(http.MethodPost, "/api/v1/pay"), "sent once")
+			assert.Zero(t, renews.Load(), "no renewal asked")
+
+			// The same rejection to a GET is renewed and replayed once.
+			_, err = h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "read"}, nil)
+			require.Error(t, err)
+			assert.Equal(t, int32(1), renews.Load())
+		})
+	}
+}
+
+// renewingHeader sets a header and always asks for a replay, counting the renewals.
+type renewingHeader struct{ renews *atomic.Int32 }
+
+func (a renewingHeader) Authorize(_ context.Context, req *http.Request, _ []byte) error {
+	req.Header.Set("Authorization", "Bearer t")
+	return nil
+}
+
+func (a renewingHeader) Renew(context.Context, *http.Request, error) (bool, error) {
+	a.renews.Add(1)
+	return true, nil
 }
