@@ -19,13 +19,13 @@ import (
 // (a dial it started for the attempt finishes in the background with the attempt's
 // values). Only the attemptTimer is, and a timer that was cancelled never is.
 //
-// Unlike a context.WithDeadline cancelled when the attempt ends, an attempt whose timer
-// went back to the pool is never done: what was derived from it and is still waiting
-// joins the timer's cancel context, and is cancelled only when a later attempt that
-// took the timer times out or is cancelled. net/http cancels what it derives from an
-// attempt's context itself; a caller's RoundTripper (Config.HTTPClient) that registers
-// work on the request's context past the answer must stop it itself, as it must for a
-// caller's context that never ends.
+// Only attempts sent through an *http.Transport (see releasesContext) use the pool: net/http cancels
+// everything it derives from an attempt's context when the attempt ends, so a timer
+// that went back to the pool carries nothing of its attempt. A caller's own
+// RoundTripper (Config.HTTPClient) may register work on the request's context past the
+// answer (a span ended, a goroutine waiting on Done); with such a transport every
+// attempt gets a timer of its own, cancelled when the attempt ends, as
+// context.WithDeadline would be.
 //
 // Until start, and when the caller's deadline comes before the timeout, an attemptCtx
 // is its parent (t is nil).
@@ -51,10 +51,14 @@ func (t *attemptTimer) expire() {
 }
 
 // start sets a up as an attempt under parent that times out at deadline, which is d
-// from now, unless parent ends first. finish must be called once the attempt is over
-// (its answer's body closed, or its error returned).
+// from now, unless parent ends first, with a timer from pool (nil: a timer of its own).
+// finish must be called once the attempt is over (its answer's body closed, or its
+// error returned), with the same pool.
 func (a *attemptCtx) start(pool *sync.Pool, parent context.Context, deadline time.Time, d time.Duration) {
-	t, _ := pool.Get().(*attemptTimer)
+	var t *attemptTimer
+	if pool != nil {
+		t, _ = pool.Get().(*attemptTimer)
+	}
 	if t == nil {
 		t = new(attemptTimer)
 		t.inner, t.cancel = context.WithCancelCause(context.Background())
@@ -71,15 +75,16 @@ func (a *attemptCtx) start(pool *sync.Pool, parent context.Context, deadline tim
 func (a *attemptCtx) fromParent() { a.t.cancel(context.Cause(a.parent)) }
 
 // finish ends the attempt: its timer and the watch on its parent stop, and the
-// attemptTimer goes back to pool if nothing cancelled it. It must be called once.
+// attemptTimer goes back to pool if nothing cancelled it; without a pool, or when
+// something did, its context is cancelled. It must be called once.
 func (a *attemptCtx) finish(pool *sync.Pool) {
 	t := a.t
 	reusable := t.timer.Stop()
 	if a.stopParent != nil {
 		reusable = a.stopParent() && reusable
 	}
-	if !reusable || t.inner.Err() != nil {
-		// Cancelled, or about to be: it stays with the attempt that saw it.
+	if pool == nil || !reusable || t.inner.Err() != nil {
+		// Not pooled, or cancelled or about to be: it stays with the attempt that saw it.
 		t.cancel(context.Canceled)
 		return
 	}

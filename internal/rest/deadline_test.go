@@ -331,3 +331,33 @@ func TestAttemptsOutliveNoDial(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCallersTransportSeesItsAttemptEnd: a RoundTripper of the caller's own that keeps
+// work waiting on the request's context past the answer sees that context done once
+// the attempt is over (its body closed), as with context.WithDeadline: its timer is
+// not shared with later attempts.
+func TestCallersTransportSeesItsAttemptEnd(t *testing.T) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	ended := make(chan error, 8)
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		ctx := r.Context()
+		context.AfterFunc(ctx, func() { ended <- ctx.Err() }) // e.g. a span ended when the request's context is
+		return tr.RoundTrip(r)
+	})
+	h := setup(t, nil, func(c *Config) {
+		require.NoError(t, c.SetHTTPClient(&http.Client{Transport: rt}))
+		require.NoError(t, c.SetTimeout(time.Minute))
+	})
+	for i := 0; i < 2; i++ {
+		var out echo
+		_, err := h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, &out)
+		require.NoError(t, err)
+		select {
+		case err := <-ended:
+			assert.ErrorIs(t, err, context.Canceled, "call %d: the attempt ended, it did not time out", i+1)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("call %d: the attempt's context was not done 10 s after the call returned", i+1)
+		}
+	}
+}

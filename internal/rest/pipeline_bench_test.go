@@ -375,6 +375,9 @@ func TestAttemptTimeoutCoversTheBody(t *testing.T) {
 // the pipeline adds without the network's noise.
 type cannedTransport struct{ body []byte }
 
+// releasesRequestContext: it keeps nothing of a request (see contextReleaser).
+func (cannedTransport) releasesRequestContext() {}
+
 func (t cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Header.Get("Authorization") != "Bearer "+benchToken {
 		return nil, fmt.Errorf("no token")

@@ -199,7 +199,10 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r *http.Request, a *attempt, n int, release func()) (*http.Response, error) {
 	start := time.Now()
 	timeout := t.client.cfg.Timeout
-	pool := &t.client.attemptTimers
+	var pool *sync.Pool
+	if releasesContext(rt) {
+		pool = &t.client.attemptTimers
+	}
 	timed := false
 	if dl, ok := ctx.Deadline(); !ok || dl.After(start.Add(timeout)) {
 		// Only when the caller's own deadline does not come first.
@@ -232,6 +235,22 @@ func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r 
 		resp.Request = r
 	}
 	return resp, err
+}
+
+// contextReleaser is a RoundTripper that, like *http.Transport, keeps nothing of a
+// request's context once the request is over (answer body closed, or error returned).
+type contextReleaser interface {
+	releasesRequestContext()
+}
+
+// releasesContext reports whether rt lets go of a request's context when the request
+// ends, so that an attempt's timer may be reused (see attemptCtx).
+func releasesContext(rt http.RoundTripper) bool {
+	switch rt.(type) {
+	case *http.Transport, contextReleaser:
+		return true
+	}
+	return false
 }
 
 // cancelBody ends the attempt's timeout when the body is closed.
