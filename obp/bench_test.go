@@ -7,18 +7,14 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/hashicorp/go-retryablehttp"
-
 	"github.com/banksdk/banksdk/internal/testkit"
 	"github.com/banksdk/banksdk/obp"
 )
 
-// The benchmark pairs obp's Users.Current (DirectLogin) with two floors in the same
-// run, all with the same headers ("DirectLogin: token=...") and transport settings,
-// decoding into the same type: impl=plain is net/http and encoding/json,
-// impl=retryablehttp is go-retryablehttp used directly (the library under the
-// client's pipeline, with the same retry count); impl=sdk is the client. Compare
-// them with
+// The benchmark pairs obp's Users.Current (DirectLogin) with its floor in the same
+// run, both with the same headers ("DirectLogin: token=...") and transport settings,
+// decoding into the same type: impl=plain is net/http and encoding/json, impl=sdk is
+// the client. Compare them with
 //
 //	go test -run '^$' -bench . -count 10 ./obp/ | tee obp.txt && benchstat -col /impl obp.txt
 
@@ -33,7 +29,6 @@ const benchUserBody = `{"user_id":"9ca9a7e4-6d02-40e3-a129-0b2bf89de9b1","email"
 type benchEnv struct {
 	srv    *testkit.BenchServer
 	plain  *http.Client
-	retry  *retryablehttp.Client
 	client *obp.Client
 }
 
@@ -50,11 +45,6 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	})
 	e.plain = &http.Client{Transport: testkit.NewTransport(b)}
 
-	e.retry = retryablehttp.NewClient()
-	e.retry.HTTPClient = &http.Client{Transport: testkit.NewTransport(b)}
-	e.retry.Logger = nil
-	e.retry.RetryMax = 3
-
 	c, err := obp.NewClient(obp.WithBaseURL(e.srv.URL), obp.WithDirectLoginToken(benchDirectLoginToken),
 		obp.WithHTTPClient(&http.Client{Transport: testkit.NewTransport(b)}))
 	if err != nil {
@@ -68,7 +58,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 
 func (e *benchEnv) impls() []testkit.Impl[*obp.User] {
 	return []testkit.Impl[*obp.User]{
-		{Name: "plain", Call: e.plainCurrent}, {Name: "retryablehttp", Call: e.retryCurrent}, {Name: "sdk", Call: e.client.Users.Current},
+		{Name: "plain", Call: e.plainCurrent}, {Name: "sdk", Call: e.client.Users.Current},
 	}
 }
 
@@ -88,22 +78,6 @@ func header(h http.Header) {
 // drained.
 func (e *benchEnv) plainCurrent(ctx context.Context) (*obp.User, error) {
 	u, err := testkit.GetJSON[obp.User](ctx, e.plain, e.srv.URL+"/obp/v4.0.0/users/current", header)
-	return &u, err
-}
-
-// retryCurrent is the same request through go-retryablehttp.
-func (e *benchEnv) retryCurrent(ctx context.Context) (*obp.User, error) {
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/obp/v4.0.0/users/current", nil)
-	if err != nil {
-		return nil, err
-	}
-	testkit.SetSDKHeaders(req.Header)
-	header(req.Header)
-	resp, err := e.retry.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	u, err := testkit.DecodeJSON[obp.User](resp)
 	return &u, err
 }
 

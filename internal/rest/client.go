@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 // Client is one provider client's request pipeline. It is safe for concurrent use.
@@ -22,14 +20,13 @@ type Client struct {
 	base         *url.URL
 	basePath     string // base's escaped path without its trailing slash
 	log          *slog.Logger
-	rc           *retryablehttp.Client
-	ownTransport bool // the base transport is a clone this client made
+	at           *attemptTransport // sends each attempt (see roundTrips for the loop)
+	ownTransport bool              // the base transport is a clone this client made
 
 	// Header values every attempt carries, shared by all of them: an attempt's
 	// header map is its own, and its values are replaced, never written in place.
 	userAgent []string
-	jsonType  []string    // "application/json", for Accept and Content-Type
-	noHeader  http.Header // empty, for a request without headers of its own; never written
+	jsonType  []string // "application/json", for Accept and Content-Type
 
 	requestIDHeaders []headerName // cfg.RequestIDHeaders
 
@@ -43,29 +40,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, base: base, basePath: strings.TrimSuffix(base.EscapedPath(), "/"), log: cfg.Logger,
-		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"}, noHeader: http.Header{},
+		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"},
 		requestIDHeaders: headerNames(cfg.RequestIDHeaders)}
-	at := &attemptTransport{client: c}
-	hc, own, err := cfg.buildHTTPClient(at)
-	if err != nil {
+	c.at = &attemptTransport{client: c}
+	if c.ownTransport, err = cfg.buildTransport(c.at); err != nil {
 		return nil, err
-	}
-	c.ownTransport = own
-	c.rc = &retryablehttp.Client{
-		HTTPClient:   hc,
-		Logger:       nil, // its log lines carry full URLs, queries included
-		RetryWaitMin: cfg.RetryWaitMin,
-		RetryWaitMax: cfg.RetryWaitMax,
-		RetryMax:     cfg.RetryMax,
-		CheckRetry:   c.checkRetry,
-		Backoff:      c.backoff,
-		// Keep the last answer: its body becomes the provider's typed error.
-		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) {
-			if resp != nil {
-				return resp, nil
-			}
-			return nil, err
-		},
 	}
 	return c, nil
 }
@@ -75,7 +54,7 @@ func New(cfg Config) (*Client, error) {
 // since others may share it.
 func (c *Client) CloseIdleConnections() {
 	if c.ownTransport {
-		c.rc.HTTPClient.CloseIdleConnections()
+		c.at.CloseIdleConnections()
 	}
 }
 
@@ -313,18 +292,12 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	addAccept := req.Header.Get("Accept") == ""
 
 	for replay := 0; ; replay++ {
-		st := &callState{Context: ctx, idempotent: idem, authz: authz, body: body, method: method,
+		st := &callState{ctx: ctx, idempotent: idem, authz: authz, body: body, method: method,
 			header: req.Header, addAccept: addAccept, contentType: contentType}
-		if err := c.prepare(st, u); err != nil {
-			return nil, nil, fmt.Errorf("%s: building request: %w", c.cfg.Provider, scrub(unwrapURLError(err), u.RawQuery))
-		}
-		rreq := &st.req
-		resp, err := c.rc.Do(rreq)
+		c.prepare(st, u)
+		resp, err := c.roundTrips(st)
 		attempts := int(st.attempts.Load())
 		if err != nil {
-			if resp != nil {
-				resp.Body.Close()
-			}
 			secrets := []string{u.RawQuery}
 			if q := st.lastQuery.Load(); q != nil {
 				secrets = append(secrets, *q)
@@ -333,7 +306,7 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 				Provider:       c.cfg.Provider,
 				Method:         method,
 				URL:            redactURL(u),
-				RequestID:      c.requestID(rreq.Request, nil),
+				RequestID:      c.requestID(req.Header, nil),
 				Attempts:       attempts,
 				OutcomeUnknown: st.outcomeUnknown,
 				Err:            scrub(unwrapURLError(err), secrets...),
@@ -343,7 +316,7 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 			StatusCode:    resp.StatusCode,
 			Header:        resp.Header,
 			Attempts:      attempts,
-			RequestID:     c.requestID(rreq.Request, resp),
+			RequestID:     c.requestID(req.Header, resp),
 			NonIdempotent: !idem,
 			provider:      c.cfg.Provider,
 			method:        method,
@@ -388,24 +361,16 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	}
 }
 
-// prepare builds the request retryablehttp sends, once per call, in st.req: the URL
-// is set as built (not formatted and parsed again), and a []byte body is rewound by
-// retryablehttp for every attempt. Its context is st, which carries the call's state
-// to the attempts.
-func (c *Client) prepare(st *callState, u *url.URL) error {
-	header := st.header
-	if header == nil {
-		// Read-only, like the caller's header: each attempt sends a map of its own.
-		header = c.noHeader
-	}
-	// Only the copy WithContext makes leaves this function.
-	hreq := http.Request{Method: st.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: header, Host: strings.TrimSuffix(u.Host, ":")} // no empty port, as http.NewRequest
-	st.req.Request = hreq.WithContext(st)
+// prepare sets up, once per call, the request every attempt copies: the URL as
+// built (not formatted and parsed again), the body's length and rewinding.
+func (c *Client) prepare(st *callState, u *url.URL) {
+	st.url = u
+	st.tmpl = http.Request{Method: st.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Host: strings.TrimSuffix(u.Host, ":")} // no empty port, as http.NewRequest
 	if st.body != nil {
-		return st.req.SetBody(st.body)
+		st.tmpl.ContentLength = int64(len(st.body))
+		st.tmpl.GetBody = st.getBody
 	}
-	return nil
 }
 
 // validMethod reports whether m is an HTTP token, as net/http requires of a method.

@@ -38,8 +38,10 @@ type Config struct {
 	Provider string
 	// BaseURL is the API root every Request.Path is relative to. Required.
 	BaseURL string
-	// HTTPClient is copied, never mutated. Its Transport (default: a clone of
-	// http.DefaultTransport) carries every attempt.
+	// HTTPClient supplies the Transport that carries every attempt (default: a clone
+	// of http.DefaultTransport) and the cookie Jar, if any. It is never mutated; its
+	// Timeout and CheckRedirect are not used (Timeout applies per attempt, and
+	// redirects are never followed).
 	HTTPClient *http.Client
 	// Timeout bounds each attempt (dial, request, answer and body). The caller's ctx
 	// bounds the whole call, retries included.
@@ -232,21 +234,25 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// buildHTTPClient copies the configured client and puts the attempt transport in
-// front of its transport. own reports that the base transport is a clone made here.
-func (c *Config) buildHTTPClient(at *attemptTransport) (_ *http.Client, own bool, _ error) {
-	var hc http.Client
+// buildTransport sets up at from the configured HTTP client: its transport (a clone
+// of http.DefaultTransport when it has none) and its cookie jar. Its Timeout and
+// CheckRedirect play no part: the attempt transport applies Timeout per attempt,
+// after authorisation, and redirects are never followed (the attempt transport would
+// authorise the redirected request too, and a credential must not travel to another
+// location). own reports that the base transport is a clone made here.
+func (c *Config) buildTransport(at *attemptTransport) (own bool, _ error) {
+	var base http.RoundTripper
 	if c.HTTPClient != nil {
-		hc = *c.HTTPClient
+		base, at.jar = c.HTTPClient.Transport, c.HTTPClient.Jar
 	}
-	base := hc.Transport
 	if base == nil {
 		base = http.DefaultTransport
+		own = true // cloned below
 	}
-	if c.TLSClientConfig != nil || c.HTTP1Only || hc.Transport == nil {
+	if c.TLSClientConfig != nil || c.HTTP1Only || own {
 		t, ok := base.(*http.Transport)
 		if !ok {
-			return nil, false, errors.New("HTTP client: TLS and protocol options need the transport to be an *http.Transport")
+			return false, errors.New("HTTP client: TLS and protocol options need the transport to be an *http.Transport")
 		}
 		t = t.Clone()
 		own = true
@@ -277,11 +283,5 @@ func (c *Config) buildHTTPClient(at *attemptTransport) (_ *http.Client, own bool
 		fresh.DisableKeepAlives = true
 		at.fresh = fresh
 	}
-	hc.Transport = at
-	// The attempt transport applies Timeout per attempt, after authorisation.
-	hc.Timeout = 0
-	// Never follow redirects: the attempt transport would authorise the redirected
-	// request too, and a credential must not travel to another location.
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &hc, own, nil
+	return own, nil
 }

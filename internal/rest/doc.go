@@ -30,17 +30,20 @@
 //     Retry-After (seconds or HTTP date) on 429/503 is honoured up to RetryWaitMax; a
 //     longer hint is returned at once as a *RetryAfterError carrying the duration (for
 //     any method: such an answer means "not processed", never "outcome unknown").
-//  6. Error answers: the last answer is kept (never drained by the retry library); at
-//     most 1 MiB of its body goes to the provider's DecodeError.
+//  6. Error answers: the last answer is kept (never drained by the retry loop); at
+//     most 1 MiB of its body goes to the provider's DecodeError. An answer the loop lets
+//     go to try again is read (up to 4 KiB) and closed, so its connection is reused.
 //  7. A rejected credential has one owner: when Config.CredentialRejected (a pure
 //     classifier) says the provider refused the credential an attempt carried, the
 //     request's Authorizer (a Renewer) renews it and decides whether to replay; the
 //     request is replayed at most once (never in a loop).
 //  8. Success bodies: JSON decoded with a size limit; Stream returns the open body.
-//  9. Secrets: the retry library's logger is off; log lines carry provider, method,
+//  9. Secrets: log lines carry provider, method,
 //     host, path, status, attempt, duration and request id only; errors never carry a
 //     query string (*url.Error messages are rebuilt without it).
 //
+// Each attempt goes to the configured HTTP client's Transport directly (with its
+// cookie Jar, if it has one); the client's Timeout and CheckRedirect are not used.
 // Redirects are never followed: an answer 3xx is an error, and a credential never
 // travels to another location.
 package rest

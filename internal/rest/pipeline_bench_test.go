@@ -89,7 +89,7 @@ func newBenchPair(b *testing.B, body []byte) *benchPair {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(c.rc.HTTPClient.CloseIdleConnections)
+	b.Cleanup(c.at.CloseIdleConnections)
 	p, err := Path("accounts", "acc-1")
 	if err != nil {
 		b.Fatal(err)

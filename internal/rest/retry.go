@@ -1,9 +1,9 @@
 package rest
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -26,14 +26,55 @@ func idempotentMethod(m string) bool {
 	return false
 }
 
-// checkRetry is the retry policy (DESIGN.md 3.4). It receives the request's context,
-// which carries the call's state.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	st := stateFrom(ctx)
-	if st == nil { // not a request built by this package
-		return false, err
+// roundTrips runs the attempts of one call under the retry policy (checkRetry) and
+// the backoff, and returns the last answer, whatever its status, with its body open,
+// or the error that ended the call. An answer the loop lets go to try again is read
+// (up to drainLimit) and closed, so that its connection can be reused.
+func (c *Client) roundTrips(st *callState) (*http.Response, error) {
+	for retry := 0; ; retry++ {
+		resp, err := c.at.roundTrip(st)
+		again, stopErr := c.checkRetry(st, resp, err)
+		if !again || retry >= c.cfg.RetryMax {
+			if resp != nil {
+				// The provider's answer, even after the last retry or with the
+				// caller's context done: its body becomes the provider's error.
+				return resp, nil
+			}
+			if stopErr == nil {
+				stopErr = err
+			}
+			// A failed connection may have left others of the same kind idle.
+			c.at.CloseIdleConnections()
+			return nil, stopErr
+		}
+		if resp != nil {
+			drain(resp.Body)
+		}
+		wait := c.backoff(c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, retry, resp)
+		timer := time.NewTimer(wait)
+		select {
+		case <-st.ctx.Done():
+			timer.Stop()
+			c.at.CloseIdleConnections()
+			return nil, st.ctx.Err()
+		case <-timer.C:
+		}
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+}
+
+// drainLimit is how much of an answer that is let go is read so that its connection
+// can be reused; a longer one closes its connection.
+const drainLimit = 4096
+
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+	_ = body.Close()
+}
+
+// checkRetry is the retry policy (DESIGN.md 3.4) for the attempt that ended with resp
+// or err: whether to try again, and otherwise the error that ends the call, if any.
+func (c *Client) checkRetry(st *callState, resp *http.Response, err error) (bool, error) {
+	if ctxErr := st.ctx.Err(); ctxErr != nil {
 		if err != nil && !st.idempotent && st.gotConn.Load() {
 			st.outcomeUnknown = true
 		}

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 // Authorizer adds credentials to one attempt of a request. It runs inside the retry
@@ -58,18 +57,16 @@ type Leaser interface {
 	AuthorizeLease(ctx context.Context, req *http.Request, body []byte) (release func(), err error)
 }
 
-type stateKey struct{}
-
-// callState follows one logical request (all its attempts) through retryablehttp,
-// which hands CheckRetry only the request's context. It is that context: the caller's
-// context with the state as its value for stateKey.
+// callState follows one logical request through its attempts: what every attempt
+// sends, and what the retry policy learns from them.
 type callState struct {
-	context.Context
-
+	ctx        context.Context // the caller's
 	idempotent bool
 	authz      Authorizer
 	body       []byte
 	method     string
+	url        *url.URL     // as built, before any Authorizer
+	tmpl       http.Request // what every attempt copies (no context, header or body of its own)
 
 	// What every attempt's header holds besides the caller's header (read-only).
 	header      http.Header
@@ -80,25 +77,25 @@ type callState struct {
 	gotConn   atomic.Bool            // the current attempt obtained a connection
 	lastQuery atomic.Pointer[string] // the query as sent (an Authorizer may add secrets)
 	trace     *httptrace.ClientTrace // for requests that are not idempotent; made once
-	req       retryablehttp.Request  // what retryablehttp sends (see Client.prepare)
 
-	// Set by checkRetry, read after Do returns (same goroutine chain, ordered by Do).
+	// Set by checkRetry, read after roundTrips returns (same goroutine).
 	outcomeUnknown bool
 	retryAfter     time.Duration
 }
 
-// Value implements context.Context.
-func (st *callState) Value(key any) any {
-	if key == (stateKey{}) {
-		return st
+// getBody is the request's GetBody: net/http rewinds a body with it when it resends a
+// request on a new connection.
+func (st *callState) getBody() (io.ReadCloser, error) {
+	if len(st.body) == 0 {
+		return http.NoBody, nil
 	}
-	return st.Context.Value(key)
+	return &bodyReader{Reader: *bytes.NewReader(st.body)}, nil
 }
 
-func stateFrom(ctx context.Context) *callState {
-	st, _ := ctx.Value(stateKey{}).(*callState)
-	return st
-}
+// bodyReader is an attempt's request body: the call's bytes, read from the start.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
 
 // attemptHeader composes one attempt's header in a map of its own, sized for the
 // caller's headers, the pipeline's and a few from the Authorizer. Values are shared
@@ -128,43 +125,48 @@ func (st *callState) clientTrace() *httptrace.ClientTrace {
 	return st.trace
 }
 
-// attemptTransport runs under retryablehttp: it authorises, traces and logs each
-// attempt.
+// attemptTransport sends one attempt of a call: it authorises, traces and logs it.
 type attemptTransport struct {
 	base http.RoundTripper
 	// fresh is base without keep-alives, for non-idempotent requests with a method
 	// net/http considers replayable (nil when base is not an *http.Transport).
 	fresh  http.RoundTripper
+	jar    http.CookieJar // the configured HTTP client's, or nil
 	client *Client
 }
 
 // attempt is what one attempt owns besides its copy of the request: the URL (the
-// Authorizer may change the request's header and URL; retryablehttp sends the same
-// request on every attempt, and a RoundTripper must not modify it), the attempt's
-// context under the per-attempt timeout and the answer body's wrapper that ends it.
+// Authorizer may change the request's header and URL, and the next attempt starts
+// from the call's again), the request body's reader, the attempt's context under the
+// per-attempt timeout and the answer body's wrapper that ends it.
 type attempt struct {
-	url  url.URL
-	ctx  attemptCtx
-	body cancelBody
+	url     url.URL
+	reqBody bodyReader
+	ctx     attemptCtx
+	body    cancelBody
 }
 
 func noRelease() {}
 
-func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	st := stateFrom(ctx)
-	if st == nil { // not a request built by this package: only the timeout applies
-		a := &attempt{ctx: attemptCtx{parent: ctx}}
-		return t.sendVia(ctx, t.base, req.WithContext(&a.ctx), a, 1, noRelease)
-	}
+// roundTrip sends attempt n of the call st.
+func (t *attemptTransport) roundTrip(st *callState) (*http.Response, error) {
 	n := int(st.attempts.Add(1))
 	st.gotConn.Store(false)
+	ctx := st.ctx
 	// The attempt's copy of the request is made with its context, which follows ctx
 	// until sendVia starts the timeout.
-	a := &attempt{url: *req.URL, ctx: attemptCtx{parent: ctx}}
-	r := req.WithContext(&a.ctx)
+	a := &attempt{url: *st.url, ctx: attemptCtx{parent: ctx}}
+	r := st.tmpl.WithContext(&a.ctx)
 	r.URL = &a.url
 	r.Header = st.attemptHeader(t.client)
+	if st.body != nil {
+		if len(st.body) == 0 {
+			r.Body = http.NoBody
+		} else {
+			a.reqBody.Reset(st.body)
+			r.Body = &a.reqBody
+		}
+	}
 	release := noRelease
 	if st.authz != nil {
 		var err error
@@ -174,10 +176,12 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			err = st.authz.Authorize(ctx, r, st.body)
 		}
 		if err != nil {
-			if req.Body != nil {
-				_ = req.Body.Close()
-			}
 			return nil, &AuthorizeError{Err: err}
+		}
+	}
+	if t.jar != nil {
+		for _, ck := range t.jar.Cookies(r.URL) {
+			r.AddCookie(ck)
 		}
 	}
 	st.lastQuery.Store(&r.URL.RawQuery)
@@ -189,7 +193,13 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if !st.idempotent && t.fresh != nil && replayedByNetHTTP(r.Method) {
 		rt = t.fresh
 	}
-	return t.sendVia(sctx, rt, r, a, n, release)
+	resp, err := t.sendVia(sctx, rt, r, a, n, release)
+	if t.jar != nil && resp != nil {
+		if cks := resp.Cookies(); len(cks) > 0 {
+			t.jar.SetCookies(r.URL, cks)
+		}
+	}
+	return resp, err
 }
 
 // sendVia sends the authorised attempt r, whose context is a.ctx, with ctx under the
@@ -213,10 +223,17 @@ func (t *attemptTransport) sendVia(ctx context.Context, rt http.RoundTripper, r 
 	}
 	resp, err := rt.RoundTrip(r)
 	release()
-	if resp == nil && err == nil {
+	switch {
+	case resp == nil && err == nil:
 		// A RoundTripper breaking its contract (a caller's transport): an error, as
 		// http.Client reports it, rather than a nil answer the pipeline would read.
 		err = fmt.Errorf("RoundTripper %T returned a nil *http.Response with a nil error", rt)
+	case resp != nil && err != nil:
+		// The other breach: the error wins, as in http.Client, and the answer is let go.
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		resp = nil
 	}
 	if err != nil {
 		if timed {
@@ -320,7 +337,7 @@ func (c *Client) logAttempt(ctx context.Context, r *http.Request, resp *http.Res
 	if resp != nil {
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 	}
-	if id := c.requestID(r, resp); id != "" {
+	if id := c.requestID(r.Header, resp); id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
 	}
 	if err != nil {
@@ -330,18 +347,16 @@ func (c *Client) logAttempt(ctx context.Context, r *http.Request, resp *http.Res
 }
 
 // requestID returns the first configured request-id header found in the answer,
-// then in the request.
-func (c *Client) requestID(r *http.Request, resp *http.Response) string {
+// then in the request's header.
+func (c *Client) requestID(reqHeader http.Header, resp *http.Response) string {
 	for _, h := range c.requestIDHeaders {
 		if resp != nil {
 			if v := headerValue(resp.Header, h.canonical, h.name, false); v != "" {
 				return v
 			}
 		}
-		if r != nil {
-			if v := headerValue(r.Header, h.canonical, h.name, true); v != "" {
-				return v
-			}
+		if v := headerValue(reqHeader, h.canonical, h.name, true); v != "" {
+			return v
 		}
 	}
 	return ""

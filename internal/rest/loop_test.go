@@ -1,0 +1,226 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/banksdk/banksdk/fake"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The tests below hold the retry loop (roundTrips) and the attempt transport to what
+// http.Client would have done for them: cookies, rewound bodies, drained answers, a
+// RoundTripper breaking its contract.
+
+// TestCookieJarOfTheHTTPClient: the configured HTTP client's Jar gets the cookies an
+// answer sets and sends them on the next attempt and the next call.
+func TestCookieJarOfTheHTTPClient(t *testing.T) {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	var n atomic.Int32
+	h := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			http.SetCookie(w, &http.Cookie{Name: "route", Value: "node-7", Path: "/"})
+			w.WriteHeader(http.StatusBadGateway) // a GET: retried
+			return
+		}
+		echoHandler(w, r)
+	}), func(c *Config) { require.NoError(t, c.SetHTTPClient(&http.Client{Jar: jar})) })
+
+	resp, err := h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "a"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, resp.Attempts)
+	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "b"}, nil)
+	require.NoError(t, err)
+
+	reqs := h.srv.Requests()
+	require.Len(t, reqs, 3)
+	assert.Empty(t, reqs[0].Header.Get("Cookie"))
+	assert.Equal(t, "route=node-7", reqs[1].Header.Get("Cookie"), "the retry carries the cookie")
+	assert.Equal(t, "route=node-7", reqs[2].Header.Get("Cookie"), "and so does the next call")
+}
+
+// TestEveryAttemptSendsTheWholeBody: a retried POST sends the same bytes with their
+// length on every attempt, an empty body is sent as an empty body (not chunked), and
+// the attempt's GetBody (net/http's way to resend on a new connection) gives the
+// bytes again.
+func TestEveryAttemptSendsTheWholeBody(t *testing.T) {
+	var rewound []string
+	h := setup(t, nil, func(c *Config) {
+		c.Authorizer = AuthorizerFunc(func(_ context.Context, req *http.Request, _ []byte) error {
+			if req.GetBody == nil {
+				return errors.New("no GetBody")
+			}
+			b, err := req.GetBody()
+			if err != nil {
+				return err
+			}
+			data, err := io.ReadAll(b)
+			rewound = append(rewound, string(data))
+			return err
+		})
+	})
+	h.srv.Inject(2, fake.Status(http.StatusTooManyRequests, `{"error":"busy"}`))
+
+	var out echo
+	resp, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "p", Body: []byte(`{"amount":"10.00"}`)}, &out)
+	require.NoError(t, err)
+	assert.Equal(t, 3, resp.Attempts)
+	for i, r := range h.srv.Requests() {
+		assert.Equal(t, `{"amount":"10.00"}`, string(r.Body), "attempt %d", i+1)
+		assert.Equal(t, "18", r.Header.Get("Content-Length"), "attempt %d", i+1)
+	}
+	assert.Equal(t, []string{`{"amount":"10.00"}`, `{"amount":"10.00"}`, `{"amount":"10.00"}`}, rewound)
+
+	h.srv.ResetRequests()
+	rewound = nil
+	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "empty", Body: []byte{}}, nil)
+	require.NoError(t, err)
+	reqs := h.srv.Requests()
+	require.Len(t, reqs, 1)
+	assert.Empty(t, reqs[0].Body)
+	assert.Equal(t, "0", reqs[0].Header.Get("Content-Length"))
+	assert.Empty(t, reqs[0].Header.Get("Transfer-Encoding"))
+	assert.Equal(t, []string{""}, rewound)
+}
+
+// TestRetriedAnswersLeaveTheirConnectionReusable: the loop reads an answer it lets go,
+// so that the retries of a GET answered 503 three times go over one connection.
+func TestRetriedAnswersLeaveTheirConnectionReusable(t *testing.T) {
+	var conns, n atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) <= 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":"`+strings.Repeat("busy ", 200)+`"}`)
+			return
+		}
+		echoHandler(w, r)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := DefaultConfig("test")
+	require.NoError(t, cfg.SetBaseURL(srv.URL))
+	require.NoError(t, cfg.SetRetry(3, time.Millisecond, 5*time.Millisecond))
+	c, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+
+	var out echo
+	resp, err := c.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, &out)
+	require.NoError(t, err)
+	assert.Equal(t, 4, resp.Attempts)
+	assert.Equal(t, "/x", out.Path)
+	assert.Equal(t, int32(1), conns.Load(), "every attempt on the first connection")
+}
+
+// closeSignal is a transport that tells when an answer's body is closed.
+type closeSignal struct {
+	base   http.RoundTripper
+	closed chan struct{}
+}
+
+func (t *closeSignal) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if resp != nil {
+		resp.Body = &signalBody{ReadCloser: resp.Body, closed: t.closed}
+	}
+	return resp, err
+}
+
+type signalBody struct {
+	io.ReadCloser
+	closed chan struct{}
+}
+
+func (b *signalBody) Close() error {
+	err := b.ReadCloser.Close()
+	select {
+	case b.closed <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+// TestCancelDuringBackoffEndsTheCall: the caller's context ending while the loop waits
+// to retry ends the call at once with the context's error, after one attempt.
+func TestCancelDuringBackoffEndsTheCall(t *testing.T) {
+	tr := &closeSignal{base: http.DefaultTransport.(*http.Transport).Clone(), closed: make(chan struct{}, 1)}
+	t.Cleanup(tr.base.(*http.Transport).CloseIdleConnections)
+	h := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}), func(c *Config) {
+		require.NoError(t, c.SetRetry(3, time.Hour, time.Hour))
+		require.NoError(t, c.SetHTTPClient(&http.Client{Transport: tr}))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.client.Do(ctx, &Request{Method: http.MethodGet, Path: "x"}, nil)
+		done <- err
+	}()
+	select {
+	case <-tr.closed: // the loop let the first answer go: it waits to retry
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first answer was never let go")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		var te *TransportError
+		require.ErrorAs(t, err, &te)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, 1, te.Attempts)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call went on waiting to retry after its context was cancelled")
+	}
+	assert.Len(t, h.srv.Requests(), 1)
+}
+
+// answerAndError is a RoundTripper breaking its contract: it returns an answer and an
+// error.
+type answerAndError struct{ closed atomic.Bool }
+
+func (t *answerAndError) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{},
+		Body: &closeFlag{Reader: strings.NewReader(`{}`), closed: &t.closed}, Request: req}, errors.New("broken transport")
+}
+
+type closeFlag struct {
+	io.Reader
+	closed *atomic.Bool
+}
+
+func (c *closeFlag) Close() error { c.closed.Store(true); return nil }
+
+// TestRoundTripperWithAnswerAndError: the error wins and the answer is closed, as
+// http.Client does; a POST that got no connection is not reported as outcome unknown.
+func TestRoundTripperWithAnswerAndError(t *testing.T) {
+	tr := &answerAndError{}
+	cfg := DefaultConfig("test")
+	require.NoError(t, cfg.SetBaseURL("https://bank.example"))
+	require.NoError(t, cfg.SetHTTPClient(&http.Client{Transport: tr}))
+	require.NoError(t, cfg.SetRetry(0, time.Millisecond, time.Millisecond))
+	c, err := New(cfg)
+	require.NoError(t, err)
+
+	_, err = c.Do(context.Background(), &Request{Method: http.MethodPost, Path: "x", Body: []byte(`{}`)}, nil)
+	var te *TransportError
+	require.ErrorAs(t, err, &te)
+	assert.ErrorContains(t, err, "broken transport")
+	assert.True(t, tr.closed.Load(), "the answer that came with the error is closed")
+}
