@@ -36,16 +36,42 @@ type attemptCtx struct {
 	stopParent func() bool     // stops the propagation of parent's cancellation; nil when parent has none
 }
 
-// attemptTimer cancels a context at a deadline. Its fields are set when it is made and
-// never change, so an attemptCtx that ended may still read them.
+// attemptTimer cancels a context at the deadline of the attempt using it. Its inner,
+// cancel and timer are set when it is made and never change, so an attemptCtx that
+// ended may still read them.
+//
+// Its timer is not stopped when an attempt ends cleanly: it goes back to the pool
+// armed, and the next attempt moves it only if it would fire after that attempt's
+// deadline. When it fires early (armed for an earlier attempt), it is armed again for
+// the deadline of the attempt using it; when no attempt uses it, it does nothing. So
+// an attempt costs a lock, not a timer reset and stop, while a pooled timer fires
+// about once per timeout.
 type attemptTimer struct {
 	inner   context.Context // a cancel context of context.Background(), never cancelled while pooled
 	cancel  context.CancelCauseFunc
-	timer   *time.Timer // runs expire; stopped while pooled
+	timer   *time.Timer // runs expire
 	expired atomic.Bool // the deadline passed (Err reports DeadlineExceeded)
+
+	mu       sync.Mutex
+	active   bool      // an attempt uses it
+	deadline time.Time // that attempt's deadline
+	fireAt   time.Time // when the timer fires; zero when it is not armed
 }
 
 func (t *attemptTimer) expire() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.fireAt = time.Time{}
+	if !t.active {
+		return
+	}
+	if left := time.Until(t.deadline); left > 0 {
+		t.fireAt = t.deadline
+		t.timer.Reset(left)
+		return
+	}
+	// Under the lock: finish, which takes it too, sees the cancellation and does not
+	// give the timer back to the pool.
 	t.expired.Store(true)
 	t.cancel(context.DeadlineExceeded)
 }
@@ -60,11 +86,19 @@ func (a *attemptCtx) start(pool *sync.Pool, parent context.Context, deadline tim
 		t, _ = pool.Get().(*attemptTimer)
 	}
 	if t == nil {
-		t = new(attemptTimer)
+		t = &attemptTimer{active: true, deadline: deadline, fireAt: deadline}
 		t.inner, t.cancel = context.WithCancelCause(context.Background())
+		t.mu.Lock() // expire waits until the timer is set
 		t.timer = time.AfterFunc(d, t.expire)
+		t.mu.Unlock()
 	} else {
-		t.timer.Reset(d)
+		t.mu.Lock()
+		t.active, t.deadline = true, deadline
+		if t.fireAt.IsZero() || t.fireAt.After(deadline) {
+			t.fireAt = deadline
+			t.timer.Reset(d)
+		}
+		t.mu.Unlock()
 	}
 	*a = attemptCtx{parent: parent, deadline: deadline, t: t}
 	if parent.Done() != nil {
@@ -74,17 +108,21 @@ func (a *attemptCtx) start(pool *sync.Pool, parent context.Context, deadline tim
 
 func (a *attemptCtx) fromParent() { a.t.cancel(context.Cause(a.parent)) }
 
-// finish ends the attempt: its timer and the watch on its parent stop, and the
-// attemptTimer goes back to pool if nothing cancelled it; without a pool, or when
-// something did, its context is cancelled. It must be called once.
+// finish ends the attempt: the watch on its parent stops, and the attemptTimer goes
+// back to pool if nothing cancelled it; without a pool, or when something did, its
+// timer stops and its context is cancelled. It must be called once.
 func (a *attemptCtx) finish(pool *sync.Pool) {
 	t := a.t
-	reusable := t.timer.Stop()
+	t.mu.Lock()
+	t.active = false
+	reusable := t.inner.Err() == nil
+	t.mu.Unlock()
 	if a.stopParent != nil {
 		reusable = a.stopParent() && reusable
 	}
 	if pool == nil || !reusable || t.inner.Err() != nil {
 		// Not pooled, or cancelled or about to be: it stays with the attempt that saw it.
+		t.timer.Stop()
 		t.cancel(context.Canceled)
 		return
 	}

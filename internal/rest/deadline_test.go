@@ -361,3 +361,73 @@ func TestCallersTransportSeesItsAttemptEnd(t *testing.T) {
 		}
 	}
 }
+
+// waitTimer fails the test when cond does not hold for t's state within 10 s.
+func waitTimer(tb testing.TB, t *attemptTimer, what string, cond func(t *attemptTimer) bool) {
+	tb.Helper()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		t.mu.Lock()
+		ok := cond(t)
+		t.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			tb.Fatalf("%s: not within 10 s", what)
+		}
+	}
+}
+
+// startReusing starts attempts under the pool until one gets first's timer (sync.Pool
+// may drop what it is given, often under the race detector), and returns it.
+func startReusing(tb testing.TB, pool *sync.Pool, first *attemptCtx, deadline time.Time, d time.Duration) *attemptCtx {
+	tb.Helper()
+	for try := 0; try < 1000; try++ {
+		b := startAttempt(pool, context.Background(), deadline, d)
+		if b.t == first.t {
+			return b
+		}
+		b.finish(nil) // not back into the pool: its timer stops
+		pool.Put(first.t)
+	}
+	tb.Fatal("the pool never handed the timer back")
+	return nil
+}
+
+// TestTimerArmedForAnEarlierAttemptWaitsForTheNextOnesDeadline: a timer goes back to
+// the pool armed for its attempt's deadline; when it fires for the next attempt, whose
+// deadline is later, it is armed again for that deadline instead of ending it.
+func TestTimerArmedForAnEarlierAttemptWaitsForTheNextOnesDeadline(t *testing.T) {
+	var pool sync.Pool
+	const early = 50 * time.Millisecond
+	a := startAttempt(&pool, context.Background(), time.Now().Add(early), early)
+	a.finish(&pool)
+	late := time.Now().Add(time.Hour)
+	b := startReusing(t, &pool, a, late, time.Hour)
+	defer b.finish(&pool)
+
+	waitTimer(t, b.t, "the timer fired for the first deadline and was armed again", func(t *attemptTimer) bool { return t.fireAt.Equal(late) })
+	assert.NoError(t, b.Err(), "the second attempt goes on")
+	select {
+	case <-b.Done():
+		t.Fatal("the second attempt was ended at the first one's deadline")
+	default:
+	}
+}
+
+// TestTimerThatFiredInThePoolIsArmedAgain: a pooled timer that fired with no attempt
+// using it did nothing, and the next attempt arms it again: that attempt still times
+// out.
+func TestTimerThatFiredInThePoolIsArmedAgain(t *testing.T) {
+	var pool sync.Pool
+	a := startAttempt(&pool, context.Background(), time.Now().Add(time.Millisecond), time.Millisecond)
+	a.finish(&pool)
+	waitTimer(t, a.t, "the pooled timer fired", func(t *attemptTimer) bool { return t.fireAt.IsZero() })
+	assert.NoError(t, a.t.inner.Err(), "firing in the pool cancelled nothing")
+
+	const d = 100 * time.Millisecond
+	b := startReusing(t, &pool, a, time.Now().Add(d), d)
+	waitDone(t, b, "reused timer armed again")
+	assert.ErrorIs(t, b.Err(), context.DeadlineExceeded)
+	b.finish(&pool)
+}
