@@ -66,3 +66,31 @@ func TestWithListener(t *testing.T) {
 	login(t, s)
 	assert.Equal(t, 1, s.Logins())
 }
+
+// TestResetNeverShowsAnEmptyInstance: a request (here the Users count, read under the
+// same lock) made while Reset runs sees the instance before or after it, never one
+// without its default user.
+func TestResetNeverShowsAnEmptyInstance(t *testing.T) {
+	s := setup(t)
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		empty := 0
+		for {
+			select {
+			case <-stop:
+				done <- empty
+				return
+			default:
+			}
+			if s.Users() == 0 {
+				empty++
+			}
+		}
+	}()
+	for i := 0; i < 2000; i++ {
+		s.Reset()
+	}
+	close(stop)
+	assert.Zero(t, <-done, "reads that found no user while Reset ran")
+}

@@ -271,11 +271,11 @@ func (s *Server) reset() {
 	s.seenIDs = map[string]bool{}
 	s.logins = 0
 	s.dauthCalls = nil
+	// The defaults go in under the same lock: a request never sees an empty instance.
+	u := s.addDirectLoginUserLocked(DefaultUsername, s.password)
+	s.addAccountLocked(DefaultBankID, DefaultAccountID).grant(u.id, ViewOwner)
+	s.addEntitlementLocked(u, "", RoleCanCreateEntitlementAtAnyBank)
 	s.mu.Unlock()
-	uid := s.AddDirectLoginUser(DefaultUsername, s.password)
-	s.AddAccount(DefaultBankID, DefaultAccountID)
-	_ = s.GrantAccess(DefaultBankID, DefaultAccountID, uid, ViewOwner)
-	s.AddEntitlement(uid, "", RoleCanCreateEntitlementAtAnyBank)
 }
 
 // Reset puts the instance back where NewServer left it, with the same DAuth key,
@@ -390,10 +390,14 @@ func (s *Server) ensureUserLocked(username, provider string) *user {
 func (s *Server) AddDirectLoginUser(username, password string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addDirectLoginUserLocked(username, password).id
+}
+
+func (s *Server) addDirectLoginUserLocked(username, password string) *user {
 	u := s.ensureUserLocked(username, s.LocalProvider())
 	u.password = password
 	u.email = username + "@example.com"
-	return u.id
+	return u
 }
 
 // LockUser locks a user: DirectLogin then fails with OBP-20013.
@@ -430,12 +434,19 @@ func (s *Server) AddBank(bankID string) {
 // AddAccount creates an account (and its bank).
 func (s *Server) AddAccount(bankID, accountID string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.addAccountLocked(bankID, accountID)
+	s.mu.Unlock()
+}
+
+func (s *Server) addAccountLocked(bankID, accountID string) *account {
 	s.banks[bankID] = true
 	k := accountKey{bankID, accountID}
-	if _, ok := s.accounts[k]; !ok {
-		s.accounts[k] = &account{custom: map[string]*View{}, access: map[string]map[string]bool{}}
+	a, ok := s.accounts[k]
+	if !ok {
+		a = &account{custom: map[string]*View{}, access: map[string]map[string]bool{}}
+		s.accounts[k] = a
 	}
+	return a
 }
 
 // AddCustomView adds a custom view to an account. Its id must start with "_".
