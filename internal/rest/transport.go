@@ -148,7 +148,7 @@ type attempt struct {
 
 func noRelease() {}
 
-// roundTrip sends attempt n of the call st.
+// roundTrip sends the next attempt of the call st.
 func (t *attemptTransport) roundTrip(st *callState) (*http.Response, error) {
 	n := int(st.attempts.Add(1))
 	st.gotConn.Store(false)
