@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/iotest"
 
@@ -199,25 +196,12 @@ func TestDecodeRawBytes(t *testing.T) {
 // TestDecodeKeepsTheConnection: calls whose chunked answers end in a chunk of their
 // own, after the JSON value, all use one connection.
 func TestDecodeKeepsTheConnection(t *testing.T) {
-	var conns atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, conns := countingConnections(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"acc-1"}`)
 		w.(http.Flusher).Flush() // chunked: the end comes in a chunk of its own
 		_, _ = io.WriteString(w, "\n")
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	cfg := DefaultConfig("test")
-	require.NoError(t, cfg.SetBaseURL(srv.URL))
-	c, err := New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
+	}), nil)
 	for i := range 5 {
 		var out struct {
 			ID string `json:"id"`

@@ -97,28 +97,15 @@ func TestEveryAttemptSendsTheWholeBody(t *testing.T) {
 // TestRetriedAnswersLeaveTheirConnectionReusable: the loop reads an answer it lets go,
 // so that the retries of a GET answered 503 three times go over one connection.
 func TestRetriedAnswersLeaveTheirConnectionReusable(t *testing.T) {
-	var conns, n atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var n atomic.Int32
+	c, conns := countingConnections(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) <= 3 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, `{"error":"`+strings.Repeat("busy ", 200)+`"}`)
 			return
 		}
 		echoHandler(w, r)
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	cfg := DefaultConfig("test")
-	require.NoError(t, cfg.SetBaseURL(srv.URL))
-	require.NoError(t, cfg.SetRetry(3, time.Millisecond, 5*time.Millisecond))
-	c, err := New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
+	}), func(cfg *Config) { require.NoError(t, cfg.SetRetry(3, time.Millisecond, 5*time.Millisecond)) })
 
 	var out echo
 	resp, err := c.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, &out)
@@ -154,6 +141,30 @@ func (b *signalBody) Close() error {
 	default:
 	}
 	return err
+}
+
+// countingConnections starts a loopback server with handler and a pipeline pointed at
+// it (mutate adjusts its config), and counts the connections the server accepts.
+func countingConnections(t *testing.T, handler http.Handler, mutate func(*Config)) (*Client, *atomic.Int32) {
+	t.Helper()
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := DefaultConfig("test")
+	require.NoError(t, cfg.SetBaseURL(srv.URL))
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	c, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	return c, &conns
 }
 
 // TestCancelDuringBackoffEndsTheCall: the caller's context ending while the loop waits
