@@ -23,10 +23,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The benchmarks in this file come in pairs run side by side: impl=plain is the floor
+// The benchmarks in this file come in sets run side by side: impl=plain is the floor
 // (net/http and encoding/json with the same headers and the same transport settings,
-// written as a careful caller would: one decode, the body drained and closed), and
-// impl=pipeline the same call through rest.Client with a bearer-token Authorizer.
+// written as a careful caller would: one decode, the body drained and closed),
+// impl=plain-timeout the same with the timeout the pipeline sets on every attempt
+// (http.Client.Timeout, DefaultTimeout), and impl=pipeline the same call through
+// rest.Client with a bearer-token Authorizer.
 // Compare them with
 //
 //	benchstat -col /impl old.txt
@@ -64,12 +66,19 @@ func benchJSONServer(b *testing.B, body []byte) *httptest.Server {
 	return srv
 }
 
-// benchPair is a server and the two ways of calling it.
+// benchPair is a server and the ways of calling it.
 type benchPair struct {
-	srv      *httptest.Server
-	plain    *http.Client
-	pipeline *Client
-	path     string
+	srv          *httptest.Server
+	plain        *http.Client
+	plainTimeout *http.Client // plain's transport, with the pipeline's timeout
+	pipeline     *Client
+	path         string
+}
+
+type benchAccount struct {
+	ID       string `json:"id"`
+	Currency string `json:"currency"`
+	Balance  string `json:"balance"`
 }
 
 func newBenchPair(b *testing.B, body []byte) *benchPair {
@@ -94,11 +103,19 @@ func newBenchPair(b *testing.B, body []byte) *benchPair {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &benchPair{srv: srv, plain: &http.Client{Transport: tr}, pipeline: c, path: p}
+	return &benchPair{srv: srv, plain: &http.Client{Transport: tr}, plainTimeout: &http.Client{Transport: tr, Timeout: DefaultTimeout},
+		pipeline: c, path: p}
 }
 
 // getPlain is the floor: the same request, headers and decoding by hand.
-func (p *benchPair) getPlain(ctx context.Context, out any) error {
+func (p *benchPair) getPlain(ctx context.Context, out any) error { return p.getBy(ctx, p.plain, out) }
+
+// getPlainTimeout is the floor with the pipeline's timeout.
+func (p *benchPair) getPlainTimeout(ctx context.Context, out any) error {
+	return p.getBy(ctx, p.plainTimeout, out)
+}
+
+func (p *benchPair) getBy(ctx context.Context, hc *http.Client, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.srv.URL+"/v1/"+p.path, nil)
 	if err != nil {
 		return err
@@ -106,7 +123,7 @@ func (p *benchPair) getPlain(ctx context.Context, out any) error {
 	req.Header["Accept"] = []string{"application/json"}
 	req.Header["User-Agent"] = []string{"banksdk-go/" + Version}
 	req.Header["Authorization"] = []string{"Bearer " + benchToken}
-	resp, err := p.plain.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -133,7 +150,7 @@ func (p *benchPair) impls() []struct {
 	return []struct {
 		name string
 		get  func(context.Context, any) error
-	}{{"impl=plain", p.getPlain}, {"impl=pipeline", p.getPipeline}}
+	}{{"impl=plain", p.getPlain}, {"impl=plain-timeout", p.getPlainTimeout}, {"impl=pipeline", p.getPipeline}}
 }
 
 // cpuMeter reports the process's CPU time per operation as cpu-ns/op.
@@ -401,7 +418,8 @@ func newOverheadPair(tb testing.TB) *benchPair {
 	require.NoError(tb, err)
 	p, err := Path("accounts", "acc-1")
 	require.NoError(tb, err)
-	return &benchPair{srv: &httptest.Server{URL: "https://api.example"}, plain: &http.Client{Transport: tr}, pipeline: c, path: p}
+	return &benchPair{srv: &httptest.Server{URL: "https://api.example"}, plain: &http.Client{Transport: tr},
+		plainTimeout: &http.Client{Transport: tr, Timeout: DefaultTimeout}, pipeline: c, path: p}
 }
 
 // BenchmarkOverhead is the small GET over an in-memory transport: impl=pipeline minus
