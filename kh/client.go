@@ -111,6 +111,9 @@ func WithBaseURL(u string) Option { return func(o *options) error { return o.cfg
 // WithHTTPClient sets the HTTP client to copy (never mutated). Its transport must be an
 // *http.Transport: the client adds the certificate, the root CAs and TLS 1.2 minimum to
 // a copy of its TLS configuration.
+// Its Transport carries every attempt and its Jar, if any, keeps cookies; its Timeout
+// and CheckRedirect are not used (WithTimeout bounds each attempt, and redirects are
+// never followed).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error { return o.cfg.SetHTTPClient(hc) }
 }

@@ -73,6 +73,9 @@ func WithBaseURL(u string) Option {
 
 // WithHTTPClient sets the HTTP client to copy (never mutated). With DAuth or
 // Consent-JWT its transport must be an *http.Transport, so that HTTP/2 can be turned off.
+// Its Transport carries every attempt and its Jar, if any, keeps cookies; its Timeout
+// and CheckRedirect are not used (WithTimeout bounds each attempt, and redirects are
+// never followed).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error { return o.cfg.SetHTTPClient(hc) }
 }

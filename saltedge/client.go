@@ -76,6 +76,9 @@ type options struct {
 func WithBaseURL(u string) Option { return func(o *options) error { return o.cfg.SetBaseURL(u) } }
 
 // WithHTTPClient sets the HTTP client to copy (never mutated).
+// Its Transport carries every attempt and its Jar, if any, keeps cookies; its Timeout
+// and CheckRedirect are not used (WithTimeout bounds each attempt, and redirects are
+// never followed).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error { return o.cfg.SetHTTPClient(hc) }
 }

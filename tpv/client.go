@@ -193,6 +193,9 @@ func WithEndpointMethod(endpoint Endpoint, method string) Option {
 }
 
 // WithHTTPClient sets the HTTP client to use; it is copied, never mutated.
+// Its Transport carries every attempt and its Jar, if any, keeps cookies; its Timeout
+// and CheckRedirect are not used (WithTimeout bounds each attempt, and redirects are
+// never followed).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) error { return o.cfg.SetHTTPClient(hc) }
 }
