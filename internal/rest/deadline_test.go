@@ -98,34 +98,19 @@ func TestAttemptContextFollowsItsParent(t *testing.T) {
 // cancel) does not end it, and it still times out.
 func TestReusedTimerServesOnlyItsNewAttempt(t *testing.T) {
 	var pool sync.Pool
-	// sync.Pool may drop what it is given (always possible, frequent under the race
-	// detector): try until the second attempt gets the first one's timer.
-	for try := 0; try < 100; try++ {
-		first, cancelFirst := context.WithCancelCause(context.Background())
-		a := startAttempt(&pool, first, time.Now().Add(time.Hour), time.Hour)
-		a.finish(&pool)
+	first, cancelFirst := context.WithCancelCause(context.Background())
+	a := startAttempt(&pool, first, time.Now().Add(time.Hour), time.Hour)
+	a.finish(&pool)
 
-		second, cancelSecond := context.WithCancel(context.Background())
-		const d = 200 * time.Millisecond
-		b := startAttempt(&pool, second, time.Now().Add(d), d)
-		if b.t != a.t {
-			b.finish(&pool)
-			cancelFirst(nil)
-			cancelSecond()
-			continue
-		}
-		// Whatever watched the first caller would cancel the timer at once, long
-		// before the second attempt's own timeout.
-		cancelFirst(errors.New("the first caller is done"))
-		waitDone(t, b, "reused timer")
-		assert.ErrorIs(t, b.Err(), context.DeadlineExceeded, "ended by its own timeout")
-		assert.ErrorIs(t, context.Cause(b), context.DeadlineExceeded, "not by the first caller: %v", context.Cause(b))
-		assert.NoError(t, second.Err())
-		b.finish(&pool)
-		cancelSecond()
-		return
-	}
-	t.Skip("the pool never handed a timer back")
+	const d = 200 * time.Millisecond
+	b := startReusing(t, &pool, a, time.Now().Add(d), d)
+	// Whatever watched the first caller would cancel the timer at once, long before
+	// the second attempt's own timeout.
+	cancelFirst(errors.New("the first caller is done"))
+	waitDone(t, b, "reused timer")
+	assert.ErrorIs(t, b.Err(), context.DeadlineExceeded, "ended by its own timeout")
+	assert.ErrorIs(t, context.Cause(b), context.DeadlineExceeded, "not by the first caller: %v", context.Cause(b))
+	b.finish(&pool)
 }
 
 // TestCancelledAttemptContextIsNeverReused runs attempts that end in every way, many
