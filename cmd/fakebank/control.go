@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -40,7 +41,7 @@ var controlEndpoints = []string{
 	"GET  /healthz                   {\"status\":\"ok\"}",
 	"POST /{provider}/faults         inject a fault: {\"kind\":\"status\",\"status\":503,\"count\":1,\"method\":\"POST\",\"path\":\"/api/v1/tpv\"}",
 	"DELETE /{provider}/faults       drop the faults not yet taken",
-	"GET  /{provider}/requests       the request log (method, path, query, header names, body size, fault)",
+	"GET  /{provider}/requests       the request log (method, path, query without credential values, header names, body size, fault)",
 	"DELETE /{provider}/requests     empty the request log",
 	"POST /{provider}/reset          state, faults, log and clock back to the start (same credentials)",
 	"GET  /{provider}/clock          the fake's time",
@@ -197,7 +198,8 @@ type clockAnswer struct {
 }
 
 // loggedRequest is one request of the log, without header values or body: the names
-// and the size say what arrived, and the credentials stay out of the answer.
+// and the size say what arrived, and the credentials stay out of the answer. The query
+// is kept with the values of its credential parameters (secretParams) redacted.
 type loggedRequest struct {
 	Time        time.Time `json:"time"`
 	Method      string    `json:"method"`
@@ -219,10 +221,35 @@ func logOf(reqs []fake.Request) []loggedRequest {
 			}
 			sort.Strings(names)
 		}
-		out = append(out, loggedRequest{Time: r.Time.UTC(), Method: r.Method, Path: r.Path, Query: r.RawQuery,
+		out = append(out, loggedRequest{Time: r.Time.UTC(), Method: r.Method, Path: r.Path, Query: redactQuery(r.RawQuery),
 			HeaderNames: names, BodySize: len(r.Body), Fault: r.Fault})
 	}
 	return out
+}
+
+// secretParams are the query parameters whose values the request log leaves out: TPV's
+// login carries its application token and signature in the query.
+var secretParams = map[string]bool{"token": true, "_signature": true, "signature": true, "auth_token": true,
+	"access_token": true, "app_token": true, "client_secret": true, "password": true}
+
+// redactQuery returns the raw query with the value of every parameter named in
+// secretParams replaced by [REDACTED]; the other parameters stay as they arrived.
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		rawName, _, hasValue := strings.Cut(p, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			name = rawName
+		}
+		if hasValue && secretParams[strings.ToLower(name)] {
+			parts[i] = rawName + "=[REDACTED]"
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 // faultSpec is the body of POST /{provider}/faults.

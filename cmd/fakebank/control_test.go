@@ -375,3 +375,20 @@ func FuzzFieldsJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestRequestLogRedactsCredentialsInTheQuery: TPV's login carries its application token
+// and signature in the query; the log keeps the parameters and their order, with those
+// values redacted, and every other value as it arrived.
+func TestRequestLogRedactsCredentialsInTheQuery(t *testing.T) {
+	for raw, want := range map[string]string{
+		"token=app-123&timestamp=1700000000&_signature=abcdef": "token=[REDACTED]&timestamp=1700000000&_signature=[REDACTED]",
+		"page=2&Auth_Token=x%20y&q=token":                      "page=2&Auth_Token=[REDACTED]&q=token",
+		"%5Fsignature=s&flag":                                  "%5Fsignature=[REDACTED]&flag",
+		"":                                                     "",
+	} {
+		assert.Equal(t, want, redactQuery(raw), "%q", raw)
+	}
+	got := logOf([]fake.Request{{Method: "GET", Path: "/login", RawQuery: "token=app-123&timestamp=1&_signature=abcdef"}})
+	require.Len(t, got, 1)
+	assert.Equal(t, "token=[REDACTED]&timestamp=1&_signature=[REDACTED]", got[0].Query)
+}

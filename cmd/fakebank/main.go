@@ -22,8 +22,10 @@
 //	GET    /healthz              {"status":"ok"}
 //	POST   /{provider}/faults    inject a fault into the next requests (see below)
 //	DELETE /{provider}/faults    drop the faults not yet taken
-//	GET    /{provider}/requests  the request log: time, method, path, query, header
-//	                             names (never their values), body size, fault
+//	GET    /{provider}/requests  the request log: time, method, path, query (the values
+//	                             of credential parameters such as TPV's token and
+//	                             _signature redacted), header names (never their
+//	                             values), body size, fault
 //	DELETE /{provider}/requests  empty the request log
 //	POST   /{provider}/reset     state, faults, log and clock back to the start,
 //	                             with the same credentials
