@@ -103,6 +103,11 @@ func (a *attemptCtx) start(pool *sync.Pool, parent context.Context, deadline tim
 	*a = attemptCtx{parent: parent, deadline: deadline, t: t}
 	if parent.Done() != nil {
 		a.stopParent = context.AfterFunc(parent, a.fromParent)
+		if parent.Err() != nil {
+			// AfterFunc runs fromParent in a goroutine of its own: the attempt must be
+			// done before it starts, not when that goroutine runs.
+			a.fromParent()
+		}
 	}
 }
 

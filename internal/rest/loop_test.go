@@ -235,3 +235,29 @@ func TestRoundTripperWithAnswerAndError(t *testing.T) {
 	assert.ErrorContains(t, err, "broken transport")
 	assert.True(t, tr.closed.Load(), "the answer that came with the error is closed")
 }
+
+// TestCallWithADoneContextSendsNothing: a call whose context is already done fails
+// with the context's error before anything is sent or authorised (no login, no token
+// taken), whatever its method.
+func TestCallWithADoneContextSendsNothing(t *testing.T) {
+	var authorised atomic.Int32
+	h := setup(t, nil, func(c *Config) {
+		c.Authorizer = AuthorizerFunc(func(context.Context, *http.Request, []byte) error {
+			authorised.Add(1)
+			return nil
+		})
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		for i := 0; i < 50; i++ {
+			_, err := h.client.Do(ctx, &Request{Method: m, Path: "x", Body: []byte(`{}`)}, nil)
+			var te *TransportError
+			require.ErrorAs(t, err, &te, "%s, call %d", m, i)
+			assert.ErrorIs(t, err, context.Canceled)
+			assert.False(t, te.OutcomeUnknown, "nothing was sent")
+		}
+	}
+	assert.Empty(t, h.srv.Requests(), "nothing reached the server")
+	assert.Zero(t, authorised.Load(), "nothing was authorised")
+}

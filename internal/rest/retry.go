@@ -32,6 +32,10 @@ func idempotentMethod(m string) bool {
 // (up to drainLimit) and closed, so that its connection can be reused.
 func (c *Client) roundTrips(st *callState) (*http.Response, error) {
 	for retry := 0; ; retry++ {
+		if err := st.ctx.Err(); err != nil {
+			// Nothing is sent for a call whose context is already done.
+			return nil, err
+		}
 		resp, err := c.at.roundTrip(st)
 		again, stopErr := c.checkRetry(st, resp, err)
 		if !again || retry >= c.cfg.RetryMax {
