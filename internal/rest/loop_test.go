@@ -261,3 +261,33 @@ func TestCallWithADoneContextSendsNothing(t *testing.T) {
 	assert.Empty(t, h.srv.Requests(), "nothing reached the server")
 	assert.Zero(t, authorised.Load(), "nothing was authorised")
 }
+
+// TestFailedCallLeavesTheCallersTransportAlone: a call that ends with a transport error
+// does not close the idle connections of a transport that came with the caller's HTTP
+// client (others may share it); another client on it keeps its connection.
+func TestFailedCallLeavesTheCallersTransportAlone(t *testing.T) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	shared := &http.Client{Transport: tr}
+	c, conns := countingConnections(t, http.HandlerFunc(echoHandler), func(cfg *Config) { require.NoError(t, cfg.SetHTTPClient(shared)) })
+	_, err := c.Do(context.Background(), &Request{Method: http.MethodGet, Path: "a"}, nil)
+	require.NoError(t, err)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there: every dial is refused
+	cfg := DefaultConfig("test")
+	require.NoError(t, cfg.SetBaseURL(dead))
+	require.NoError(t, cfg.SetHTTPClient(shared))
+	require.NoError(t, cfg.SetRetry(0, time.Millisecond, time.Millisecond))
+	other, err := New(cfg)
+	require.NoError(t, err)
+	_, err = other.Do(context.Background(), &Request{Method: http.MethodGet, Path: "b"}, nil)
+	var te *TransportError
+	require.ErrorAs(t, err, &te)
+
+	_, err = c.Do(context.Background(), &Request{Method: http.MethodGet, Path: "c"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), conns.Load(), "the first client's idle connection was kept")
+}

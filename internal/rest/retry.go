@@ -47,8 +47,9 @@ func (c *Client) roundTrips(st *callState) (*http.Response, error) {
 			if stopErr == nil {
 				stopErr = err
 			}
-			// A failed connection may have left others of the same kind idle.
-			c.at.CloseIdleConnections()
+			// A failed connection may have left others of the same kind idle; a
+			// caller's transport, which others may share, is left alone.
+			c.CloseIdleConnections()
 			return nil, stopErr
 		}
 		if resp != nil {
@@ -59,7 +60,7 @@ func (c *Client) roundTrips(st *callState) (*http.Response, error) {
 		select {
 		case <-st.ctx.Done():
 			timer.Stop()
-			c.at.CloseIdleConnections()
+			c.CloseIdleConnections()
 			return nil, st.ctx.Err()
 		case <-timer.C:
 		}
