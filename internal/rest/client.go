@@ -364,7 +364,6 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 // prepare sets up, once per call, the request every attempt copies: the URL as
 // built (not formatted and parsed again), the body's length and rewinding.
 func (c *Client) prepare(st *callState, u *url.URL) {
-	st.url = u
 	st.tmpl = http.Request{Method: st.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Host: strings.TrimSuffix(u.Host, ":")} // no empty port, as http.NewRequest
 	if st.body != nil {

@@ -19,9 +19,9 @@ import (
 // (a dial it started for the attempt finishes in the background with the attempt's
 // values). Only the attemptTimer is, and a timer that was cancelled never is.
 //
-// Only attempts sent through an *http.Transport (see releasesContext) use the pool: net/http cancels
-// everything it derives from an attempt's context when the attempt ends, so a timer
-// that went back to the pool carries nothing of its attempt. A caller's own
+// Only attempts sent through an *http.Transport (see releasesContext) use the pool:
+// net/http cancels everything it derives from an attempt's context when the attempt
+// ends, so a timer that went back to the pool carries nothing of its attempt. A caller's own
 // RoundTripper (Config.HTTPClient) may register work on the request's context past the
 // answer (a span ended, a goroutine waiting on Done); with such a transport every
 // attempt gets a timer of its own, cancelled when the attempt ends, as
@@ -125,8 +125,9 @@ func (a *attemptCtx) finish(pool *sync.Pool) {
 	if a.stopParent != nil {
 		reusable = a.stopParent() && reusable
 	}
-	if pool == nil || !reusable || t.inner.Err() != nil {
-		// Not pooled, or cancelled or about to be: it stays with the attempt that saw it.
+	if pool == nil || !reusable {
+		// Not pooled, or cancelled or about to be (expire cancels under the lock, and
+		// only while the timer is active): it stays with the attempt that saw it.
 		t.timer.Stop()
 		t.cancel(context.Canceled)
 		return

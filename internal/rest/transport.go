@@ -65,8 +65,7 @@ type callState struct {
 	authz      Authorizer
 	body       []byte
 	method     string
-	url        *url.URL     // as built, before any Authorizer
-	tmpl       http.Request // what every attempt copies (no context, header or body of its own)
+	tmpl       http.Request // what every attempt copies (no context, header or body of its own); its URL as built
 
 	// What every attempt's header holds besides the caller's header (read-only).
 	header      http.Header
@@ -86,10 +85,17 @@ type callState struct {
 // getBody is the request's GetBody: net/http rewinds a body with it when it resends a
 // request on a new connection.
 func (st *callState) getBody() (io.ReadCloser, error) {
+	return st.bodyFrom(new(bodyReader)), nil
+}
+
+// bodyFrom returns the call's body read from the start through r, or http.NoBody for
+// an empty one.
+func (st *callState) bodyFrom(r *bodyReader) io.ReadCloser {
 	if len(st.body) == 0 {
-		return http.NoBody, nil
+		return http.NoBody
 	}
-	return &bodyReader{Reader: *bytes.NewReader(st.body)}, nil
+	r.Reset(st.body)
+	return r
 }
 
 // bodyReader is an attempt's request body: the call's bytes, read from the start.
@@ -155,17 +161,12 @@ func (t *attemptTransport) roundTrip(st *callState) (*http.Response, error) {
 	ctx := st.ctx
 	// The attempt's copy of the request is made with its context, which follows ctx
 	// until sendVia starts the timeout.
-	a := &attempt{url: *st.url, ctx: attemptCtx{parent: ctx}}
+	a := &attempt{url: *st.tmpl.URL, ctx: attemptCtx{parent: ctx}}
 	r := st.tmpl.WithContext(&a.ctx)
 	r.URL = &a.url
 	r.Header = st.attemptHeader(t.client)
 	if st.body != nil {
-		if len(st.body) == 0 {
-			r.Body = http.NoBody
-		} else {
-			a.reqBody.Reset(st.body)
-			r.Body = &a.reqBody
-		}
+		r.Body = st.bodyFrom(&a.reqBody)
 	}
 	release := noRelease
 	if st.authz != nil {
