@@ -31,6 +31,7 @@ type Client struct {
 	requestIDHeaders []headerName // cfg.RequestIDHeaders
 
 	attemptTimers sync.Pool // of *attemptTimer: the per-attempt timeout's parts, reused
+	bodyBuffers   sync.Pool // of *[]byte: what Do reads a JSON body of known length into (see decode)
 }
 
 // New validates cfg and builds the pipeline.
@@ -282,14 +283,15 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	// one fresh map (see callState.attemptHeader): the caller's Header is never
 	// modified and never copied as a whole.
 	var contentType []string
-	if ct != "" && req.Header.Get("Content-Type") == "" {
+	noHeader := len(req.Header) == 0
+	if ct != "" && (noHeader || req.Header.Get("Content-Type") == "") {
 		if ct == c.jsonType[0] {
 			contentType = c.jsonType
 		} else {
 			contentType = []string{ct}
 		}
 	}
-	addAccept := req.Header.Get("Accept") == ""
+	addAccept := noHeader || req.Header.Get("Accept") == ""
 
 	for replay := 0; ; replay++ {
 		st := &callState{ctx: ctx, idempotent: idem, authz: authz, body: body, method: method,
@@ -361,15 +363,11 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 	}
 }
 
-// prepare sets up, once per call, the request every attempt copies: the URL as
-// built (not formatted and parsed again), the body's length and rewinding.
+// prepare sets up, once per call, what every attempt's request is made of: the URL as
+// built (not formatted and parsed again) and its Host.
 func (c *Client) prepare(st *callState, u *url.URL) {
-	st.tmpl = http.Request{Method: st.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Host: strings.TrimSuffix(u.Host, ":")} // no empty port, as http.NewRequest
-	if st.body != nil {
-		st.tmpl.ContentLength = int64(len(st.body))
-		st.tmpl.GetBody = st.getBody
-	}
+	st.url = u
+	st.host = strings.TrimSuffix(u.Host, ":") // no empty port, as http.NewRequest
 }
 
 // validMethod reports whether m is an HTTP token, as net/http requires of a method.
@@ -433,6 +431,9 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		*o = data
 		return nil
 	}
+	if n := resp.ContentLength; n >= 0 && n < body.left {
+		return c.decodeKnownLength(resp, meta, body, out)
+	}
 	dec := json.NewDecoder(body)
 	err := dec.Decode(out)
 	if err == nil && dec.Decode(new(struct{})) != io.EOF {
@@ -455,6 +456,44 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		return nil // an empty body leaves out untouched
 	}
 	return c.undecodable(meta, fmt.Errorf("decoding response: %w", err))
+}
+
+// maxPooledBody is the largest body buffer decode keeps for the next answer.
+const maxPooledBody = 256 << 10
+
+// decodeKnownLength is decode for a body whose length the answer announced (within
+// the limit): the body is read whole into a buffer of that length, reused between
+// calls, and decoded from it with json.Unmarshal. That reads and scans the bytes as
+// json.Decoder would (it too holds the whole value before decoding it), without the
+// decoder, its growing buffer and the second Decode that finds the body's end.
+// Nothing decoded keeps the buffer: encoding/json copies what it stores, and an
+// UnmarshalJSON method must copy what it keeps (json.Unmarshaler's contract).
+func (c *Client) decodeKnownLength(resp *http.Response, meta *Response, body *limitedBody, out any) error {
+	size := body.sizeFor(resp.ContentLength)
+	bp, _ := c.bodyBuffers.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	if int64(cap(*bp)) < size {
+		*bp = make([]byte, 0, size)
+	}
+	data, _ := body.readInto((*bp)[:0])
+	defer func() {
+		if cap(data) <= maxPooledBody {
+			*bp = data[:0]
+			c.bodyBuffers.Put(bp)
+		}
+	}()
+	if err := c.bodyError(resp, meta, body); err != nil {
+		return err
+	}
+	if len(bytes.TrimLeft(data, jsonSpace)) == 0 {
+		return nil // an empty body leaves out untouched
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return c.undecodable(meta, fmt.Errorf("decoding response: %w", err))
+	}
+	return nil
 }
 
 // jsonSpace is the white space JSON allows around a value. A body of nothing else is
@@ -515,12 +554,25 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 // readAll reads the rest of the body within the limit, sized from the announced
 // length when there is one.
 func (b *limitedBody) readAll(length int64) ([]byte, error) {
-	size := int64(512)
+	return b.readInto(make([]byte, 0, b.sizeFor(length)))
+}
+
+// sizeFor is the room a body of the announced length (-1: not announced) needs to be
+// read whole: one byte more than the length, for the read that meets the end.
+func (b *limitedBody) sizeFor(length int64) int64 {
 	if length >= 0 && length < b.left {
-		size = length + 1 // room for the read that meets the end
+		return length + 1
 	}
-	data := make([]byte, 0, size)
+	return 512
+}
+
+// readInto appends the rest of the body within the limit to data, growing it when
+// the body is longer than its room.
+func (b *limitedBody) readInto(data []byte) ([]byte, error) {
 	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
 		n, err := b.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
 		if err == io.EOF {
@@ -528,9 +580,6 @@ func (b *limitedBody) readAll(length int64) ([]byte, error) {
 		}
 		if err != nil {
 			return data, err
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
 		}
 	}
 }

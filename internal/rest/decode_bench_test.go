@@ -17,8 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The success body is decoded once, as it arrives. These tests hold it to what reading
-// the whole body first and then json.Unmarshal gave: the same values, the same errors
+// The success body is decoded once: as it arrives when its length is not announced,
+// from a reused buffer holding it whole when it is. These tests hold it to what
+// reading the whole body first and then json.Unmarshal gave: the same values, the same errors
 // (a body over the limit, a body that breaks off, one that is not a single JSON value)
 // and an empty body leaving out untouched.
 
@@ -118,12 +119,16 @@ func TestDecodeMatchesReadingTheWholeBody(t *testing.T) {
 				{"byte by byte", func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) }},
 				{"with EOF", func(s string) io.Reader { return iotest.DataErrReader(strings.NewReader(s)) }},
 			} {
-				got, want := obj{B: "untouched"}, obj{B: "untouched"}
-				err := decodeBody(c, rd.r(tc.body), int64(len(tc.body)), false, &got)
-				assert.Equal(t, tc.want, decodeClass(err), "%s: %v", rd.name, err)
-				assert.Equal(t, tc.want, oldDecode([]byte(tc.body), &want), "the old way agrees")
-				if err == nil {
-					assert.Equal(t, want, got, rd.name)
+				// The length as announced, not announced, and announced too short (a
+				// RoundTripper of the caller's may say anything): the body is read whole.
+				for _, length := range []int64{int64(len(tc.body)), -1, int64(len(tc.body) / 2)} {
+					got, want := obj{B: "untouched"}, obj{B: "untouched"}
+					err := decodeBody(c, rd.r(tc.body), length, false, &got)
+					assert.Equal(t, tc.want, decodeClass(err), "%s, length %d: %v", rd.name, length, err)
+					assert.Equal(t, tc.want, oldDecode([]byte(tc.body), &want), "the old way agrees")
+					if err == nil {
+						assert.Equal(t, want, got, "%s, length %d", rd.name, length)
+					}
 				}
 			}
 		})
@@ -193,6 +198,26 @@ func TestDecodeRawBytes(t *testing.T) {
 	assert.ErrorIs(t, err, ErrResponseTooLarge)
 }
 
+// TestDecodedValuesDoNotShareTheBodyBuffer: a body of announced length is read into
+// a buffer the next answer reuses; what was decoded from it stays as it was.
+func TestDecodedValuesDoNotShareTheBodyBuffer(t *testing.T) {
+	c := decodeClient(t)
+	type value struct {
+		S   string          `json:"s"`
+		Raw json.RawMessage `json:"raw"`
+		Any map[string]any  `json:"any"`
+		B   []byte          `json:"b"`
+	}
+	first := `{"s":"1111","raw":{"k":"3333"},"any":{"x":"5555"},"b":"AAEC"}`
+	second := strings.NewReplacer("1", "2", "3", "4", "5", "6", "AAEC", "AwQF").Replace(first)
+	require.Len(t, second, len(first))
+	var a, b value
+	require.NoError(t, decodeBody(c, strings.NewReader(first), int64(len(first)), false, &a))
+	require.NoError(t, decodeBody(c, strings.NewReader(second), int64(len(second)), false, &b))
+	assert.Equal(t, value{S: "1111", Raw: json.RawMessage(`{"k":"3333"}`), Any: map[string]any{"x": "5555"}, B: []byte{0, 1, 2}}, a)
+	assert.Equal(t, value{S: "2222", Raw: json.RawMessage(`{"k":"4444"}`), Any: map[string]any{"x": "6666"}, B: []byte{3, 4, 5}}, b)
+}
+
 // TestDecodeKeepsTheConnection: calls whose chunked answers end in a chunk of their
 // own, after the JSON value, all use one connection.
 func TestDecodeKeepsTheConnection(t *testing.T) {
@@ -227,18 +252,26 @@ func FuzzDecode(f *testing.F) {
 		if chunk > 0 {
 			r = &chunkReader{r: r, n: int(chunk)}
 		}
-		var got, want any
-		err := decodeBody(c, r, -1, false, &got)
+		var want any
 		wantClass := oldDecode(body, &want)
-		if decodeClass(err) != wantClass {
-			t.Fatalf("body %q: streaming %q (%v), whole %q", body, decodeClass(err), err, wantClass)
-		}
-		if err == nil {
-			assert.Equal(t, want, got)
+		// Not announced (decoded as it arrives), announced (read into a buffer first),
+		// and announced too short.
+		for _, length := range []int64{-1, int64(len(body)), int64(len(body) / 2)} {
+			var got any
+			if length >= 0 {
+				r = iotest.HalfReader(bytes.NewReader(body))
+			}
+			err := decodeBody(c, r, length, false, &got)
+			if decodeClass(err) != wantClass {
+				t.Fatalf("body %q, length %d: %q (%v), whole %q", body, length, decodeClass(err), err, wantClass)
+			}
+			if err == nil {
+				assert.Equal(t, want, got, "length %d", length)
+			}
 		}
 
 		var raw []byte
-		err = decodeBody(c, bytes.NewReader(body), int64(len(body)), false, &raw)
+		err := decodeBody(c, bytes.NewReader(body), int64(len(body)), false, &raw)
 		if len(body) > decodeLimit {
 			assert.ErrorIs(t, err, ErrResponseTooLarge)
 		} else {

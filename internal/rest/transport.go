@@ -65,7 +65,8 @@ type callState struct {
 	authz      Authorizer
 	body       []byte
 	method     string
-	tmpl       http.Request // what every attempt copies (no context, header or body of its own); its URL as built
+	url        *url.URL // as built; every attempt sends a copy
+	host       string   // the request's Host
 
 	// What every attempt's header holds besides the caller's header (read-only).
 	header      http.Header
@@ -159,14 +160,15 @@ func (t *attemptTransport) roundTrip(st *callState) (*http.Response, error) {
 	n := int(st.attempts.Add(1))
 	st.gotConn.Store(false)
 	ctx := st.ctx
-	// The attempt's copy of the request is made with its context, which follows ctx
-	// until sendVia starts the timeout.
-	a := &attempt{url: *st.tmpl.URL, ctx: attemptCtx{parent: ctx}}
-	r := st.tmpl.WithContext(&a.ctx)
-	r.URL = &a.url
-	r.Header = st.attemptHeader(t.client)
+	// The attempt's request is made with its context, which follows ctx until sendVia
+	// starts the timeout (the request literal stays on the stack: WithContext copies it).
+	a := &attempt{url: *st.url, ctx: attemptCtx{parent: ctx}}
+	r := (&http.Request{Method: st.method, URL: &a.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: st.attemptHeader(t.client), Host: st.host}).WithContext(&a.ctx)
 	if st.body != nil {
 		r.Body = st.bodyFrom(&a.reqBody)
+		r.ContentLength = int64(len(st.body))
+		r.GetBody = st.getBody
 	}
 	release := noRelease
 	if st.authz != nil {
