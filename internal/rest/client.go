@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Client is one provider client's request pipeline. It is safe for concurrent use.
@@ -32,6 +33,10 @@ type Client struct {
 
 	attemptTimers sync.Pool // of *attemptTimer: the per-attempt timeout's parts, reused
 	bodyBuffers   sync.Pool // of *[]byte: what Do reads a JSON body of known length into (see decode)
+
+	// wait waits d before a retry, or until ctx ends (then it returns ctx's error);
+	// sleepCtx unless a test replaced it.
+	wait func(ctx context.Context, d time.Duration) error
 }
 
 // New validates cfg and builds the pipeline.
@@ -44,6 +49,7 @@ func New(cfg Config) (*Client, error) {
 		userAgent: []string{cfg.UserAgent}, jsonType: []string{"application/json"},
 		requestIDHeaders: headerNames(cfg.RequestIDHeaders)}
 	c.at = &attemptTransport{client: c}
+	c.wait = sleepCtx
 	if c.ownTransport, err = cfg.buildTransport(c.at); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -55,15 +56,22 @@ func (c *Client) roundTrips(st *callState) (*http.Response, error) {
 		if resp != nil {
 			drain(resp.Body)
 		}
-		wait := c.backoff(c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, retry, resp)
-		timer := time.NewTimer(wait)
-		select {
-		case <-st.ctx.Done():
-			timer.Stop()
+		if err := c.wait(st.ctx, c.backoff(c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, retry, resp)); err != nil {
 			c.CloseIdleConnections()
-			return nil, st.ctx.Err()
-		case <-timer.C:
+			return nil, err
 		}
+	}
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
 	}
 }
 
