@@ -401,9 +401,9 @@ func (c *Client) decodeError(resp *http.Response, body []byte) error {
 	return &HTTPError{StatusCode: resp.StatusCode, Raw: body}
 }
 
-// decode reads a 2xx body into out, once and as it arrives: a JSON value is decoded
-// from the body through a size limit, and raw bytes are kept only for *[]byte and
-// *json.RawMessage. For a request that changes state, a body that cannot be used
+// decode reads a 2xx body into out, once: a JSON value is decoded through a size
+// limit, from a reused buffer holding the body when its length was announced and as
+// it arrives when not; raw bytes are kept only for *[]byte and *json.RawMessage. For a request that changes state, a body that cannot be used
 // leaves the outcome unknown: the server answered success, but the caller cannot tell
 // what it did.
 func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
