@@ -563,14 +563,19 @@ func (b *limitedBody) readAll(length int64) ([]byte, error) {
 	return b.readInto(make([]byte, 0, b.sizeFor(length)))
 }
 
-// sizeFor is the room a body of the announced length (-1: not announced) needs to be
-// read whole: one byte more than the length, for the read that meets the end.
+// sizeFor is the room to make for a body of the announced length (-1: not announced)
+// before any of it arrived: one byte more than the length, for the read that meets
+// the end, but at most maxInitialRoom (an announcement is not a body: the room grows
+// as bytes arrive).
 func (b *limitedBody) sizeFor(length int64) int64 {
 	if length >= 0 && length < b.left {
-		return length + 1
+		return min(length+1, maxInitialRoom)
 	}
 	return 512
 }
+
+// maxInitialRoom is the most sizeFor makes room for before a body's bytes arrive.
+const maxInitialRoom = 1 << 20
 
 // readInto appends the rest of the body within the limit to data, growing it when
 // the body is longer than its room.

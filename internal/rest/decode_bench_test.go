@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,6 +217,23 @@ func TestDecodedValuesDoNotShareTheBodyBuffer(t *testing.T) {
 	require.NoError(t, decodeBody(c, strings.NewReader(second), int64(len(second)), false, &b))
 	assert.Equal(t, value{S: "1111", Raw: json.RawMessage(`{"k":"3333"}`), Any: map[string]any{"x": "5555"}, B: []byte{0, 1, 2}}, a)
 	assert.Equal(t, value{S: "2222", Raw: json.RawMessage(`{"k":"4444"}`), Any: map[string]any{"x": "6666"}, B: []byte{3, 4, 5}}, b)
+}
+
+// TestAnnouncedLengthIsNotAllocatedUpFront: a length announced for a body that does
+// not come is not what decode allocates (room grows as bytes arrive), for typed values
+// and raw bytes.
+func TestAnnouncedLengthIsNotAllocatedUpFront(t *testing.T) {
+	c := decodeClient(t)
+	c.cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	const announced = 48 << 20
+	for _, out := range []any{new(map[string]any), new([]byte)} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := decodeBody(c, strings.NewReader(`{"a":1}`), announced, false, out)
+		runtime.ReadMemStats(&after)
+		require.NoError(t, err)
+		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "%T: bytes allocated for a 7-byte body announced as 48 MiB", out)
+	}
 }
 
 // TestDecodeKeepsTheConnection: calls whose chunked answers end in a chunk of their
