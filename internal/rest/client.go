@@ -403,9 +403,9 @@ func (c *Client) decodeError(resp *http.Response, body []byte) error {
 
 // decode reads a 2xx body into out, once: a JSON value is decoded through a size
 // limit, from a reused buffer holding the body when its length was announced and as
-// it arrives when not; raw bytes are kept only for *[]byte and *json.RawMessage. For a request that changes state, a body that cannot be used
-// leaves the outcome unknown: the server answered success, but the caller cannot tell
-// what it did.
+// it arrives when not; raw bytes are kept only for *[]byte and *json.RawMessage. For
+// a request that changes state, a body that cannot be used leaves the outcome
+// unknown: the server answered success, but the caller cannot tell what it did.
 func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 	limit := c.cfg.MaxResponseBytes
 	if out == nil {
@@ -468,8 +468,8 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 const maxPooledBody = 256 << 10
 
 // decodeKnownLength is decode for a body whose length the answer announced (within
-// the limit): the body is read whole into a buffer of that length, reused between
-// calls, and decoded from it with json.Unmarshal. That reads and scans the bytes as
+// the limit): the body is read whole into a buffer reused between calls, and decoded
+// from it with json.Unmarshal. That reads and scans the bytes as
 // json.Decoder would (it too holds the whole value before decoding it), without the
 // decoder, its growing buffer and the second Decode that finds the body's end.
 // Nothing decoded keeps the buffer: encoding/json copies what it stores, and an
