@@ -156,15 +156,18 @@ func TestDecodeReadErrorIsATransportError(t *testing.T) {
 	c := decodeClient(t)
 	cut := errors.New("connection reset by peer while reading token=QUERY-SECRET")
 	for _, out := range []any{new(map[string]any), new(json.RawMessage), new([]byte)} {
-		// The error comes after a complete value, in the middle of one, and at once.
+		// The error comes after a complete value, in the middle of one, and at once;
+		// the body's length not announced, or announced and not all arrived.
 		for _, body := range []string{`{"a":1}`, `{"a":`, ``} {
-			r := io.MultiReader(strings.NewReader(body), iotest.ErrReader(cut))
-			err := decodeBody(c, r, -1, true, out)
-			var te *TransportError
-			require.ErrorAs(t, err, &te, "%T %q", out, body)
-			assert.True(t, te.OutcomeUnknown)
-			assert.ErrorIs(t, err, cut)
-			assert.NotContains(t, err.Error(), "QUERY-SECRET")
+			for _, length := range []int64{-1, int64(len(body)) + 10} {
+				r := io.MultiReader(strings.NewReader(body), iotest.ErrReader(cut))
+				err := decodeBody(c, r, length, true, out)
+				var te *TransportError
+				require.ErrorAs(t, err, &te, "%T %q, length %d", out, body, length)
+				assert.True(t, te.OutcomeUnknown)
+				assert.ErrorIs(t, err, cut)
+				assert.NotContains(t, err.Error(), "QUERY-SECRET")
+			}
 		}
 	}
 }
