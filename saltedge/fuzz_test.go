@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -223,16 +224,18 @@ func FuzzDecodeError(f *testing.F) {
 		if !errorsAs(err, &ae) {
 			t.Fatalf("not an *APIError: %T", err)
 		}
-		if len(ae.Class) > 110 || len(ae.Message) > 1010 {
-			t.Fatalf("unbounded fields: %d %d", len(ae.Class), len(ae.Message))
+		// Clipped to 100 and 1,000 runes plus "…" (a rune is up to 4 bytes: invalid
+		// UTF-8 in the body decodes to U+FFFD, 3 bytes each).
+		if n, m := utf8.RuneCountInString(ae.Class), utf8.RuneCountInString(ae.Message); n > 101 || m > 1001 {
+			t.Fatalf("unbounded fields: %d and %d runes", n, m)
 		}
 		for _, r := range ae.Class + ae.Message {
 			if unicode.IsControl(r) {
 				t.Fatalf("control character in %q", ae.Class+ae.Message)
 			}
 		}
-		if len(err.Error()) > 500 {
-			t.Fatalf("Error() too long: %d", len(err.Error()))
+		if n := utf8.RuneCountInString(err.Error()); n > 500 {
+			t.Fatalf("Error() too long: %d runes", n)
 		}
 	})
 }
