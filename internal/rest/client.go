@@ -301,8 +301,7 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 
 	for replay := 0; ; replay++ {
 		st := &callState{ctx: ctx, idempotent: idem, authz: authz, body: body, method: method,
-			header: req.Header, addAccept: addAccept, contentType: contentType}
-		c.prepare(st, u)
+			header: req.Header, addAccept: addAccept, contentType: contentType, url: u}
 		resp, err := c.roundTrips(st)
 		attempts := int(st.attempts.Load())
 		if err != nil {
@@ -367,13 +366,6 @@ func (c *Client) send(ctx context.Context, req *Request) (*http.Response, *Respo
 		}
 		return nil, nil, apiErr
 	}
-}
-
-// prepare sets up, once per call, what every attempt's request is made of: the URL as
-// built (not formatted and parsed again) and its Host.
-func (c *Client) prepare(st *callState, u *url.URL) {
-	st.url = u
-	st.host = strings.TrimSuffix(u.Host, ":") // no empty port, as http.NewRequest
 }
 
 // validMethod reports whether m is an HTTP token, as net/http requires of a method.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,8 +66,7 @@ type callState struct {
 	authz      Authorizer
 	body       []byte
 	method     string
-	url        *url.URL // as built; every attempt sends a copy
-	host       string   // the request's Host
+	url        *url.URL // as built (not formatted and parsed again); every attempt sends a copy
 
 	// What every attempt's header holds besides the caller's header (read-only).
 	header      http.Header
@@ -161,10 +161,11 @@ func (t *attemptTransport) roundTrip(st *callState) (*http.Response, error) {
 	st.gotConn.Store(false)
 	ctx := st.ctx
 	// The attempt's request is made with its context, which follows ctx until sendVia
-	// starts the timeout (the request literal stays on the stack: WithContext copies it).
+	// starts the timeout (the request literal stays on the stack: WithContext copies
+	// it). Its Host has no empty port, as with http.NewRequest.
 	a := &attempt{url: *st.url, ctx: attemptCtx{parent: ctx}}
 	r := (&http.Request{Method: st.method, URL: &a.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: st.attemptHeader(t.client), Host: st.host}).WithContext(&a.ctx)
+		Header: st.attemptHeader(t.client), Host: strings.TrimSuffix(a.url.Host, ":")}).WithContext(&a.ctx)
 	if st.body != nil {
 		r.Body = st.bodyFrom(&a.reqBody)
 		r.ContentLength = int64(len(st.body))
