@@ -291,3 +291,20 @@ func TestFailedCallLeavesTheCallersTransportAlone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(1), conns.Load(), "the first client's idle connection was kept")
 }
+
+// TestEmptyPortIsNotSentInTheHost: a base URL with an empty port ("host:") sends the
+// Host header without it, as http.NewRequest does.
+func TestEmptyPortIsNotSentInTheHost(t *testing.T) {
+	var hosts []string
+	cfg := DefaultConfig("test")
+	require.NoError(t, cfg.SetBaseURL("https://api.example:/v1"))
+	require.NoError(t, cfg.SetHTTPClient(&http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		hosts = append(hosts, r.Host)
+		return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})}))
+	c, err := New(cfg)
+	require.NoError(t, err)
+	_, err = c.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"api.example"}, hosts)
+}
