@@ -150,14 +150,20 @@ func (p *benchPair) getPipeline(ctx context.Context, out any) error {
 	return err
 }
 
-func (p *benchPair) impls() []struct {
+// impls are the ways of making the pair's call, in the order their sub-benchmarks run.
+func (p *benchPair) impls() []benchImpl {
+	return []benchImpl{{"impl=plain", p.getPlain}, {"impl=plain-timeout", p.getPlainTimeout}, {"impl=pipeline", p.getPipeline}}
+}
+
+// parallelImpls are impls and, as impl=plain-control, impl=plain once more.
+func (p *benchPair) parallelImpls() []benchImpl {
+	return append(p.impls(), benchImpl{"impl=plain-control", p.getPlain})
+}
+
+// benchImpl is one way of making a benchmark's call, run as the sub-benchmark name.
+type benchImpl struct {
 	name string
 	get  func(context.Context, any) error
-} {
-	return []struct {
-		name string
-		get  func(context.Context, any) error
-	}{{"impl=plain", p.getPlain}, {"impl=plain-timeout", p.getPlainTimeout}, {"impl=pipeline", p.getPipeline}}
 }
 
 // cpuMeter reports the process's CPU time per operation as cpu-ns/op.
@@ -243,14 +249,12 @@ func Benchmark100KBGET(b *testing.B) {
 // between rounds: within one process the impls always run in the same order.
 func BenchmarkParallelGET(b *testing.B) {
 	const goroutines = 64
-	for i, name := range []string{"impl=plain", "impl=plain-timeout", "impl=pipeline", "impl=plain-control"} {
-		b.Run(name, func(b *testing.B) {
+	// The names come from a pair of no use; each impl gets a pair of its own.
+	for i, impl := range new(benchPair).parallelImpls() {
+		b.Run(impl.name, func(b *testing.B) {
 			p := newBenchPair(b, benchSmallBody)
 			defer p.close()
-			get := p.getPlain // impl=plain-control
-			if i < len(p.impls()) {
-				get = p.impls()[i].get
-			}
+			get := p.parallelImpls()[i].get
 			ctx := context.Background()
 			warm(b, goroutines, func() error {
 				var out benchAccount
