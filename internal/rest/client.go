@@ -420,7 +420,7 @@ func (c *Client) decode(resp *http.Response, meta *Response, out any) error {
 		if err := c.bodyError(resp, meta, body); err != nil {
 			return err
 		}
-		if len(bytes.TrimLeft(data, jsonSpace)) == 0 {
+		if blankJSON(data) {
 			return nil // an empty body leaves out untouched
 		}
 		if !json.Valid(data) {
@@ -485,7 +485,7 @@ func (c *Client) decodeKnownLength(resp *http.Response, meta *Response, body *li
 	if err := c.bodyError(resp, meta, body); err != nil {
 		return err
 	}
-	if len(bytes.TrimLeft(data, jsonSpace)) == 0 {
+	if blankJSON(data) {
 		return nil // an empty body leaves out untouched
 	}
 	if err := json.Unmarshal(data, out); err != nil {
@@ -498,6 +498,9 @@ func (c *Client) decodeKnownLength(resp *http.Response, meta *Response, body *li
 // empty; any other character (\v, U+00A0 ...) makes it undecodable, as it makes a JSON
 // text invalid.
 const jsonSpace = " \t\r\n"
+
+// blankJSON reports whether a body holds nothing but JSON white space: an empty body.
+func blankJSON(b []byte) bool { return len(bytes.TrimLeft(b, jsonSpace)) == 0 }
 
 // errTrailingData is a body holding more than one JSON value.
 var errTrailingData = errors.New("invalid data after the JSON value")
