@@ -555,6 +555,38 @@ func TestHTTPClientIsCopiedNotMutated(t *testing.T) {
 	assert.Nil(t, hc.CheckRedirect)
 }
 
+// TestHTTPClientTimeoutAndCheckRedirectAreNotUsed: of the configured HTTP client only
+// the Transport and the Jar are used (what every provider's WithHTTPClient says): its
+// Timeout does not cut calls (the per-attempt timeout bounds them), and its
+// CheckRedirect is never asked (redirects are never followed).
+func TestHTTPClientTimeoutAndCheckRedirectAreNotUsed(t *testing.T) {
+	var asked atomic.Int32
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, Timeout: time.Nanosecond,
+		CheckRedirect: func(*http.Request, []*http.Request) error { asked.Add(1); return nil }}
+	h := setup(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/moved" {
+			http.Redirect(w, r, "/api/v1/x", http.StatusFound)
+			return
+		}
+		echoHandler(w, r)
+	}), func(c *Config) { require.NoError(t, c.SetHTTPClient(hc)) })
+
+	var out echo
+	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "x"}, &out)
+	require.NoError(t, err, "a 1 ns http.Client.Timeout does not apply")
+	assert.Equal(t, "/api/v1/x", out.Path)
+
+	_, err = h.client.Do(context.Background(), &Request{Method: http.MethodGet, Path: "moved"}, nil)
+	var ae *apiError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusFound, ae.Status)
+	assert.Zero(t, asked.Load(), "CheckRedirect was not asked")
+	assert.Equal(t, 1, h.srv.Count(http.MethodGet, "/api/v1/moved"))
+	assert.Equal(t, 1, h.srv.Count(http.MethodGet, "/api/v1/x"), "only the first call reached /x")
+}
+
 func TestUserAgentAndContentType(t *testing.T) {
 	h := setup(t, nil, func(c *Config) { require.NoError(t, c.SetUserAgent("shop/2")) })
 	_, err := h.client.Do(context.Background(), &Request{Method: http.MethodPost, Path: "x", Body: map[string]string{"a": "<b>"}}, nil)
