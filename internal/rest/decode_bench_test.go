@@ -220,6 +220,15 @@ func TestDecodedValuesDoNotShareTheBodyBuffer(t *testing.T) {
 	require.NoError(t, decodeBody(c, strings.NewReader(second), int64(len(second)), false, &b))
 	assert.Equal(t, value{S: "1111", Raw: json.RawMessage(`{"k":"3333"}`), Any: map[string]any{"x": "5555"}, B: []byte{0, 1, 2}}, a)
 	assert.Equal(t, value{S: "2222", Raw: json.RawMessage(`{"k":"4444"}`), Any: map[string]any{"x": "6666"}, B: []byte{3, 4, 5}}, b)
+
+	// Raw bytes are the caller's own too, whatever is decoded next.
+	var raw json.RawMessage
+	var bs []byte
+	require.NoError(t, decodeBody(c, strings.NewReader(first), int64(len(first)), false, &raw))
+	require.NoError(t, decodeBody(c, strings.NewReader(first), int64(len(first)), false, &bs))
+	require.NoError(t, decodeBody(c, strings.NewReader(second), int64(len(second)), false, &b))
+	assert.Equal(t, first, string(raw))
+	assert.Equal(t, first, string(bs))
 }
 
 // TestAnnouncedLengthIsNotAllocatedUpFront: a length announced for a body that does
