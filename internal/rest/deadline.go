@@ -21,11 +21,11 @@ import (
 //
 // Only attempts sent through an *http.Transport (see releasesContext) use the pool:
 // net/http cancels everything it derives from an attempt's context when the attempt
-// ends, so a timer that went back to the pool carries nothing of its attempt. A caller's own
-// RoundTripper (Config.HTTPClient) may register work on the request's context past the
-// answer (a span ended, a goroutine waiting on Done); with such a transport every
-// attempt gets a timer of its own, cancelled when the attempt ends, as
-// context.WithDeadline would be.
+// ends, so a timer that went back to the pool carries nothing of its attempt. A
+// caller's own RoundTripper (Config.HTTPClient) may register work on the request's
+// context past the answer (a span ended, a goroutine waiting on Done); with such a
+// transport every attempt gets a timer of its own, cancelled when the attempt ends,
+// as context.WithDeadline would be.
 //
 // Until start, and when the caller's deadline comes before the timeout, an attemptCtx
 // is its parent (t is nil).
