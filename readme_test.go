@@ -1,7 +1,6 @@
 package banksdk_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/banksdk/banksdk/internal/mdcode"
 )
 
 // The README's Go code is code: every ```go block is preceded by a marker
@@ -36,46 +37,20 @@ type readmeBlock struct {
 // readmeGoBlocks reads every ```go block of the Markdown file readme, with the marker
 // above it if there is one.
 func readmeGoBlocks(readme string) ([]readmeBlock, error) {
-	f, err := os.Open(readme)
+	all, err := mdcode.Blocks(readme)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var (
-		blocks      []readmeBlock
-		in          bool
-		cur         readmeBlock
-		body        []string
-		lineNo      int
-		lastNonText string // the last non-blank line outside a code block
-	)
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		lineNo++
-		line := sc.Text()
-		switch {
-		case in && strings.HasPrefix(line, "```"):
-			in = false
-			cur.code = strings.Join(body, "\n")
-			blocks = append(blocks, cur)
-			lastNonText = line
-		case in:
-			body = append(body, line)
-		case strings.HasPrefix(line, "```go"):
-			in, body = true, nil
-			cur = readmeBlock{line: lineNo}
-			if m := codeMarker.FindStringSubmatch(lastNonText); m != nil {
-				cur.file, cur.name = m[1], m[2]
-			}
-		case strings.TrimSpace(line) != "":
-			lastNonText = strings.TrimSpace(line)
+	var blocks []readmeBlock
+	for _, b := range all {
+		if b.Lang != "go" {
+			continue
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if in {
-		return nil, fmt.Errorf("%s: a ```go block is not closed", readme)
+		rb := readmeBlock{line: b.Line, code: strings.Join(b.Lines, "\n")}
+		if m := codeMarker.FindStringSubmatch(b.Above); m != nil {
+			rb.file, rb.name = m[1], m[2]
+		}
+		blocks = append(blocks, rb)
 	}
 	return blocks, nil
 }

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/banksdk/banksdk/internal/mdcode"
 )
 
 // TestREADMEControlCommands runs the README's curl commands for the control API, as
@@ -32,29 +32,20 @@ func TestREADMEControlCommands(t *testing.T) {
 // first.
 func readmeCurlBlock(t *testing.T, first string) []string {
 	t.Helper()
-	f, err := os.Open("../../README.md")
+	blocks, err := mdcode.Blocks("../../README.md")
 	require.NoError(t, err)
-	defer f.Close()
-	var out []string
-	in, found := false, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "```sh":
-			in = true
-		case in && line == "```":
-			if found {
-				return out
-			}
-			in = false
-		case in && line == first:
-			found = true
-		case in && found && strings.HasPrefix(line, "curl "):
-			out = append(out, line)
+	for _, b := range blocks {
+		if b.Lang != "sh" || len(b.Lines) == 0 || b.Lines[0] != first {
+			continue
 		}
+		var out []string
+		for _, line := range b.Lines {
+			if strings.HasPrefix(line, "curl ") {
+				out = append(out, line)
+			}
+		}
+		return out
 	}
-	require.NoError(t, sc.Err())
 	t.Fatalf("no sh block starting with %q in the README", first)
 	return nil
 }
